@@ -1,0 +1,217 @@
+"""Stage 3: Lark parse tree -> AST (`scenario_dsl.ast`).
+
+One small method per grammar rule, named after it. The transformer is non-recursive, and the
+finished tree is checked for depth, so later (recursive) stages never meet a tree deeper than
+`MAX_DEPTH`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lark import Token, Tree
+from lark.tree import Meta
+from lark.visitors import Transformer_NonRecursive, v_args
+
+from scenario_dsl import ast
+from scenario_dsl.diagnostics import Diagnostic
+from scenario_dsl.source import SourceFile, Span
+
+MAX_DEPTH = 200
+
+
+def _unquote(token: Token) -> str:
+    return str(token)[1:-1]
+
+
+@v_args(meta=True)
+class _Builder(Transformer_NonRecursive):
+    def __init__(self, source: SourceFile) -> None:
+        super().__init__()
+        self.source = source
+
+    # -- helpers
+    def _span(self, meta: Meta, children: list[Any] | None = None) -> Span:
+        if not meta.empty:
+            return Span(self.source, meta.start_pos, meta.end_pos)
+        return Span(self.source, 0, 0)
+
+    def _tok(self, token: Token) -> Span:
+        return Span(self.source, token.start_pos or 0, token.end_pos or 0)
+
+    def _ident(self, token: Token) -> ast.Ident:
+        return ast.Ident(self._tok(token), str(token))
+
+    @staticmethod
+    def _settings(value: Any) -> tuple[ast.Setting, ...] | None:
+        return value if isinstance(value, tuple) else None
+
+    # -- statements
+    def start(self, meta: Meta, children: list[Any]) -> ast.File:
+        return ast.File(Span(self.source, 0, len(self.source.text)), tuple(children), ())
+
+    def scenario(self, meta: Meta, c: list[Any]) -> ast.ScenarioDecl:
+        return ast.ScenarioDecl(self._span(meta), self._ident(c[0]), _unquote(c[1]) if len(c) > 1 else None)
+
+    def include(self, meta: Meta, c: list[Any]) -> ast.Include:
+        return ast.Include(self._span(meta), _unquote(c[0]))
+
+    def param(self, meta: Meta, c: list[Any]) -> ast.Param:
+        return ast.Param(self._span(meta), self._ident(c[0]), c[1])
+
+    def let(self, meta: Meta, c: list[Any]) -> ast.Let:
+        return ast.Let(self._span(meta), self._ident(c[0]), c[1], drawn=False)
+
+    def let_draw(self, meta: Meta, c: list[Any]) -> ast.Let:
+        return ast.Let(self._span(meta), self._ident(c[0]), c[1], drawn=True)
+
+    def plant(self, meta: Meta, c: list[Any]) -> ast.PlantBlock:
+        return ast.PlantBlock(self._span(meta), c[0])
+
+    def model_body(self, meta: Meta, c: list[Any]) -> tuple[Any, ...]:
+        return tuple(c)
+
+    def model(self, meta: Meta, c: list[Any]) -> ast.ModelDecl:
+        return ast.ModelDecl(self._span(meta), self._ident(c[0]), _unquote(c[1]), c[2] if len(c) > 2 else None)
+
+    def frame(self, meta: Meta, c: list[Any]) -> ast.FrameDecl:
+        return ast.FrameDecl(self._span(meta), self._ident(c[0]), c[1], c[2] if len(c) > 2 else None)
+
+    def body(self, meta: Meta, c: list[Any]) -> ast.BodyDecl:
+        return ast.BodyDecl(self._span(meta), self._ident(c[0]), self._settings(c[1]) if len(c) > 1 else None)
+
+    def joint(self, meta: Meta, c: list[Any]) -> ast.JointDecl:
+        name, kind, parent, child, *rest = c
+        kwargs = tuple(x for x in rest if isinstance(x, ast.KwArg))
+        settings = rest[-1] if rest and isinstance(rest[-1], tuple) else None
+        return ast.JointDecl(self._span(meta), self._ident(name), self._ident(kind), parent, child, kwargs, settings)
+
+    def weld(self, meta: Meta, c: list[Any]) -> ast.Weld:
+        return ast.Weld(self._span(meta), c[0], c[1], c[2] if len(c) > 2 else None)
+
+    def pose(self, meta: Meta, c: list[Any]) -> ast.Pose:
+        return ast.Pose(self._span(meta), tuple(c))
+
+    def controller(self, meta: Meta, c: list[Any]) -> ast.ControllerDecl:
+        name, kind, *rest = c
+        joints = tuple(x for x in rest if isinstance(x, ast.Ref))
+        settings = rest[-1] if rest and isinstance(rest[-1], tuple) else None
+        return ast.ControllerDecl(self._span(meta), self._ident(name), self._ident(kind), joints, settings)
+
+    def action(self, meta: Meta, c: list[Any]) -> ast.ActionDecl:
+        name, target, *rest = c
+        settings = rest.pop() if rest and isinstance(rest[-1], tuple) else None
+        bounds = rest[0] if rest else None
+        return ast.ActionDecl(self._span(meta), self._ident(name), target, bounds, settings)
+
+    def observation(self, meta: Meta, c: list[Any]) -> ast.ObservationDecl:
+        settings = c[2] if len(c) > 2 else None
+        return ast.ObservationDecl(self._span(meta), self._ident(c[0]), c[1], settings)
+
+    def randomize(self, meta: Meta, c: list[Any]) -> ast.RandomizeBlock:
+        scope = c[0] if c and isinstance(c[0], ast.Scope) else None
+        items = tuple(c[1:] if scope is not None else c)
+        return ast.RandomizeBlock(self._span(meta), scope, items)
+
+    def scope(self, meta: Meta, c: list[Any]) -> ast.Scope:
+        every = str(c[1]) if len(c) > 1 else None
+        unit = self._ident(c[2]) if len(c) > 2 else None
+        return ast.Scope(self._span(meta), self._ident(c[0]), every, unit)
+
+    def draw(self, meta: Meta, c: list[Any]) -> ast.Draw:
+        return ast.Draw(self._span(meta), c[0], str(c[1]), c[2])
+
+    def require(self, meta: Meta, c: list[Any]) -> ast.Require:
+        return ast.Require(self._span(meta), c[0], _unquote(c[1]) if len(c) > 1 else None)
+
+    def reward(self, meta: Meta, c: list[Any]) -> ast.RewardBlock:
+        return ast.RewardBlock(self._span(meta), tuple(c))
+
+    def term(self, meta: Meta, c: list[Any]) -> ast.RewardTerm:
+        return ast.RewardTerm(self._span(meta), c[0], self._ident(c[1]) if len(c) > 1 else None)
+
+    def episode(self, meta: Meta, c: list[Any]) -> ast.EpisodeBlock:
+        return ast.EpisodeBlock(self._span(meta), tuple(c))
+
+    def terminate(self, meta: Meta, c: list[Any]) -> ast.Terminate:
+        return ast.Terminate(self._span(meta), c[0], _unquote(c[1]) if len(c) > 1 else None)
+
+    def success(self, meta: Meta, c: list[Any]) -> ast.Success:
+        return ast.Success(self._span(meta), c[0])
+
+    def train(self, meta: Meta, c: list[Any]) -> ast.TrainBlock:
+        return ast.TrainBlock(self._span(meta), c[0])
+
+    def settings(self, meta: Meta, c: list[Any]) -> tuple[ast.Setting, ...]:
+        return tuple(c)
+
+    def setting(self, meta: Meta, c: list[Any]) -> ast.Setting:
+        return ast.Setting(self._span(meta), self._ident(c[0]), c[1], None)
+
+    def flag(self, meta: Meta, c: list[Any]) -> ast.Setting:
+        block = c[1] if len(c) > 1 and isinstance(c[1], tuple) else None
+        return ast.Setting(self._span(meta), self._ident(c[0]), None, block)
+
+    def kwarg(self, meta: Meta, c: list[Any]) -> ast.KwArg:
+        return ast.KwArg(self._span(meta), self._ident(c[0]), c[1])
+
+    def ref(self, meta: Meta, c: list[Any]) -> ast.Ref:
+        return ast.Ref(self._span(meta), tuple(self._ident(t) for t in c))
+
+    # -- expressions
+    def binary(self, meta: Meta, c: list[Any]) -> ast.Binary:
+        return ast.Binary(self._span(meta), str(c[1]), c[0], c[2])
+
+    def compare(self, meta: Meta, c: list[Any]) -> ast.Compare:
+        return ast.Compare(self._span(meta), str(c[1]), c[0], c[2])
+
+    def unary(self, meta: Meta, c: list[Any]) -> ast.Unary:
+        return ast.Unary(self._span(meta), str(c[0]), c[1])
+
+    def index(self, meta: Meta, c: list[Any]) -> ast.Index:
+        return ast.Index(self._span(meta), c[0], c[1])
+
+    def number(self, meta: Meta, c: list[Any]) -> ast.Number:
+        return ast.Number(self._span(meta), str(c[0]), str(c[1]) if len(c) > 1 else None)
+
+    def call(self, meta: Meta, c: list[Any]) -> ast.Call:
+        func, *rest = c
+        unit = str(rest.pop()) if rest and isinstance(rest[-1], Token) else None
+        args = tuple(x for x in rest if x is not None and not isinstance(x, ast.KwArg))
+        kwargs = tuple(x for x in rest if isinstance(x, ast.KwArg))
+        return ast.Call(self._span(meta), self._ident(func), args, kwargs, unit)
+
+    def vector(self, meta: Meta, c: list[Any]) -> ast.Vector:
+        unit = str(c.pop()) if c and isinstance(c[-1], Token) else None
+        return ast.Vector(self._span(meta), tuple(x for x in c if x is not None), unit)
+
+    def group(self, meta: Meta, c: list[Any]) -> ast.Expr:
+        if len(c) > 1:
+            return ast.Group(self._span(meta), c[0], str(c[1]))
+        return c[0]  # type: ignore[no-any-return]
+
+    def norm(self, meta: Meta, c: list[Any]) -> ast.Norm:
+        return ast.Norm(self._span(meta), c[0])
+
+
+def build(source: SourceFile, tree: Tree[Token], comments: list[Token]) -> tuple[ast.File | None, list[Diagnostic]]:
+    """Turn a parse tree into an `ast.File`; reports trees too deep for later stages."""
+    built = _Builder(source).transform(tree)
+    assert isinstance(built, ast.File)
+    file = ast.File(built.span, built.statements, tuple(
+        ast.Comment(Span(source, t.start_pos or 0, t.end_pos or 0), str(t)) for t in comments))
+    deep = _too_deep(file)
+    if deep is not None:
+        return None, [Diagnostic("SCN105", f"expression nested more than {MAX_DEPTH} levels deep", deep.span,
+                                 "split the expression with `let` bindings")]
+    return file, []
+
+
+def _too_deep(root: ast.Node) -> ast.Node | None:
+    stack: list[tuple[ast.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        stack.extend((child, depth + 1) for child in node.children())
+    return None

@@ -1,0 +1,240 @@
+"""Stage 2: source text -> Lark parse tree, with syntax errors turned into diagnostics.
+
+The grammar lives in `grammars/scn.lark` (shipped inside the wheel as
+`scenario_dsl/grammars/scn.lark`). This module owns the newline rules (`NewlineFilter`), the
+nesting limit, and the translation of Lark's exceptions into `SCN1xx` diagnostics that name
+the expected tokens in words.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from scenario_dsl.diagnostics import Diagnostic
+from scenario_dsl.source import SourceFile, Span
+
+MAX_NESTING = 100
+
+# Tokens after which a newline cannot end an item, so the line goes on.
+_CONTINUES_AFTER = frozenset(
+    {"{", "(", "[", ",", "=", "->", "~", "+~", "*~", "+", "-", "*", "/", "^", "mod", "and", "or",
+     "not", "<", "<=", ">", ">=", "==", "!=", ":", "in", "as", "at", "from", "on", "when", "|"}
+)
+# Terminals named in words for "expected ..." messages.
+_TOKEN_WORDS = {
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "UNIT": "a unit",
+    "_NL": "a new line", "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'",
+    "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "EQUAL": "'='", "COLON": "':'",
+    "DRAW_OP": "'~', '+~' or '*~'", "ADD_OP": "'+' or '-'", "STAR": "'*'", "SLASH": "'/'",
+    "MOD": "'mod'", "POW": "'^'", "COMPARE": "a comparison", "VBAR": "'|'", "DOT": "'.'",
+    "AND": "'and'", "OR": "'or'", "NOT": "'not'", "$END": "the end of the file",
+}
+_STATEMENT_KEYWORDS = (
+    "scenario", "include", "param", "let", "plant", "model", "frame", "body", "joint", "weld",
+    "controller", "action", "observation", "randomize", "reward", "episode", "train",
+)
+
+
+def grammar_path() -> Path:
+    """The grammar file: inside the installed package, or at the repository root."""
+    packaged = Path(__file__).parent / "grammars" / "scn.lark"
+    return packaged if packaged.exists() else Path(__file__).parent.parent / "grammars" / "scn.lark"
+
+
+class _NestingTooDeep(Exception):
+    def __init__(self, token: Token) -> None:
+        self.token = token
+
+
+class NewlineFilter:
+    """Postlexer: keeps a newline only where it ends a statement or block item."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        depth = 0
+        previous: Token | None = None
+        # No look-ahead here: the contextual lexer picks its terminals from the parser state,
+        # so a token held back would be lexed in the wrong state.
+        for token in stream:
+            if token.type == "_NL":
+                if depth == 0 and previous is not None and previous.type != "_NL" \
+                        and str(previous) not in _CONTINUES_AFTER:
+                    previous = token
+                    yield token
+                continue
+            value = str(token)
+            if token.type != "STRING":
+                if value in ("(", "["):
+                    depth += 1
+                    if depth > MAX_NESTING:
+                        raise _NestingTooDeep(token)
+                elif value in (")", "]"):
+                    depth = max(0, depth - 1)
+            previous = token if token.type not in ("STRING", "NAME", "NUMBER", "UNIT") else _plain(token)
+            yield token
+
+
+def _plain(token: Token) -> Token:
+    # Names, numbers and strings never continue a line, even when they are spelled like an
+    # operator (a name `mod` in a context where `mod` is no keyword).
+    return Token("ATOM", "")
+
+
+@functools.cache
+def _lark() -> Lark:
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        postlex=NewlineFilter(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        strict=True,
+        lexer_callbacks={"COMMENT": _COMMENTS},
+        cache=_cache_file(),
+    )
+
+
+def _cache_file() -> str | bool:
+    # Lark pickles the built parse table; a fresh interpreter then loads the grammar in a few
+    # milliseconds instead of rebuilding the LALR tables. Falls back to no cache when the
+    # cache folder is not writable.
+    import os
+    import tempfile
+
+    folder = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scn"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".probe"
+        probe.touch()
+        return str(folder / "grammar.lark-cache")
+    except OSError:
+        return str(Path(tempfile.gettempdir()) / "scn-grammar.lark-cache")
+
+
+@dataclass
+class ParseResult:
+    """A parse tree (None on a syntax error), the comments seen, and the diagnostics."""
+
+    tree: Tree[Token] | None
+    comments: list[Token] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def parse(source: SourceFile) -> ParseResult:
+    """Parse one source file; never raises for bad input."""
+    comments: list[Token] = []
+    parser = _lark()
+    try:
+        # Comments are ignored by the grammar but kept for `scn fmt`: the lexer hands
+        # them to a callback on their way out.
+        tree = _parse_collecting_comments(parser, source.text, comments)
+    except _NestingTooDeep as exc:
+        span = _token_span(source, exc.token)
+        return ParseResult(None, comments, [Diagnostic(
+            "SCN105", f"brackets nested more than {MAX_NESTING} deep", span,
+            "split the expression with `let` bindings")])
+    except UnexpectedInput as exc:
+        return ParseResult(None, comments, [_syntax_diagnostic(source, exc)])
+    except LarkError as exc:  # pragma: no cover - a grammar bug, not user input
+        return ParseResult(None, comments, [Diagnostic("SCN901", f"parser failure: {exc}", None,
+                                                       "please report this", path=source.path)])
+    return ParseResult(tree, comments, [])
+
+
+class _CommentCollector:
+    """The lexer callback for COMMENT; `target` is swapped for each parse."""
+
+    def __init__(self) -> None:
+        self.target: list[Token] = []
+
+    def __call__(self, token: Token) -> Token:
+        self.target.append(token)
+        return token
+
+
+_COMMENTS = _CommentCollector()
+
+
+def _parse_collecting_comments(parser: Lark, text: str, comments: list[Token]) -> Tree[Token]:
+    _COMMENTS.target = comments
+    try:
+        return parser.parse(text)
+    finally:
+        _COMMENTS.target = []
+
+
+def _token_span(source: SourceFile, token: Token) -> Span:
+    start = token.start_pos if token.start_pos is not None else len(source.text)
+    end = token.end_pos if token.end_pos is not None else start
+    return Span(source, start, max(end, start + 1) if start < len(source.text) else start)
+
+
+def _expected_words(expected: set[str] | frozenset[str] | list[str]) -> str:
+    words = sorted({_TOKEN_WORDS.get(name, f"'{name.lower()}'") for name in expected if name != "COMMENT"})
+    if not words:
+        return "nothing more"
+    if len(words) > 6:
+        return ", ".join(words[:6]) + " or another token"
+    return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1]
+
+
+def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput) -> Diagnostic:
+    if isinstance(exc, UnexpectedCharacters):
+        char = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else ""
+        span = Span(source, exc.pos_in_stream, exc.pos_in_stream + 1)
+        if char == '"':
+            return Diagnostic("SCN104", "string is not closed on this line", span,
+                              'close it with `"`; strings cannot span lines')
+        shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}" if char else "end of input"
+        return Diagnostic("SCN101", f"unexpected character {shown}", span,
+                          f"expected {_expected_words(exc.allowed or set())}")
+    if isinstance(exc, UnexpectedEOF):
+        span = Span(source, len(source.text), len(source.text))
+        return Diagnostic("SCN103", "the file ends in the middle of a statement", span,
+                          f"expected {_expected_words(exc.expected)}")
+    assert isinstance(exc, UnexpectedToken)
+    token = exc.token
+    if token.type == "$END":
+        span = Span(source, len(source.text), len(source.text))
+        return Diagnostic("SCN103", "the file ends in the middle of a statement", span,
+                          f"expected {_expected_words(exc.expected)}")
+    span = _token_span(source, token)
+    shown = "a new line" if token.type == "_NL" else f"'{token}'"
+    message, hint = _friendly(exc, str(token))
+    return Diagnostic("SCN102", message or f"unexpected {shown}", span,
+                      hint or f"expected {_expected_words(exc.expected)}")
+
+
+def _friendly(exc: UnexpectedToken, text: str) -> tuple[str | None, str | None]:
+    """Messages for the common mistakes, recognised from what the parser expected."""
+    expected = set(exc.expected)
+    if text == "=" and "DRAW_OP" in expected:
+        return "a randomization uses '~', not '='", "write `target ~ uniform(lo, hi)` (or '+~' to offset, '*~' to scale)"
+    if text in ("=", ":") and expected & {"NAME"} and not expected - {"NAME", "STRING"}:
+        return f"unexpected '{text}': a name is missing before it", None
+    if "RBRACE" in expected and "_NL" in expected and exc.token.type == "NAME":
+        return (f"unexpected '{text}': items in a block are separated by new lines or ';'",
+                "put each item on its own line, or separate them with ';'")
+    if exc.token.type == "NAME" and text in ("rewards", "observations", "actions", "randomization", "episodes"):
+        return f"unknown statement '{text}'", f"did you mean `{text.rstrip('s').replace('randomization', 'randomize')}`?"
+    if exc.token.type == "NAME" and "RBRACE" not in expected and exc.state is not None and _at_statement_start(expected):
+        return (f"'{text}' does not start a statement",
+                "a statement starts with one of: " + ", ".join(_STATEMENT_KEYWORDS))
+    if exc.token.type == "UNIT" or (exc.token.type == "NAME" and "UNIT" in expected):
+        return f"unexpected '{text}'", "a unit follows its number directly, e.g. `1 ms`; operators need '*'"
+    if text == "==" and "EQUAL" in expected:
+        return "a setting uses '=', not '=='", None
+    return None, None
+
+
+def _at_statement_start(expected: set[str]) -> bool:
+    return {"SCENARIO", "PLANT", "BODY"} <= {name.upper() for name in expected} or \
+        any(name.upper() in ("PLANT", "REWARD", "EPISODE") for name in expected)
