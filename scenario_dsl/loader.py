@@ -1,0 +1,138 @@
+"""The front end as one call: read a file, parse it, build its AST, follow its includes and
+validate the result into a `Scenario`.
+
+`analyze_file`/`analyze_text` never raise for bad input: they return an `Analysis` holding the
+scenario (when there are no errors) and every diagnostic. `load`/`loads` are the public API
+and raise `ScenarioError` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scenario_dsl import ast
+from scenario_dsl.build import build
+from scenario_dsl.diagnostics import Diagnostic, ScenarioError, Severity
+from scenario_dsl.parser import parse
+from scenario_dsl.source import SourceFile, Span
+
+if TYPE_CHECKING:
+    from scenario_dsl.model import Scenario
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+ParamValues = Mapping[str, str | float | int]
+
+
+@dataclass
+class Analysis:
+    """What the front end learned about one scenario file."""
+
+    path: str
+    scenario: Scenario | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: list[ast.File] = field(default_factory=list)  # the root file first, then includes
+
+    @property
+    def ok(self) -> bool:
+        return self.scenario is not None and not any(d.level is Severity.ERROR for d in self.diagnostics)
+
+
+def read_source(path: str | Path) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """Read a scenario file; unreadable, binary or huge files become diagnostics."""
+    shown = str(path)
+    p = Path(path)
+    try:
+        if p.is_dir():
+            return None, [Diagnostic("SCN001", "is a folder, not a file", path=shown,
+                                     hint="pass .scn files, or a folder to `scn lint`")]
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [Diagnostic("SCN003", f"file is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MiB",
+                                     path=shown, hint="split it with `include`")]
+        data = p.read_bytes()
+    except FileNotFoundError:
+        return None, [Diagnostic("SCN001", "no such file", path=shown, hint="check the path")]
+    except OSError as exc:
+        return None, [Diagnostic("SCN001", f"cannot read the file: {exc.strerror or exc}", path=shown)]
+    return decode_source(shown, data)
+
+
+def decode_source(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """Decode bytes as UTF-8 (a BOM is allowed); invalid bytes are an SCN002 at their place."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        good = data[: exc.start].decode("utf-8", errors="replace")
+        source = SourceFile(path, good + "\ufffd")
+        return None, [Diagnostic("SCN002", f"byte 0x{data[exc.start]:02x} is not valid UTF-8",
+                                 Span(source, len(good), len(good) + 1), "save the file as UTF-8")]
+    if "\x00" in text:
+        at = text.index("\x00")
+        source = SourceFile(path, text)
+        return None, [Diagnostic("SCN002", "the file holds a NUL byte: it looks binary", Span(source, at, at + 1),
+                                 "scenario files are UTF-8 text")]
+    return SourceFile(path, text), []
+
+
+def parse_source(source: SourceFile) -> tuple[ast.File | None, list[Diagnostic]]:
+    """Parse and build one file's AST (no includes, no validation)."""
+    result = parse(source)
+    if result.tree is None:
+        return None, result.diagnostics
+    return build(source, result.tree, result.comments)
+
+
+def analyze_text(text: str, path: str = "<string>", *, params: ParamValues | None = None,
+                 base_dir: str | Path | None = None) -> Analysis:
+    """Run the front end over text; `base_dir` resolves includes (default: the current folder)."""
+    source = SourceFile(path, text)
+    return _analyze(source, params, Path(base_dir) if base_dir is not None else Path.cwd())
+
+
+def analyze_file(path: str | Path, *, params: ParamValues | None = None) -> Analysis:
+    """Run the front end over a file; never raises for bad input."""
+    source, diagnostics = read_source(path)
+    if source is None:
+        return Analysis(str(path), None, diagnostics)
+    return _analyze(source, params, Path(path).resolve().parent)
+
+
+def _analyze(source: SourceFile, params: ParamValues | None, base_dir: Path) -> Analysis:
+    from scenario_dsl.includes import resolve_includes
+    from scenario_dsl.validate import validate
+
+    analysis = Analysis(source.path)
+    root, diagnostics = parse_source(source)
+    analysis.diagnostics.extend(diagnostics)
+    if root is None:
+        return analysis
+    files, diagnostics = resolve_includes(root, base_dir)
+    analysis.files = files
+    analysis.diagnostics.extend(diagnostics)
+    if any(d.level is Severity.ERROR for d in analysis.diagnostics):
+        return analysis
+    scenario, diagnostics = validate(files, params or {})
+    analysis.diagnostics.extend(diagnostics)
+    if not any(d.level is Severity.ERROR for d in diagnostics):
+        analysis.scenario = scenario
+    return analysis
+
+
+def load(path: str | Path, *, params: ParamValues | None = None) -> Scenario:
+    """Load and validate a `.scn` file; raises `ScenarioError` with every diagnostic."""
+    return _unwrap(analyze_file(path, params=params))
+
+
+def loads(text: str, name: str = "<string>", *, params: ParamValues | None = None,
+          base_dir: str | Path | None = None) -> Scenario:
+    """Load and validate scenario text; raises `ScenarioError` with every diagnostic."""
+    return _unwrap(analyze_text(text, name, params=params, base_dir=base_dir))
+
+
+def _unwrap(analysis: Analysis) -> Scenario:
+    if analysis.scenario is None or not analysis.ok:
+        raise ScenarioError(analysis.diagnostics)
+    return analysis.scenario
