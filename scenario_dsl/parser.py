@@ -52,10 +52,25 @@ class _NestingTooDeep(Exception):
         self.token = token
 
 
+class _RunOnKeyword(Exception):
+    """A keyword that is only the start of a longer word (`rewards`, `bodyx`)."""
+
+    def __init__(self, token: Token, word: str) -> None:
+        self.token = token
+        self.word = word
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
 class NewlineFilter:
     """Postlexer: keeps a newline only where it ends a statement or block item."""
 
     always_accept = ("_NL",)
+
+    def __init__(self) -> None:
+        self.text = ""  # the text being parsed, to see what follows a keyword
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         depth = 0
@@ -70,6 +85,15 @@ class NewlineFilter:
                     yield token
                 continue
             value = str(token)
+            # Keywords are string terminals, and Lark matches a string even when it is only the
+            # start of a word; a keyword must stand alone.
+            end = token.end_pos or 0
+            if value[:1].isalpha() and token.type not in ("NAME", "UNIT") and end < len(self.text) \
+                    and _is_word_char(self.text[end]):
+                stop = end
+                while stop < len(self.text) and _is_word_char(self.text[stop]):
+                    stop += 1
+                raise _RunOnKeyword(token, self.text[token.start_pos or 0 : stop])
             if token.type != "STRING":
                 if value in ("(", "["):
                     depth += 1
@@ -87,13 +111,16 @@ def _plain(token: Token) -> Token:
     return Token("ATOM", "")
 
 
+_NEWLINES = NewlineFilter()
+
+
 @functools.cache
 def _lark() -> Lark:
     return Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
         lexer="contextual",
-        postlex=NewlineFilter(),
+        postlex=_NEWLINES,
         propagate_positions=True,
         maybe_placeholders=True,
         strict=True,
@@ -141,6 +168,11 @@ def parse(source: SourceFile) -> ParseResult:
         return ParseResult(None, comments, [Diagnostic(
             "SCN105", f"brackets nested more than {MAX_NESTING} deep", span,
             "split the expression with `let` bindings")])
+    except _RunOnKeyword as exc:
+        start = exc.token.start_pos or 0
+        span = Span(source, start, start + len(exc.word))
+        hint = _did_you_mean_statement(exc.word)
+        return ParseResult(None, comments, [Diagnostic("SCN102", f"unexpected word '{exc.word}'", span, hint)])
     except UnexpectedInput as exc:
         return ParseResult(None, comments, [_syntax_diagnostic(source, exc)])
     except LarkError as exc:  # pragma: no cover - a grammar bug, not user input
@@ -165,6 +197,7 @@ _COMMENTS = _CommentCollector()
 
 def _parse_collecting_comments(parser: Lark, text: str, comments: list[Token]) -> Tree[Token]:
     _COMMENTS.target = comments
+    _NEWLINES.text = text
     try:
         return parser.parse(text)
     finally:
@@ -220,14 +253,12 @@ def _friendly(exc: UnexpectedToken, text: str) -> tuple[str | None, str | None]:
         return "a randomization uses '~', not '='", "write `target ~ uniform(lo, hi)` (or '+~' to offset, '*~' to scale)"
     if text in ("=", ":") and expected & {"NAME"} and not expected - {"NAME", "STRING"}:
         return f"unexpected '{text}': a name is missing before it", None
-    if "RBRACE" in expected and "_NL" in expected and exc.token.type == "NAME":
-        return (f"unexpected '{text}': items in a block are separated by new lines or ';'",
-                "put each item on its own line, or separate them with ';'")
-    if exc.token.type == "NAME" and text in ("rewards", "observations", "actions", "randomization", "episodes"):
-        return f"unknown statement '{text}'", f"did you mean `{text.rstrip('s').replace('randomization', 'randomize')}`?"
-    if exc.token.type == "NAME" and "RBRACE" not in expected and exc.state is not None and _at_statement_start(expected):
+    if exc.token.type in ("NAME", "UNIT") and "RBRACE" not in expected and _at_statement_start(expected):
         return (f"'{text}' does not start a statement",
                 "a statement starts with one of: " + ", ".join(_STATEMENT_KEYWORDS))
+    if "RBRACE" in expected and "_NL" in expected and exc.token.type in ("NAME", "UNIT"):
+        return (f"unexpected '{text}': items in a block are separated by new lines or ';'",
+                "put each item on its own line, or separate them with ';'")
     if exc.token.type == "UNIT" or (exc.token.type == "NAME" and "UNIT" in expected):
         return f"unexpected '{text}'", "a unit follows its number directly, e.g. `1 ms`; operators need '*'"
     if text == "==" and "EQUAL" in expected:
@@ -236,5 +267,11 @@ def _friendly(exc: UnexpectedToken, text: str) -> tuple[str | None, str | None]:
 
 
 def _at_statement_start(expected: set[str]) -> bool:
-    return {"SCENARIO", "PLANT", "BODY"} <= {name.upper() for name in expected} or \
-        any(name.upper() in ("PLANT", "REWARD", "EPISODE") for name in expected)
+    return {"PLANT", "REWARD", "EPISODE"} <= expected
+
+
+def _did_you_mean_statement(word: str) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(word, _STATEMENT_KEYWORDS + ("per", "every", "mod", "and", "or", "not"), n=1)
+    return f"did you mean `{close[0]}`?" if close else None
