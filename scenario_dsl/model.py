@@ -1,0 +1,328 @@
+"""Stage 4's output: the validated scenario, as pydantic models.
+
+Everything here is resolved: names are checked, quantities are plain floats in SI units
+(radians for angles), defaults are filled, expressions are a small typed IR (`Const`,
+`Signal`, `Apply`) whose leaves name the signal they read. The compiler consumes this and
+nothing else; `Scenario.model_json_schema()` documents it, and `scn compile` writes it as JSON.
+Spans are kept as `Where` (file, line, column) so later stages can point back at the source.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Where(_Model):
+    """A place in a scenario file (1-based), for diagnostics raised after validation."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+Vec3 = tuple[float, float, float]
+
+
+# ---- expressions ----------------------------------------------------------------------------
+
+class Const(_Model):
+    kind: Literal["const"] = "const"
+    value: float | list[float]
+    size: int | None = None  # None: a scalar
+
+
+SignalSource = Literal[
+    "joint", "body", "plant", "controller", "action", "observation", "time", "random", "param",
+]
+
+
+class Signal(_Model):
+    """A value read from the running simulation (or drawn for the episode).
+
+    `source`/`name`/`attribute` say what: ("joint", "box_joint", "theta"), ("body", "box",
+    "position"), ("plant", "plant", "state"), ("action", "target", "value"), ("time", "time",
+    "value"), ("random", "m", "value") for `let m ~ ...`.
+    """
+
+    kind: Literal["signal"] = "signal"
+    source: SignalSource
+    name: str
+    attribute: str
+    size: int | None = None
+
+
+class Apply(_Model):
+    """A function applied to arguments. `fn` is one of `FUNCTIONS` or an operator name
+    (add sub mul div mod pow neg pos not and or lt le gt ge eq ne norm vector index)."""
+
+    kind: Literal["apply"] = "apply"
+    fn: str
+    args: list[Expr]
+    size: int | None = None
+
+
+Expr = Annotated[Union[Const, Signal, Apply], Field(discriminator="kind")]
+Apply.model_rebuild()
+
+
+# ---- distributions --------------------------------------------------------------------------
+
+class Distribution(_Model):
+    """A distribution with checked parameters, in SI units. `size` is None for scalars."""
+
+    family: Literal[
+        "uniform", "normal", "truncnormal", "lognormal", "loguniform", "choice", "bernoulli",
+        "integers", "uniform_rotation", "rpy", "constant",
+    ]
+    params: dict[str, float | list[float] | list[list[float]]]
+    size: int | None = None
+    where: Where | None = None
+
+
+class Draw(_Model):
+    """`target ~ dist` (set), `target +~ dist` (offset from nominal), `target *~ dist` (scale)."""
+
+    target: str
+    operation: Literal["set", "offset", "scale"]
+    value: Distribution | Expr
+    where: Where | None = None
+
+
+class RandomLet(_Model):
+    """`let name ~ dist`: drawn once per episode, usable by name in later draws and expressions."""
+
+    name: str
+    value: Distribution
+    where: Where | None = None
+
+
+class Requirement(_Model):
+    condition: Expr
+    message: str | None = None
+    where: Where | None = None
+
+
+class Randomization(_Model):
+    scope: Literal["episode", "build", "step"] = "episode"
+    every: int | None = None  # build scope: rebuild every N episodes
+    lets: list[RandomLet] = []
+    draws: list[Draw] = []
+    requirements: list[Requirement] = []
+    where: Where | None = None
+
+
+# ---- the plant ------------------------------------------------------------------------------
+
+class PlantSettings(_Model):
+    """`MultibodyPlantConfig`'s settings, under Drake's own names and values."""
+
+    time_step: float = 0.001
+    contact_model: Literal["point", "hydroelastic", "hydroelastic_with_fallback"] = "hydroelastic_with_fallback"
+    discrete_contact_approximation: Literal["", "tamsi", "sap", "similar", "lagged"] = "lagged"
+    penetration_allowance: float = 0.001
+    stiction_tolerance: float = 0.001
+    gravity: Vec3 = (0.0, 0.0, -9.81)
+    where: Where | None = None
+
+
+class Pose(_Model):
+    translation: Vec3 = (0.0, 0.0, 0.0)
+    rpy: Vec3 = (0.0, 0.0, 0.0)  # roll, pitch, yaw in radians (Drake's RollPitchYaw)
+
+
+class Shape(_Model):
+    kind: Literal["box", "sphere", "cylinder", "capsule", "ellipsoid"]
+    size: list[float]  # box: x y z; sphere: radius; cylinder and capsule: radius length; ellipsoid: a b c
+
+
+class Contact(_Model):
+    """Contact properties of a body's collision geometry (None: Drake's default)."""
+
+    friction: tuple[float, float] | None = None  # static, dynamic
+    point_stiffness: float | None = None
+    hunt_crossley_dissipation: float | None = None
+    hydroelastic: Literal["compliant", "rigid", "none"] | None = None
+    hydroelastic_modulus: float | None = None
+    resolution_hint: float | None = None
+
+
+class Body(_Model):
+    name: str
+    shape: Shape | None = None
+    mass: float = 0.0
+    center_of_mass: Vec3 | None = None
+    inertia: list[float] | None = None  # Ixx Iyy Izz [Ixy Ixz Iyz] about the centre of mass
+    color: tuple[float, float, float, float] | None = None
+    collision: bool = True
+    visual: bool = True
+    contact: Contact = Contact()
+    where: Where | None = None
+
+
+class Actuator(_Model):
+    effort_limit: float | None = None
+    gear_ratio: float = 1.0
+    rotor_inertia: float = 0.0
+
+
+class Joint(_Model):
+    name: str
+    type: Literal["weld", "revolute", "prismatic", "planar", "ball", "universal", "free"]
+    parent: str  # a frame: "world", a body, a declared frame, or "model.body" of a loaded model
+    child: str
+    axis: Vec3 | None = None  # revolute and prismatic
+    pose: Pose | None = None  # joint frame in the parent (default: identity)
+    lower: list[float] | None = None
+    upper: list[float] | None = None
+    velocity_lower: list[float] | None = None
+    velocity_upper: list[float] | None = None
+    damping: list[float] | None = None
+    initial_q: list[float] | None = None
+    initial_v: list[float] | None = None
+    actuator: Actuator | None = None
+    where: Where | None = None
+
+    @property
+    def positions(self) -> int:
+        return {"weld": 0, "revolute": 1, "prismatic": 1, "planar": 3, "ball": 4, "universal": 2, "free": 7}[self.type]
+
+    @property
+    def velocities(self) -> int:
+        return {"weld": 0, "revolute": 1, "prismatic": 1, "planar": 3, "ball": 3, "universal": 2, "free": 6}[self.type]
+
+
+class Weld(_Model):
+    parent: str
+    child: str
+    pose: Pose = Pose()
+    where: Where | None = None
+
+
+class Model(_Model):
+    """A model file loaded with Drake's `Parser` into its own model instance."""
+
+    name: str
+    url: str  # as written: package://... or a path relative to the scenario file
+    base_dir: str | None = None  # the folder of the scenario that declared it
+    welds: list[Weld] = []
+    initial: dict[str, list[float]] = {}  # joint name -> initial positions
+    where: Where | None = None
+
+
+class Frame(_Model):
+    name: str
+    parent: str
+    pose: Pose = Pose()
+    where: Where | None = None
+
+
+class Controller(_Model):
+    """`pd`: a PD law on joint positions producing actuation; `inverse_dynamics`: Drake's
+    `InverseDynamicsController`; the action sets the desired positions (velocity 0)."""
+
+    name: str
+    type: Literal["pd", "inverse_dynamics"]
+    joints: list[str]
+    kp: list[float]
+    ki: list[float]
+    kd: list[float]
+    where: Where | None = None
+
+
+# ---- the agent's ports ----------------------------------------------------------------------
+
+class Action(_Model):
+    """`target` is "controller.desired_position" or "joint.effort" (direct actuation) or
+    "plant.actuation" (every actuator, in declaration order)."""
+
+    name: str
+    target: str
+    size: int
+    lower: list[float]
+    upper: list[float]
+    normalize: bool = True  # expose Box(-1, 1) to the agent and scale to [lower, upper]
+    dtype: Literal["float32", "float64"] = "float32"
+    where: Where | None = None
+
+
+class Observation(_Model):
+    name: str
+    value: Expr
+    size: int
+    lower: list[float] | None = None
+    upper: list[float] | None = None
+    dtype: Literal["float32", "float64"] = "float32"
+    where: Where | None = None
+
+
+# ---- reward, episode, training --------------------------------------------------------------
+
+class RewardTerm(_Model):
+    name: str
+    value: Expr
+    where: Where | None = None
+
+
+class Condition(_Model):
+    value: Expr
+    reason: str | None = None
+    where: Where | None = None
+
+
+class Episode(_Model):
+    step: float  # seconds of simulated time per env step
+    time_limit: float | None = None  # seconds; reaching it truncates the episode
+    terminations: list[Condition] = []
+    success: Condition | None = None
+    where: Where | None = None
+
+    @property
+    def max_steps(self) -> int | None:
+        return None if self.time_limit is None else int(round(self.time_limit / self.step))
+
+
+class Train(_Model):
+    """Training setup, under stable-baselines3 / RL Zoo names."""
+
+    algo: str = "ppo"
+    n_timesteps: int = 1_000_000
+    n_envs: int = 1
+    net_arch: list[int] = [64, 64]
+    normalize: bool = False
+    seed: int | None = None
+    hyperparams: dict[str, float | int | bool | str | list[float]] = {}
+    where: Where | None = None
+
+
+class Scenario(_Model):
+    """A validated scenario: what `scenario_dsl.load` returns and the compiler consumes."""
+
+    name: str
+    description: str | None = None
+    path: str | None = None
+    params: dict[str, float | list[float]] = {}
+    plant: PlantSettings = PlantSettings()
+    models: list[Model] = []
+    frames: list[Frame] = []
+    bodies: list[Body] = []
+    joints: list[Joint] = []
+    welds: list[Weld] = []
+    controllers: list[Controller] = []
+    action: Action
+    observations: list[Observation]
+    randomizations: list[Randomization] = []
+    reward: list[RewardTerm]
+    episode: Episode
+    train: Train | None = None
+
+    @property
+    def observation_size(self) -> int:
+        return sum(o.size for o in self.observations)
