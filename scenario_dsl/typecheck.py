@@ -1,0 +1,358 @@
+"""Expressions: AST -> typed IR (`model.Const`/`Signal`/`Apply`), with names resolved, units
+converted to SI, dimensions and vector lengths checked, and constants folded.
+
+A `Typed` value carries the IR, its length (None for a scalar), its dimension (None when it
+is unknown: plain numbers adapt to whatever they meet) and whether it is a truth value. The
+`Scope` says what a name means where the expression stands. Pure Python: lint never imports
+NumPy or Drake.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scenario_dsl import ast
+from scenario_dsl.diagnostics import Diagnostics
+from scenario_dsl.model import Apply, Const, Expr, Signal
+from scenario_dsl.source import Span
+from scenario_dsl.units import ANGLE, DIMENSIONLESS, Dim, UnitError, describe, parse_unit
+
+Value = float | list[float]
+CONSTANTS: dict[str, float] = {"pi": math.pi, "tau": math.tau, "inf": math.inf, "true": 1.0, "false": 0.0}
+
+
+@dataclass(frozen=True)
+class Typed:
+    ir: Expr
+    size: int | None = None
+    dim: Dim | None = None
+    boolean: bool = False
+
+    @property
+    def constant(self) -> Value | None:
+        return self.ir.value if isinstance(self.ir, Const) else None
+
+
+@dataclass
+class SignalInfo:
+    """What a dotted name reads: the IR leaf, its length and dimension."""
+
+    signal: Signal
+    dim: Dim | None
+
+
+@dataclass
+class Scope:
+    """Names visible to an expression: constants and signal resolvers."""
+
+    constants: dict[str, Typed] = field(default_factory=dict)  # params, constant lets
+    bindings: dict[str, Typed] = field(default_factory=dict)  # lets over signals
+    resolve_ref: Callable[[ast.Ref, Diagnostics], SignalInfo | None] | None = None
+    signals_allowed: bool = True
+    what: str = "here"  # "in a setting", used in SCN307 messages
+
+    def child(self) -> Scope:
+        return Scope(dict(self.constants), dict(self.bindings), self.resolve_ref, self.signals_allowed, self.what)
+
+
+class Failed(Exception):
+    """An expression had an error (already reported); the caller skips what depends on it."""
+
+
+def did_you_mean(name: str, candidates: Sequence[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+# name -> (min args, max args); result shape rules are in _call
+FUNCTIONS: dict[str, tuple[int, int]] = {
+    "abs": (1, 1), "min": (1, 99), "max": (1, 99), "sin": (1, 1), "cos": (1, 1), "tan": (1, 1),
+    "asin": (1, 1), "acos": (1, 1), "atan": (1, 1), "atan2": (2, 2), "sqrt": (1, 1), "exp": (1, 1),
+    "log": (1, 1), "clip": (3, 3), "norm": (1, 1), "sum": (1, 1), "dot": (2, 2), "floor": (1, 1),
+    "ceil": (1, 1), "sign": (1, 1), "where": (3, 3), "wrap": (1, 1), "sq": (1, 1),
+}
+DISTRIBUTIONS = ("uniform", "normal", "truncnormal", "lognormal", "loguniform", "choice", "bernoulli",
+                 "integers", "uniform_rotation", "rpy")
+_ANGLE_IN = {"sin", "cos", "tan"}
+_ANGLE_OUT = {"asin", "acos", "atan", "atan2", "wrap"}
+_ELEMENTWISE = {"abs", "sin", "cos", "tan", "asin", "acos", "atan", "sqrt", "exp", "log", "floor", "ceil", "sign", "wrap", "sq"}
+
+_PY: dict[str, Callable[..., float]] = {
+    "abs": abs, "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos,
+    "atan": math.atan, "sqrt": math.sqrt, "exp": math.exp, "log": math.log, "floor": math.floor,
+    "ceil": math.ceil, "sign": lambda x: float((x > 0) - (x < 0)), "sq": lambda x: x * x,
+    "wrap": lambda x: x - 2 * math.pi * math.floor((x + math.pi) / (2 * math.pi)),
+    "atan2": math.atan2, "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b, "mod": lambda a, b: a - b * math.floor(a / b), "pow": lambda a, b: a**b,
+    "lt": lambda a, b: float(a < b), "le": lambda a, b: float(a <= b), "gt": lambda a, b: float(a > b),
+    "ge": lambda a, b: float(a >= b), "eq": lambda a, b: float(a == b), "ne": lambda a, b: float(a != b),
+    "and": lambda a, b: float(bool(a) and bool(b)), "or": lambda a, b: float(bool(a) or bool(b)),
+    "neg": lambda a: -a, "pos": lambda a: a, "not": lambda a: float(not a),
+    "clip": lambda x, lo, hi: min(max(x, lo), hi), "where": lambda c, a, b: a if c else b,
+}
+_BINARY_FN = {"+": "add", "-": "sub", "*": "mul", "/": "div", "mod": "mod", "^": "pow", "and": "and", "or": "or"}
+_COMPARE_FN = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+
+
+def _broadcast(fn: Callable[..., float], args: list[Value]) -> Value:
+    sizes = {len(a) for a in args if isinstance(a, list)}
+    if not sizes:
+        return float(fn(*args))
+    n = sizes.pop()
+    return [float(fn(*(a[i] if isinstance(a, list) else a for a in args))) for i in range(n)]
+
+
+def fold(fn: str, args: list[Value]) -> Value:
+    """Evaluate a function over constant values (raises ArithmeticError/ValueError on domain errors)."""
+    if fn == "vector":
+        out: list[float] = []
+        for a in args:
+            out.extend(a if isinstance(a, list) else [a])
+        return out
+    if fn == "index":
+        vec, i = args
+        assert isinstance(vec, list) and not isinstance(i, list)
+        return vec[int(i)]
+    if fn in ("norm", "sum", "dot", "min", "max"):
+        flat = [x for a in args for x in (a if isinstance(a, list) else [a])]
+        if fn == "norm":
+            return math.sqrt(sum(x * x for x in flat)) if isinstance(args[0], list) else abs(flat[0])
+        if fn == "sum":
+            return math.fsum(flat)
+        if fn == "dot":
+            a, b = args
+            return math.fsum(x * y for x, y in zip(a if isinstance(a, list) else [a], b if isinstance(b, list) else [b],
+                                                   strict=False))
+        if len(args) == 1:
+            return min(flat) if fn == "min" else max(flat)
+        return _broadcast(min if fn == "min" else max, args)
+    return _broadcast(_PY[fn], args)
+
+
+class Checker:
+    """Lowers expressions; reports problems into `diagnostics` and raises `Failed` past them."""
+
+    def __init__(self, diagnostics: Diagnostics) -> None:
+        self.diagnostics = diagnostics
+
+    # -- entry points
+    def lower(self, expr: ast.Expr, scope: Scope) -> Typed:
+        method: Callable[[Any, Scope], Typed] = getattr(self, "_" + type(expr).__name__.lower())
+        return method(expr, scope)
+
+    def constant(self, expr: ast.Expr, scope: Scope) -> Typed:
+        """Lower an expression that must be known before the simulation starts."""
+        inner = scope.child()
+        inner.signals_allowed = False
+        typed = self.lower(expr, inner)
+        if not isinstance(typed.ir, Const):
+            self.error("SCN307", f"value must be a constant {scope.what}", expr.span,
+                       "use numbers, parameters and `let` bindings of numbers here")
+        return typed
+
+    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> Failed:
+        self.diagnostics.add(code, message, span, hint)
+        return Failed()
+
+    # -- helpers
+    def _with_unit(self, typed: Typed, unit: str | None, span: Span) -> Typed:
+        if unit is None:
+            return typed
+        try:
+            factor, dim = parse_unit(unit)
+        except UnitError as exc:
+            from scenario_dsl.units import UNITS
+
+            raise self.error("SCN301", f"unknown unit `{exc.name}`", span,
+                             did_you_mean(exc.name, list(UNITS)) or "known units: " + ", ".join(UNITS)) from None
+        if typed.dim is not None and typed.dim != DIMENSIONLESS:
+            raise self.error("SCN302", f"`{unit}` given to a value that already has a unit ({describe(typed.dim)})",
+                             span, "write the unit once")
+        ir = typed.ir
+        if factor != 1.0:
+            ir = self._apply("mul", [ir, Const(value=factor)], typed.size)
+        return Typed(ir, typed.size, dim, typed.boolean)
+
+    @staticmethod
+    def _apply(fn: str, args: list[Expr], size: int | None) -> Expr:
+        if all(isinstance(a, Const) for a in args):
+            try:
+                return Const(value=fold(fn, [a.value for a in args if isinstance(a, Const)]), size=size)
+            except (ArithmeticError, ValueError):
+                pass  # left unfolded; the caller reports division by zero where it matters
+        return Apply(fn=fn, args=args, size=size)
+
+    def _same_size(self, a: Typed, b: Typed, span: Span, what: str) -> int | None:
+        if a.size is not None and b.size is not None and a.size != b.size:
+            raise self.error("SCN303", f"{what} of a {a.size}-vector and a {b.size}-vector", span,
+                             "vectors combine element by element and must have the same length")
+        return a.size if a.size is not None else b.size
+
+    def _same_dim(self, a: Typed, b: Typed, span: Span, what: str) -> Dim | None:
+        if a.dim is not None and b.dim is not None and a.dim != b.dim:
+            raise self.error("SCN302", f"{what} {describe(a.dim)} and {describe(b.dim)}", span,
+                             "both sides need the same dimension; check the units")
+        return a.dim if a.dim is not None else b.dim
+
+    # -- nodes
+    def _number(self, node: ast.Number, scope: Scope) -> Typed:
+        return self._with_unit(Typed(Const(value=node.value)), node.unit, node.span)
+
+    def _group(self, node: ast.Group, scope: Scope) -> Typed:
+        return self._with_unit(self.lower(node.expr, scope), node.unit, node.span)
+
+    def _vector(self, node: ast.Vector, scope: Scope) -> Typed:
+        if not node.items:
+            raise self.error("SCN303", "empty vector", node.span, "a vector needs at least one element")
+        items = [self.lower(item, scope) for item in node.items]
+        dims = {t.dim for t in items if t.dim is not None}
+        dim = dims.pop() if len(dims) == 1 else None
+        size = sum(t.size or 1 for t in items)
+        typed = Typed(self._apply("vector", [t.ir for t in items], size), size, dim,
+                      all(t.boolean for t in items))
+        return self._with_unit(typed, node.unit, node.span)
+
+    def _norm(self, node: ast.Norm, scope: Scope) -> Typed:
+        inner = self.lower(node.expr, scope)
+        return Typed(self._apply("norm", [inner.ir], None), None, inner.dim)
+
+    def _unary(self, node: ast.Unary, scope: Scope) -> Typed:
+        inner = self.lower(node.operand, scope)
+        if node.op == "not":
+            return Typed(self._apply("not", [inner.ir], inner.size), inner.size, None, True)
+        return Typed(self._apply("neg" if node.op == "-" else "pos", [inner.ir], inner.size), inner.size, inner.dim)
+
+    def _binary(self, node: ast.Binary, scope: Scope) -> Typed:
+        left, right = self.lower(node.left, scope), self.lower(node.right, scope)
+        fn = _BINARY_FN[node.op]
+        if fn in ("and", "or"):
+            size = self._same_size(left, right, node.span, f"`{node.op}`")
+            return Typed(self._apply(fn, [left.ir, right.ir], size), size, None, True)
+        if fn == "pow":
+            exponent = right.constant
+            if right.size is not None or exponent is None or isinstance(exponent, list):
+                raise self.error("SCN307", "the exponent must be a constant number", node.right.span,
+                                 "use `exp` and `log` for variable exponents")
+            dim = None
+            if left.dim is not None:
+                if exponent != int(exponent) and left.dim != DIMENSIONLESS:
+                    raise self.error("SCN302", f"fractional power of a {describe(left.dim)}", node.span,
+                                     "use sqrt(...) or make the base dimensionless")
+                dim = left.dim ** int(exponent) if exponent == int(exponent) else DIMENSIONLESS
+            return Typed(self._apply("pow", [left.ir, right.ir], left.size), left.size, dim)
+        size = self._same_size(left, right, node.span, f"`{node.op}`")
+        if fn in ("add", "sub", "mod"):
+            dim = self._same_dim(left, right, node.span, f"`{node.op}` between")
+        elif left.dim is None or right.dim is None:
+            dim = None
+        else:
+            dim = left.dim * right.dim if fn == "mul" else left.dim / right.dim
+        if fn in ("div", "mod") and right.constant is not None and _has_zero(right.constant):
+            raise self.error("SCN409", "division by zero", node.right.span, None)
+        return Typed(self._apply(fn, [left.ir, right.ir], size), size, dim)
+
+    def _compare(self, node: ast.Compare, scope: Scope) -> Typed:
+        left, right = self.lower(node.left, scope), self.lower(node.right, scope)
+        size = self._same_size(left, right, node.span, f"`{node.op}`")
+        self._same_dim(left, right, node.span, "comparing")
+        return Typed(self._apply(_COMPARE_FN[node.op], [left.ir, right.ir], size), size, None, True)
+
+    def _index(self, node: ast.Index, scope: Scope) -> Typed:
+        target = self.lower(node.target, scope)
+        index = self.lower(node.index, scope).constant
+        if index is None or isinstance(index, list) or index != int(index):
+            raise self.error("SCN307", "an index must be a constant whole number", node.index.span)
+        if target.size is None:
+            raise self.error("SCN303", "indexing a scalar", node.span, "only vectors can be indexed")
+        i = int(index)
+        if not -target.size <= i < target.size:
+            raise self.error("SCN303", f"index {i} is outside a {target.size}-vector", node.index.span,
+                             f"valid indices: 0 to {target.size - 1}")
+        i %= target.size
+        return Typed(self._apply("index", [target.ir, Const(value=float(i))], None), None, target.dim, target.boolean)
+
+    def _ref(self, node: ast.Ref, scope: Scope) -> Typed:
+        name = node.parts[0].name
+        if len(node.parts) == 1:
+            if name in scope.bindings:
+                return scope.bindings[name]
+            if name in scope.constants:
+                return scope.constants[name]
+            if name in CONSTANTS:
+                return Typed(Const(value=CONSTANTS[name]), None, None, name in ("true", "false"))
+        if scope.resolve_ref is None:
+            raise self.error("SCN201", f"undefined name `{node.dotted}`", node.span,
+                             did_you_mean(name, [*scope.constants, *scope.bindings, *CONSTANTS]))
+        info = scope.resolve_ref(node, self.diagnostics)
+        if info is None:
+            raise Failed()
+        if not scope.signals_allowed:
+            raise self.error("SCN307", f"`{node.dotted}` changes during the simulation; a constant is needed {scope.what}",
+                             node.span, "use numbers, parameters and `let` bindings of numbers here")
+        return Typed(info.signal, info.signal.size, info.dim)
+
+    def _call(self, node: ast.Call, scope: Scope) -> Typed:
+        name = node.func.name
+        if name in DISTRIBUTIONS:
+            raise self.error("SCN308", f"`{name}(...)` draws a random value; it is allowed only after `~`",
+                             node.span, "draw it in a `randomize` block: `let x ~ " + name + "(...)`, then use `x`")
+        if name not in FUNCTIONS:
+            raise self.error("SCN205", f"unknown function `{name}`", node.func.span,
+                             did_you_mean(name, [*FUNCTIONS, *DISTRIBUTIONS]) or "see docs/language.md#functions")
+        if node.kwargs:
+            raise self.error("SCN305", f"`{name}` takes no keyword arguments", node.kwargs[0].span)
+        lo, hi = FUNCTIONS[name]
+        if not lo <= len(node.args) <= hi:
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.error("SCN305", f"`{name}` takes {want} argument{'s' if hi > 1 else ''}, got {len(node.args)}",
+                             node.span)
+        args = [self.lower(a, scope) for a in node.args]
+        typed = self._function(name, args, node)
+        return self._with_unit(typed, node.unit, node.span)
+
+    def _function(self, name: str, args: list[Typed], node: ast.Call) -> Typed:
+        irs = [a.ir for a in args]
+        first = args[0]
+        if name in _ANGLE_IN and first.dim not in (None, ANGLE, DIMENSIONLESS):
+            raise self.error("SCN302", f"`{name}` of a {describe(first.dim)}", node.args[0].span, "it takes an angle")
+        if name in _ELEMENTWISE:
+            dim = ANGLE if name in _ANGLE_OUT else (first.dim if name in ("abs", "floor", "ceil") else None)
+            if name == "sq" and first.dim is not None:
+                dim = first.dim**2
+            if name in ("sign",):
+                dim = DIMENSIONLESS
+            return Typed(self._apply(name, irs, first.size), first.size, dim)
+        if name == "atan2":
+            size = self._same_size(args[0], args[1], node.span, "`atan2`")
+            return Typed(self._apply(name, irs, size), size, ANGLE)
+        if name in ("norm", "sum"):
+            return Typed(self._apply(name, irs, None), None, first.dim)
+        if name == "dot":
+            size = self._same_size(args[0], args[1], node.span, "`dot`")
+            del size
+            dim = None if first.dim is None or args[1].dim is None else first.dim * args[1].dim
+            return Typed(self._apply(name, irs, None), None, dim)
+        if name in ("min", "max"):
+            if len(args) == 1:
+                return Typed(self._apply(name, irs, None), None, first.dim)
+            size: int | None = None
+            for other in args[1:]:
+                size = self._same_size(first, other, node.span, f"`{name}`")
+            return Typed(self._apply(name, irs, size), size, first.dim)
+        if name == "clip":
+            size = self._same_size(args[0], args[1], node.span, "`clip`")
+            size = self._same_size(Typed(args[0].ir, size), args[2], node.span, "`clip`")
+            self._same_dim(args[0], args[1], node.span, "clipping")
+            return Typed(self._apply(name, irs, size), size, first.dim)
+        assert name == "where"
+        size = self._same_size(args[1], args[2], node.span, "`where`")
+        size = self._same_size(Typed(args[0].ir, size), args[0], node.span, "`where`")
+        return Typed(self._apply(name, irs, size), size, self._same_dim(args[1], args[2], node.span, "`where` between"))
+
+
+def _has_zero(value: Value) -> bool:
+    return any(v == 0 for v in value) if isinstance(value, list) else value == 0
