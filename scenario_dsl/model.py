@@ -192,7 +192,7 @@ class Joint(_Model):
 
     @property
     def positions(self) -> int:
-        return {"weld": 0, "revolute": 1, "prismatic": 1, "planar": 3, "ball": 4, "universal": 2, "free": 7}[self.type]
+        return {"weld": 0, "revolute": 1, "prismatic": 1, "planar": 3, "ball": 3, "universal": 2, "free": 7}[self.type]
 
     @property
     def velocities(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,8 +105,12 @@ def resolve_url(url: str, base_dir: str | Path | None) -> Path:
 def inspect_model(path: Path) -> ModelInfo:
     """Links and joints of a URDF or SDF file (raises `ModelFileError` SCN507 on bad XML)."""
     try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, OSError) as exc:
+        text = path.read_text(encoding="utf-8")
+        if "xmlns:drake" not in text:
+            # Drake's own files use the `drake:` prefix without declaring it.
+            text = re.sub(r"<(sdf|robot)\b", r'<\1 xmlns:drake="http://drake.mit.edu"', text, count=1)
+        root = ET.fromstring(text)
+    except (ET.ParseError, OSError, UnicodeDecodeError) as exc:
         raise ModelFileError("SCN507", f"cannot read model file {path.name}: {exc}") from None
     links = tuple(e.get("name", "") for e in root.iter("link") if e.get("name") != "world")
     joints: list[ModelJoint] = []

@@ -1,13 +1,986 @@
-"""Stage 4 (placeholder while it is written): AST -> validated `Scenario`."""
+"""Stage 4: AST -> validated `Scenario` (scenario_dsl.model).
+
+Checks names (undefined, duplicate, wrong kind, with did-you-mean hints), units and shapes
+(through `typecheck`), and values (ordered limits, non-negative masses, positive time steps,
+an episode step that is a whole number of plant steps, valid distribution parameters). Every
+problem is collected; nothing stops at the first one. A root file without a `scenario`
+statement is a fragment meant for `include`: only its syntax and includes are checked.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from scenario_dsl import ast
-from scenario_dsl.diagnostics import Diagnostic
+from scenario_dsl.diagnostics import Diagnostic, Diagnostics
+from scenario_dsl.model import (
+    Action, Actuator, Body, Condition, Const, Contact, Controller, Distribution, Draw, Episode, Expr, Frame, Joint,
+    Model, Observation, PlantSettings, Pose, Randomization, RandomLet, Requirement, RewardTerm, Scenario, Shape,
+    Train, Weld, Where,
+)
+from scenario_dsl.modelfiles import ModelFileError, inspect_model, resolve_url
+from scenario_dsl.signals import JOINT_ATTRS, RANDOM_TARGETS, RESERVED, Declarations, resolve_signal
+from scenario_dsl.source import SourceFile, Span
+from scenario_dsl.typecheck import Checker, Failed, Scope, Typed, Value, did_you_mean
+from scenario_dsl.units import (
+    ACCELERATION, ANGLE, DIMENSIONLESS, INERTIA, LENGTH, MASS, PRESSURE, TIME, VELOCITY, Dim, describe, example_unit,
+)
+
+_STIFFNESS = Dim(mass=1, time=-2)
+_DISSIPATION = Dim(time=1, length=-1)
+_CONTACT_MODELS = ("point", "hydroelastic", "hydroelastic_with_fallback")
+_APPROXIMATIONS = ("tamsi", "sap", "similar", "lagged")
+_JOINT_TYPES = ("weld", "revolute", "prismatic", "planar", "ball", "universal", "free")
+_CONTROLLER_TYPES = ("pd", "inverse_dynamics")
+_ALGOS = ("ppo", "sac", "td3", "a2c", "ddpg", "trpo", "ars", "tqc")
+_SHAPES = {"box": 3, "sphere": 1, "cylinder": 2, "capsule": 2, "ellipsoid": 3}
+_TRAIN_ALIASES = {"algorithm": "algo", "timesteps": "n_timesteps", "envs": "n_envs"}
 
 
-def validate(files: list[ast.File], params: Mapping[str, Any]) -> tuple[Any, list[Diagnostic]]:
-    return None, []
+def where(span: Span) -> Where:
+    end_line, end_col = span.end_line_col
+    return Where(file=span.path, line=span.line, column=span.column, end_line=end_line, end_column=end_col)
+
+
+def validate(files: list[ast.File], params: Mapping[str, Any]) -> tuple[Scenario | None, list[Diagnostic]]:
+    """Validate the root file (first) with its includes; returns the scenario and diagnostics."""
+    return _Validator(files, params).run()
+
+
+class _Validator:
+    def __init__(self, files: list[ast.File], overrides: Mapping[str, Any]) -> None:
+        self.files = files
+        self.overrides = dict(overrides)
+        self.diagnostics = Diagnostics()
+        self.check = Checker(self.diagnostics)
+        self.decls = Declarations()
+        self.statements = [s for f in files for s in f.statements]
+        self.constants = Scope(what="here")
+        self.signals = Scope(resolve_ref=lambda ref, d: resolve_signal(self.decls, ref, d))
+
+    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.diagnostics.add(code, message, span, hint)
+
+    # ---- driver
+    def run(self) -> tuple[Scenario | None, list[Diagnostic]]:
+        header = next((s for s in self.files[0].statements if isinstance(s, ast.ScenarioDecl)), None)
+        if header is None:
+            return None, []  # a fragment: checked when a scenario includes it
+        self._declare()
+        self._params()
+        plant = self._plant()
+        models = [m for m in (self._model(d) for d in self.decls.models.values()) if m]
+        frames = [self._frame(d) for d in self.decls.frames.values()]
+        bodies = [b for b in (self._body(d) for d in self.decls.bodies.values()) if b]
+        joints = [j for j in (self._joint(d) for d in self.decls.joints.values()) if j]
+        welds = [self._weld(w) for w in self.statements if isinstance(w, ast.Weld)]
+        controllers = [c for c in (self._controller(d) for d in self.decls.controllers.values()) if c]
+        self._lets()
+        randomizations = [self._randomize(b) for b in self.statements if isinstance(b, ast.RandomizeBlock)]
+        action = self._action()
+        observations = self._observations()
+        reward = self._reward()
+        episode = self._episode(plant)
+        train = self._train()
+        for name in self.overrides:
+            self.diagnostics.add("SCN210", f"no parameter `{name}` to override", header.span,
+                                 did_you_mean(name, list(self.decls.params)) or
+                                 (f"parameters: {', '.join(self.decls.params)}" if self.decls.params else
+                                  "this scenario declares no `param`"))
+        if self.diagnostics.has_errors or action is None or episode is None:
+            return None, list(self.diagnostics)
+        scenario = Scenario(
+            name=header.name.name, description=header.description, path=self.files[0].span.path,
+            params={k: v.constant for k, v in self.constants.constants.items()  # type: ignore[misc]
+                    if k in self.decls.params and v.constant is not None},
+            plant=plant, models=models, frames=frames, bodies=bodies, joints=joints, welds=welds,
+            controllers=controllers, action=action, observations=observations, randomizations=randomizations,
+            reward=reward, episode=episode, train=train,
+        )
+        return scenario, list(self.diagnostics)
+
+    # ---- names
+    def _declare(self) -> None:
+        tables: dict[type, str] = {
+            ast.BodyDecl: "bodies", ast.JointDecl: "joints", ast.FrameDecl: "frames", ast.ModelDecl: "models",
+            ast.ControllerDecl: "controllers", ast.ActionDecl: "actions", ast.ObservationDecl: "observations",
+            ast.Param: "params", ast.Let: "lets",
+        }
+        seen_sections: dict[type, ast.Node] = {}
+        for statement in self.statements:
+            if isinstance(statement, ast.Weld):
+                self.decls.welds.append(statement)
+            if isinstance(statement, ast.ModelDecl):
+                self.decls.welds.extend(i for i in statement.items or () if isinstance(i, ast.Weld))
+            if isinstance(statement, (ast.PlantBlock, ast.RewardBlock, ast.EpisodeBlock, ast.TrainBlock, ast.ScenarioDecl)):
+                first = seen_sections.setdefault(type(statement), statement)
+                if first is not statement and not (isinstance(statement, ast.ScenarioDecl)
+                                                   and statement.span.path != first.span.path):
+                    self.error("SCN211", f"a second `{statement.span.text.split()[0]}` section", statement.span,
+                               f"the first is at {first.span}; merge them")
+            if isinstance(statement, ast.RandomizeBlock):
+                for item in statement.items:
+                    if isinstance(item, ast.Let):
+                        self._add_name(item.name, item, "random_lets")
+            table = tables.get(type(statement))
+            if table is not None:
+                self._add_name(statement.name, statement, table)  # type: ignore[attr-defined]
+        if len(self.decls.actions) > 1:
+            second = list(self.decls.actions.values())[1]
+            self.error("SCN211", "a scenario has one action", second.span,
+                       "combine the commands into one action (e.g. a controller over several joints)")
+        for name, decl in self.decls.models.items():
+            try:
+                self.decls.model_info[name] = inspect_model(resolve_url(decl.url, _folder_of(decl.span)))
+            except ModelFileError as exc:
+                self.error(exc.code, str(exc), decl.span, exc.hint)
+
+    def _add_name(self, ident: ast.Ident, node: ast.Node, table: str) -> None:
+        name = ident.name
+        if name in RESERVED:
+            self.error("SCN202", f"`{name}` is a reserved name", ident.span, "choose another name")
+            return
+        first = self.decls.order.get(name)
+        if first is not None:
+            self.error("SCN202", f"`{name}` is already declared", ident.span, f"first declared at {first.span}")
+            return
+        self.decls.order[name] = node
+        getattr(self.decls, table)[name] = node
+
+    # ---- constants
+    def _params(self) -> None:
+        for name, param in self.decls.params.items():
+            typed: Typed | None = None
+            if name in self.overrides:
+                typed = self._override(param, self.overrides.pop(name))
+            if typed is None:
+                try:
+                    typed = self.check.constant(param.value, self._constant_scope("in a `param`"))
+                except Failed:
+                    continue
+            self.constants.constants[name] = typed
+        self.signals.constants = self.constants.constants
+
+    def _override(self, param: ast.Param, value: Any) -> Typed | None:
+        from scenario_dsl.loader import parse_source
+
+        text = value if isinstance(value, str) else repr(value)
+        source = SourceFile(f"--param {param.name.name}", f"param {param.name.name} = {text}")
+        parsed, problems = parse_source(source)
+        if parsed is None or len(parsed.statements) != 1 or not isinstance(parsed.statements[0], ast.Param):
+            self.diagnostics.extend(problems or [Diagnostic("SCN210", f"`{text}` is not a value", None, None,
+                                                            path=source.path)])
+            return None
+        try:
+            typed = self.check.constant(parsed.statements[0].value, self._constant_scope("in a `--param`"))
+            default = self.check.constant(param.value, self._constant_scope("in a `param`"))
+        except Failed:
+            return None
+        if default.dim is not None and typed.dim is not None and default.dim != typed.dim:
+            self.error("SCN302", f"--param {param.name.name} is a {describe(typed.dim)}; the parameter is a "
+                       f"{describe(default.dim)}", param.span, f"give it in {example_unit(default.dim)}")
+        return Typed(typed.ir, typed.size, typed.dim or default.dim)
+
+    def _constant_scope(self, what: str) -> Scope:
+        scope = self.constants.child()
+        scope.what = what
+        return scope
+
+    def _const(self, expr: ast.Expr, what: str, dim: Dim | None = None, size: int | tuple[int, ...] | None = None,
+               *, at_least: float | None = None, above: float | None = None) -> Value | None:
+        """A constant with an expected dimension, length (None: scalar) and lower bound."""
+        try:
+            typed = self.check.constant(expr, self._constant_scope(f"for `{what}`"))
+        except Failed:
+            return None
+        value = typed.constant
+        if value is None:
+            return None
+        if dim is not None and typed.dim is not None and typed.dim != dim:
+            self.error("SCN302", f"`{what}` is a {describe(dim)}, not a {describe(typed.dim)}", expr.span,
+                       f"give it in {example_unit(dim)}" if dim != DIMENSIONLESS else "remove the unit")
+            return None
+        sizes = size if isinstance(size, tuple) else (size,)
+        got = len(value) if isinstance(value, list) else None
+        if got not in sizes:
+            want = " or ".join("a number" if s is None else f"a {s}-vector" for s in sizes)
+            self.error("SCN303", f"`{what}` must be {want}, got {'a number' if got is None else f'a {got}-vector'}",
+                       expr.span, None)
+            return None
+        values = value if isinstance(value, list) else [value]
+        if any(math.isnan(v) for v in values):
+            self.error("SCN401", f"`{what}` is not a number", expr.span, None)
+            return None
+        if at_least is not None and any(v < at_least for v in values):
+            self.error("SCN401", f"`{what}` must be at least {at_least:g}", expr.span, None)
+            return None
+        if above is not None and any(v <= above for v in values):
+            self.error("SCN401", f"`{what}` must be greater than {above:g}", expr.span, None)
+            return None
+        return value
+
+    def _settings(self, settings: tuple[ast.Setting, ...] | None, allowed: dict[str, Callable[[ast.Setting], Any]],
+                  owner: str) -> dict[str, Any]:
+        """Apply each setting's handler; reports unknown and repeated keys."""
+        out: dict[str, Any] = {}
+        seen: dict[str, ast.Setting] = {}
+        for setting in settings or ():
+            key = setting.key.name
+            if key in seen:
+                self.error("SCN208", f"`{key}` is set twice in {owner}", setting.key.span,
+                           f"first set at {seen[key].span}")
+                continue
+            seen[key] = setting
+            handler = allowed.get(key)
+            if handler is None:
+                self.error("SCN203", f"unknown setting `{key}` in {owner}", setting.key.span,
+                           did_you_mean(key, list(allowed)) or f"settings here: {', '.join(allowed)}")
+                continue
+            if setting.value is None and setting.block is None and not getattr(handler, "flag", False):
+                self.error("SCN406", f"`{key}` needs a value", setting.span, f"write `{key} = ...`")
+                continue
+            result = handler(setting)
+            if result is not None:
+                out[key] = result
+        return out
+
+    def _value(self, dim: Dim | None, size: int | tuple[int, ...] | None = None, *, at_least: float | None = None,
+               above: float | None = None) -> Callable[[ast.Setting], Any]:
+        def handle(setting: ast.Setting) -> Any:
+            if setting.value is None:
+                self.error("SCN406", f"`{setting.key.name}` needs a value", setting.span, None)
+                return None
+            return self._const(setting.value, setting.key.name, dim, size, at_least=at_least, above=above)
+        return handle
+
+    def _choice(self, choices: tuple[str, ...]) -> Callable[[ast.Setting], Any]:
+        def handle(setting: ast.Setting) -> Any:
+            value = setting.value
+            if not (isinstance(value, ast.Ref) and len(value.parts) == 1 and value.parts[0].name in choices):
+                shown = value.span.text if value is not None else ""
+                self.error("SCN404", f"`{shown}` is not a valid `{setting.key.name}`",
+                           value.span if value is not None else setting.span,
+                           (did_you_mean(shown, list(choices)) or "") + f" choices: {', '.join(choices)}")
+                return None
+            return value.parts[0].name
+        return handle
+
+    def _flag(self) -> Callable[[ast.Setting], Any]:
+        def handle(setting: ast.Setting) -> Any:
+            if setting.value is None:
+                return True
+            value = self._const(setting.value, setting.key.name, None)
+            return None if value is None else bool(value)
+        handle.flag = True  # type: ignore[attr-defined]
+        return handle
+
+    def _pose(self, pose: ast.Pose | None) -> Pose:
+        if pose is None:
+            return Pose()
+        handlers = {"translation": (LENGTH, 3), "rotation": (ANGLE, 3), "rpy": (ANGLE, 3)}
+        values: dict[str, Any] = {}
+        for kwarg in pose.kwargs:
+            key = kwarg.name.name
+            if key not in handlers:
+                self.error("SCN203", f"unknown pose field `{key}`", kwarg.name.span,
+                           did_you_mean(key, list(handlers)) or "a pose has `translation` and `rotation`")
+                continue
+            expr = kwarg.value
+            if key == "rotation" and isinstance(expr, ast.Call) and expr.func.name == "rpy":
+                expr = ast.Vector(expr.span, expr.args, expr.unit)
+            elif key == "rotation":
+                self.error("SCN306", "a rotation is written `rpy(roll, pitch, yaw)`", expr.span,
+                           "angles in degrees need `deg`: rpy(0, 0, 90 deg)")
+                continue
+            dim, size = handlers[key]
+            value = self._const(expr, key, dim, size)
+            if value is not None:
+                values["rpy" if key != "translation" else key] = tuple(value)  # type: ignore[arg-type]
+        return Pose(**values)
+
+    # ---- the plant
+    def _plant(self) -> PlantSettings:
+        block = next((s for s in self.statements if isinstance(s, ast.PlantBlock)), None)
+        if block is None:
+            return PlantSettings()
+        values = self._settings(block.settings, {
+            "time_step": self._value(TIME, at_least=0.0),
+            "contact_model": self._choice(_CONTACT_MODELS),
+            "discrete_contact_approximation": self._choice(_APPROXIMATIONS),
+            "penetration_allowance": self._value(LENGTH, above=0.0),
+            "stiction_tolerance": self._value(VELOCITY, above=0.0),
+            "gravity": self._value(ACCELERATION, 3),
+        }, "`plant`")
+        if "gravity" in values:
+            values["gravity"] = tuple(values["gravity"])
+        return PlantSettings(**values, where=where(block.span))
+
+    def _model(self, decl: ast.ModelDecl) -> Model | None:
+        welds: list[Weld] = []
+        initial: dict[str, list[float]] = {}
+        info = self.decls.model_info.get(decl.name.name)
+        for item in decl.items or ():
+            if isinstance(item, ast.Weld):
+                welds.append(self._weld(item, decl))
+            elif item.key.name == "initial" and item.block is not None:
+                for setting in item.block:
+                    joint = info.joint(setting.key.name) if info else None
+                    if info is not None and joint is None:
+                        names = [j.name for j in info.joints]
+                        self.error("SCN503", f"model `{decl.name.name}` has no joint `{setting.key.name}`",
+                                   setting.key.span, did_you_mean(setting.key.name, names) or f"joints: {', '.join(names)}")
+                        continue
+                    value = self._const(setting.value, setting.key.name, None, (None, 2, 3, 4, 7)) \
+                        if setting.value is not None else None
+                    if value is not None:
+                        initial[setting.key.name] = value if isinstance(value, list) else [value]
+            else:
+                self.error("SCN203", f"unknown item `{item.key.name}` in a `model` block", item.key.span,
+                           "a model block holds `weld A -> B at (...)` and `initial { joint = value }`")
+        return Model(name=decl.name.name, url=decl.url, base_dir=_folder_of(decl.span), welds=welds, initial=initial,
+                     where=where(decl.span))
+
+    def _frame_name(self, ref: ast.Ref, model: ast.ModelDecl | None = None) -> str:
+        """Check a frame reference (world, a body, a frame, or a model's link) and return it dotted."""
+        name = ref.dotted
+        head = ref.parts[0].name
+        if name == "world" or name in self.decls.bodies or name in self.decls.frames:
+            return name
+        scopes = [model.name.name] if model is not None else []
+        if len(ref.parts) == 2 and head in self.decls.models:
+            scopes = [head]
+            name = ref.parts[1].name
+        for scope in scopes or list(self.decls.models):
+            info = self.decls.model_info.get(scope)
+            if info is None:
+                return f"{scope}.{name}" if scopes else name
+            if name in info.links:
+                return f"{scope}.{name}"
+        links = [f"{m}.{link}" for m, i in self.decls.model_info.items() for link in i.links]
+        known = ["world", *self.decls.bodies, *self.decls.frames, *links]
+        if scopes and (info := self.decls.model_info.get(scopes[0])) is not None:
+            known = [*info.links, *known]
+            self.error("SCN503", f"model `{scopes[0]}` has no body or frame `{name}`", ref.span,
+                       did_you_mean(name, known) or f"it has: {', '.join(info.links)}")
+        else:
+            self.error("SCN201", f"undefined frame `{ref.dotted}`", ref.span,
+                       did_you_mean(ref.dotted, known) or "declare it with `body` or `frame`")
+        return ref.dotted
+
+    def _weld(self, weld: ast.Weld, model: ast.ModelDecl | None = None) -> Weld:
+        return Weld(parent=self._frame_name(weld.parent, None), child=self._frame_name(weld.child, model),
+                    pose=self._pose(weld.pose), where=where(weld.span))
+
+    def _frame(self, decl: ast.FrameDecl) -> Frame:
+        return Frame(name=decl.name.name, parent=self._frame_name(decl.parent), pose=self._pose(decl.pose),
+                     where=where(decl.span))
+
+    def _body(self, decl: ast.BodyDecl) -> Body | None:
+        values = self._settings(decl.settings, {
+            "shape": self._shape, "mass": self._value(MASS, at_least=0.0),
+            "center_of_mass": self._value(LENGTH, 3), "inertia": self._value(INERTIA, (3, 6), at_least=None),
+            "color": self._value(DIMENSIONLESS, (3, 4), at_least=0.0), "friction": self._value(DIMENSIONLESS, (None, 2), at_least=0.0),
+            "collision": self._flag(), "visual": self._flag(),
+            "point_stiffness": self._value(_STIFFNESS, above=0.0),
+            "hunt_crossley_dissipation": self._value(_DISSIPATION, at_least=0.0),
+            "hydroelastic": self._choice(("compliant", "rigid", "none")),
+            "hydroelastic_modulus": self._value(PRESSURE, above=0.0),
+            "resolution_hint": self._value(LENGTH, above=0.0),
+        }, f"body `{decl.name.name}`")
+        contact_keys = ("point_stiffness", "hunt_crossley_dissipation", "hydroelastic", "hydroelastic_modulus",
+                        "resolution_hint")
+        contact = {k: values.pop(k) for k in contact_keys if k in values}
+        if "friction" in values:
+            f = values.pop("friction")
+            contact["friction"] = (f, f) if not isinstance(f, list) else tuple(f)
+            if isinstance(f, list) and f[1] > f[0]:
+                self.error("SCN401", "dynamic friction exceeds static friction", decl.span,
+                           "write friction = [static, dynamic] with dynamic <= static")
+        if "color" in values:
+            color = values["color"]
+            if any(c > 1 for c in color):
+                self.error("SCN401", "colour components are between 0 and 1", decl.span, None)
+            values["color"] = tuple(color) if len(color) == 4 else (*color, 1.0)
+        if "center_of_mass" in values:
+            values["center_of_mass"] = tuple(values["center_of_mass"])
+        if values.get("mass", 0) > 0 and "shape" not in values and "inertia" not in values:
+            self.error("SCN406", f"body `{decl.name.name}` has mass but no shape or inertia", decl.name.span,
+                       "give it a `shape` (its inertia is that of the solid shape) or an `inertia`")
+        return Body(name=decl.name.name, contact=Contact(**contact), where=where(decl.span), **values)
+
+    def _shape(self, setting: ast.Setting) -> Shape | None:
+        call = setting.value
+        if not isinstance(call, ast.Call) or call.func.name not in _SHAPES:
+            self.error("SCN404", "a shape is one of " + ", ".join(f"{k}(...)" for k in _SHAPES),
+                       (call or setting).span, "e.g. shape = box(0.2, 0.05, 0.3)")
+            return None
+        want = _SHAPES[call.func.name]
+        if len(call.args) != want or call.kwargs:
+            names = {"box": "x, y, z", "sphere": "radius", "cylinder": "radius, length", "capsule": "radius, length",
+                     "ellipsoid": "a, b, c"}[call.func.name]
+            self.error("SCN305", f"`{call.func.name}` takes {want} size{'s' if want > 1 else ''} ({names})", call.span)
+            return None
+        sizes = [self._const(arg if call.unit is None else ast.Group(arg.span, arg, call.unit), "shape size", LENGTH,
+                             above=0.0) for arg in call.args]
+        if any(s is None for s in sizes):
+            return None
+        return Shape(kind=call.func.name, size=[float(s) for s in sizes])  # type: ignore[arg-type]
+
+    def _joint(self, decl: ast.JointDecl) -> Joint | None:
+        kind = decl.kind.name
+        if kind not in _JOINT_TYPES:
+            self.error("SCN404", f"unknown joint type `{kind}`", decl.kind.span,
+                       did_you_mean(kind, list(_JOINT_TYPES)) or f"joint types: {', '.join(_JOINT_TYPES)}")
+            return None
+        parent, child = self._frame_name(decl.parent), self._frame_name(decl.child)
+        if child in self.decls.frames:
+            self.error("SCN206", f"`{child}` is a frame; a joint's child is a body", decl.child.span, None)
+        nq, nv = self.decls.joint_sizes(decl.name.name)
+        q_dim = {"prismatic": LENGTH, "revolute": ANGLE, "ball": ANGLE, "universal": ANGLE}.get(kind)
+        v_dim = None if q_dim is None else q_dim / TIME
+        sizes_q: tuple[int | None, ...] = (None,) if nq == 1 else (nq,)
+        sizes_v: tuple[int | None, ...] = (None,) if nv == 1 else (nv,)
+        extra: dict[str, Any] = {}
+        for kwarg in decl.kwargs:
+            if kwarg.name.name == "axis" and kind in ("revolute", "prismatic"):
+                axis = self._const(kwarg.value, "axis", DIMENSIONLESS, 3)
+                if isinstance(axis, list):
+                    if math.hypot(*axis) == 0:
+                        self.error("SCN401", "the axis is the zero vector", kwarg.value.span, "e.g. axis = [0, 0, 1]")
+                    else:
+                        extra["axis"] = tuple(axis)
+            else:
+                self.error("SCN203", f"`{kind}` joints take no `{kwarg.name.name}`", kwarg.name.span,
+                           "revolute and prismatic joints take `axis = [x, y, z]`" if kind in ("revolute", "prismatic")
+                           else None)
+        if kind in ("revolute", "prismatic") and "axis" not in extra:
+            self.error("SCN406", f"a {kind} joint needs an axis", decl.span, f"write {kind}(a -> b, axis = [0, 0, 1])")
+        values = self._settings(decl.settings, {
+            "limits": self._value(q_dim, (2, 2 * nq) if nq > 1 else 2),
+            "velocity_limits": self._value(v_dim, (2, 2 * nv) if nv > 1 else 2),
+            "damping": self._value(None, sizes_v, at_least=0.0),
+            "initial": self._value(q_dim, sizes_q), "initial_velocity": self._value(v_dim, sizes_v),
+            "actuated": _as_flag(self._actuated), "at": lambda s: self.error("SCN203", "use `at` after the joint's parentheses",
+                                                                   s.span),
+        }, f"joint `{decl.name.name}`")
+        for key, lower_name, upper_name, n in (("limits", "lower", "upper", nq),
+                                               ("velocity_limits", "velocity_lower", "velocity_upper", nv)):
+            if key in values:
+                lo, hi = _split_bounds(values.pop(key), n)
+                if any(a >= b for a, b in zip(lo, hi, strict=True)):
+                    self.error("SCN402", f"`{key}` must be [lower, upper] with lower < upper", decl.span, None)
+                extra[lower_name], extra[upper_name] = lo, hi
+        if "damping" in values:
+            d = values.pop("damping")
+            extra["damping"] = d if isinstance(d, list) else [d]
+        if "initial" in values:
+            q = values.pop("initial")
+            extra["initial_q"] = q if isinstance(q, list) else [q]
+            lower, upper = extra.get("lower"), extra.get("upper")
+            if lower and upper and any(not lo <= x <= hi for x, lo, hi in zip(extra["initial_q"], lower, upper, strict=False)):
+                self.error("SCN401", "the initial position is outside the joint limits", decl.span, None)
+        if "initial_velocity" in values:
+            v = values.pop("initial_velocity")
+            extra["initial_v"] = v if isinstance(v, list) else [v]
+        if "actuated" in values:
+            extra["actuator"] = values.pop("actuated")
+            if kind not in ("revolute", "prismatic"):
+                self.error("SCN407", f"{kind} joints cannot be actuated in scn", decl.span,
+                           "actuate revolute and prismatic joints")
+        return Joint(name=decl.name.name, type=kind, parent=parent, child=child, where=where(decl.span),  # type: ignore[arg-type]
+                     **extra)
+
+    def _actuated(self, setting: ast.Setting) -> Actuator | None:
+        values = self._settings(setting.block, {
+            "effort_limit": self._value(None, above=0.0), "gear_ratio": self._value(DIMENSIONLESS, above=0.0),
+            "rotor_inertia": self._value(INERTIA, at_least=0.0),
+        }, "`actuated`") if setting.block is not None else {}
+        return Actuator(**values)
+
+    def _controller(self, decl: ast.ControllerDecl) -> Controller | None:
+        kind = decl.kind.name
+        if kind not in _CONTROLLER_TYPES:
+            self.error("SCN404", f"unknown controller type `{kind}`", decl.kind.span,
+                       did_you_mean(kind, list(_CONTROLLER_TYPES)) or f"types: {', '.join(_CONTROLLER_TYPES)}")
+            return None
+        joints = []
+        for ref in decl.joints:
+            name = ref.dotted
+            if self.decls.joint_type(name) is None:
+                known = [*self.decls.joints, *(f"{m}.{j.name}" for m, i in self.decls.model_info.items() for j in i.joints)]
+                self.error("SCN201", f"undefined joint `{name}`", ref.span, did_you_mean(name, known))
+                continue
+            declared = self.decls.joints.get(name)
+            if declared is not None and not any(s.key.name == "actuated" for s in declared.settings or ()):
+                self.error("SCN504", f"joint `{name}` is not actuated", ref.span,
+                           f"add `actuated` to joint `{name}`'s settings")
+            joints.append(name)
+        n = len(joints)
+        gains = self._settings(decl.settings, {k: self._value(None, (None, n), at_least=0.0) for k in ("kp", "ki", "kd")},
+                               f"controller `{decl.name.name}`")
+        if "kp" not in gains:
+            self.error("SCN406", f"controller `{decl.name.name}` needs `kp`", decl.span, "e.g. { kp = 100; kd = 20 }")
+            return None
+
+        def per_joint(key: str) -> list[float]:
+            value = gains.get(key, 0.0)
+            return value if isinstance(value, list) else [float(value)] * n
+
+        return Controller(name=decl.name.name, type=kind, joints=joints, kp=per_joint("kp"), ki=per_joint("ki"),  # type: ignore[arg-type]
+                          kd=per_joint("kd"), where=where(decl.span))
+
+    # ---- lets, randomization
+    def _lets(self) -> None:
+        for name, let in self.decls.lets.items():
+            if let.drawn:
+                self.error("SCN308", "`let x ~ ...` draws a value; it belongs in a `randomize` block", let.span,
+                           "move it into `randomize { ... }`")
+                continue
+            try:
+                typed = self.check.lower(let.value, self.signals)
+            except Failed:
+                continue
+            (self.constants.constants if isinstance(typed.ir, Const) else self.signals.bindings)[name] = typed
+        self.signals.constants = self.constants.constants
+
+    def _randomize(self, block: ast.RandomizeBlock) -> Randomization:
+        scope, every = "episode", None
+        if block.scope is not None:
+            scope = block.scope.name.name
+            if scope not in ("episode", "build", "step"):
+                self.error("SCN404", f"unknown scope `per {scope}`", block.scope.name.span,
+                           "scopes: per episode (default), per build, per step")
+                scope = "episode"
+            if block.scope.every is not None:
+                unit = block.scope.every_unit.name if block.scope.every_unit else ""
+                if scope != "build" or unit not in ("episodes", "episode"):
+                    self.error("SCN407", "`every N episodes` applies to `per build`", block.scope.span, None)
+                every = int(float(block.scope.every))
+                if every < 1:
+                    self.error("SCN401", "`every` needs at least 1 episode", block.scope.span, None)
+        lets: list[RandomLet] = []
+        draws: list[Draw] = []
+        requirements: list[Requirement] = []
+        for item in block.items:
+            if isinstance(item, ast.Let):
+                dist = self._distribution(item.value, None, None) if item.drawn else None
+                if not item.drawn:
+                    self.error("SCN306", "a `let` in a `randomize` block draws: write `let x ~ ...`", item.span, None)
+                if dist is not None:
+                    lets.append(RandomLet(name=item.name.name, value=dist, where=where(item.span)))
+                    self.decls.sizes[item.name.name] = dist.size  # type: ignore[assignment]
+                    self.signals.bindings.pop(item.name.name, None)
+            elif isinstance(item, ast.Draw):
+                draw = self._draw(item)
+                if draw is not None:
+                    draws.append(draw)
+            else:
+                condition = self._condition(item.condition, "a `require`")
+                if condition is not None:
+                    requirements.append(Requirement(condition=condition, message=item.message, where=where(item.span)))
+        return Randomization(scope=scope, every=every, lets=lets, draws=draws, requirements=requirements,  # type: ignore[arg-type]
+                             where=where(block.span))
+
+    def _draw_target(self, ref: ast.Ref) -> tuple[int | None, Dim | None, float | None] | None:
+        parts = [p.name for p in ref.parts]
+        owner, attr = ".".join(parts[:-1]), parts[-1]
+        if len(parts) == 1:
+            kind = self.decls.kind_of(attr)
+            if kind in ("observations", "actions"):
+                return self.decls.sizes.get(attr), None, None
+            self.error("SCN201" if kind is None else "SCN206", f"`{attr}` cannot be randomized", ref.span,
+                       did_you_mean(attr, list(self.decls.order)) or "randomize an attribute, e.g. box.mass")
+            return None
+        kind = "plant" if owner == "plant" else self.decls.kind_of(owner) or ""
+        if self.decls.joint_type(owner):
+            attrs = JOINT_ATTRS.get(self.decls.joint_type(owner) or "", {})
+            table = {k: (size, dim, None) for k, (size, dim) in attrs.items()}
+            table["damping"] = (None, None, 0.0)
+        else:
+            table = RANDOM_TARGETS.get({"bodies": "body", "controllers": "controller", "observations": "observation",
+                                        "actions": "action"}.get(kind, kind), {})
+        if not table:
+            self.error("SCN201", f"undefined name `{owner}`", ref.span, did_you_mean(owner, list(self.decls.order)))
+            return None
+        if attr not in table:
+            self.error("SCN204", f"`{owner}` has no randomizable `{attr}`", ref.parts[-1].span,
+                       did_you_mean(attr, list(table)) or f"it has: {', '.join(table)}")
+            return None
+        return table[attr]
+
+    def _draw(self, item: ast.Draw) -> Draw | None:
+        target = self._draw_target(item.target)
+        if target is None:
+            return None
+        size, dim, lower = target
+        operation = {"~": "set", "+~": "offset", "*~": "scale"}[item.op]
+        value: Distribution | Expr | None
+        if isinstance(item.value, ast.Call) and item.value.func.name in _DIST_ARGS:
+            value = self._distribution(item.value, dim if operation != "scale" else DIMENSIONLESS, size)
+        else:
+            try:
+                scope = self.signals.child()
+                scope.what = "in a draw"
+                typed = self.check.lower(item.value, scope)
+            except Failed:
+                return None
+            value = typed.ir
+        if value is None:
+            return None
+        if isinstance(value, Distribution) and lower is not None and operation in ("set", "scale"):
+            low = _support_low(value)
+            if low is not None and low < lower:
+                self.error("SCN405", f"`{item.target.dotted}` can be drawn below {lower:g} "
+                           f"({value.family} reaches {'-inf' if math.isinf(low) else f'{low:g}'})", item.value.span,
+                           "use a distribution bounded below, e.g. uniform, truncnormal or lognormal")
+        return Draw(target=item.target.dotted, operation=operation, value=value, where=where(item.span))  # type: ignore[arg-type]
+
+    def _distribution(self, expr: ast.Expr, dim: Dim | None, size: int | None) -> Distribution | None:
+        if not isinstance(expr, ast.Call) or expr.func.name not in _DIST_ARGS:
+            self.error("SCN205", "expected a distribution", expr.span,
+                       "distributions: " + ", ".join(f"{k}({', '.join(v)})" for k, v in _DIST_ARGS.items()))
+            return None
+        family = expr.func.name
+        names = _DIST_ARGS[family]
+        args = list(expr.args)
+        if len(args) > len(names) or (len(args) + len(expr.kwargs) < len([n for n in names if not n.endswith("?")])):
+            self.error("SCN305", f"`{family}` takes ({', '.join(n.rstrip('?') for n in names)})", expr.span, None)
+            return None
+        params: dict[str, Any] = {}
+        ok = True
+        values: list[tuple[str, ast.Expr]] = list(zip((n.rstrip("?") for n in names), args, strict=False))
+        values += [(k.name.name, k.value) for k in expr.kwargs]
+        for key, arg in values:
+            if key not in (n.rstrip("?") for n in names):
+                self.error("SCN305", f"`{family}` has no parameter `{key}`", arg.span, None)
+                ok = False
+                continue
+            unitless = key in ("p", "weights", "sigma") or family in ("lognormal",)
+            scoped = arg if expr.unit is None or unitless else ast.Group(arg.span, arg, expr.unit)
+            try:
+                typed = self.check.constant(scoped, self._constant_scope(f"for `{family}`"))
+            except Failed:
+                ok = False
+                continue
+            if dim is not None and typed.dim is not None and typed.dim != dim and not unitless and key != "values":
+                self.error("SCN302", f"drawing a {describe(typed.dim)} for a {describe(dim)}", arg.span,
+                           f"give it in {example_unit(dim)}" if dim != DIMENSIONLESS else "a scale has no unit")
+                ok = False
+            params[key] = typed.constant
+        if not ok:
+            return None
+        problem = _check_distribution(family, params)
+        if problem:
+            self.error("SCN405", problem, expr.span, None)
+            return None
+        lengths = {len(v) for k, v in params.items() if isinstance(v, list) and k not in ("values", "weights")}
+        dist_size = lengths.pop() if len(lengths) == 1 else None
+        if family == "uniform_rotation":
+            dist_size = 4
+        if size is not None and dist_size is not None and size != dist_size:
+            self.error("SCN303", f"drawing a {dist_size}-vector for a {size}-vector target", expr.span, None)
+            return None
+        return Distribution(family=family, params=params, size=dist_size, where=where(expr.span))  # type: ignore[arg-type]
+
+    # ---- the agent's ports
+    def _action(self) -> Action | None:
+        if not self.decls.actions:
+            self._missing("action", "e.g. `action torque = pendulum.effort in [-2, 2] N*m`")
+            return None
+        decl = next(iter(self.decls.actions.values()))
+        target = decl.target.dotted
+        owner, _, attr = target.rpartition(".")
+        size: int | None = None
+        dim: Dim | None = None
+        if owner in self.decls.controllers and attr == "desired_position":
+            joints = self.decls.controllers[owner].joints
+            size = sum(self.decls.joint_sizes(j.dotted)[0] for j in joints)
+            dims = {self._q_dim(j.dotted) for j in joints}
+            dim = dims.pop() if len(dims) == 1 else None
+        elif self.decls.joint_type(owner) and attr in ("effort", "torque", "force"):
+            joint = self.decls.joints.get(owner)
+            if joint is not None and not any(s.key.name == "actuated" for s in joint.settings or ()):
+                self.error("SCN504", f"joint `{owner}` is not actuated", decl.target.span,
+                           f"add `actuated` to joint `{owner}`'s settings")
+            size = 1
+        elif target == "plant.actuation":
+            size = None  # from the bounds
+        else:
+            self.error("SCN204", f"`{target}` cannot be commanded", decl.target.span,
+                       "an action sets `CONTROLLER.desired_position`, `JOINT.effort` or `plant.actuation`")
+            return None
+        if decl.bounds is None:
+            self.error("SCN406", f"action `{decl.name.name}` needs bounds", decl.span,
+                       "write `... in [lower, upper]` (or [[lowers...], [uppers...]])")
+            return None
+        bounds = self._const(decl.bounds, "action bounds", dim, (2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32))
+        if bounds is None:
+            return None
+        assert isinstance(bounds, list)
+        nested = isinstance(decl.bounds, ast.Vector) and all(isinstance(i, ast.Vector) for i in decl.bounds.items)
+        n = len(bounds) // 2 if nested else (size or 1)
+        if size is not None and n != size:
+            self.error("SCN303", f"bounds for {n} numbers; `{target}` takes {size}", decl.bounds.span, None)
+            return None
+        lower, upper = (bounds[:n], bounds[n:]) if nested else ([bounds[0]] * n, [bounds[1]] * n)
+        if any(lo >= hi for lo, hi in zip(lower, upper, strict=True)):
+            self.error("SCN402", "action bounds must be [lower, upper] with lower < upper", decl.bounds.span, None)
+        values = self._settings(decl.settings, {"normalize": self._flag(), "dtype": self._choice(("float32", "float64"))},
+                                f"action `{decl.name.name}`")
+        self.decls.sizes[decl.name.name] = n if n > 1 else None  # type: ignore[assignment]
+        return Action(name=decl.name.name, target=target, size=n, lower=lower, upper=upper, where=where(decl.span),
+                      **values)
+
+    def _q_dim(self, joint: str) -> Dim | None:
+        return {"prismatic": LENGTH, "revolute": ANGLE}.get(self.decls.joint_type(joint) or "")
+
+    def _observations(self) -> list[Observation]:
+        if not self.decls.observations:
+            self._missing("observation", "e.g. `observation state = plant.state`")
+        out = []
+        for name, decl in self.decls.observations.items():
+            try:
+                typed = self.check.lower(decl.value, self.signals)
+            except Failed:
+                continue
+            values = self._settings(decl.settings, {"dtype": self._choice(("float32", "float64"))},
+                                    f"observation `{name}`")
+            size = typed.size or 1
+            if typed.ir.kind == "signal" and typed.ir.source == "plant" and typed.size is None:  # type: ignore[union-attr]
+                size = 0  # known when the plant is built
+            self.decls.sizes[name] = size
+            out.append(Observation(name=name, value=typed.ir, size=size, where=where(decl.span), **values))
+        return out
+
+    # ---- reward, episode, training
+    def _reward(self) -> list[RewardTerm]:
+        block = next((s for s in self.statements if isinstance(s, ast.RewardBlock)), None)
+        if block is None:
+            self._missing("reward", "e.g. `reward { -(angle^2) as upright }`")
+            return []
+        scope = self.signals.child()
+        terms: list[RewardTerm] = []
+        names: dict[str, ast.Node] = {}
+        for i, item in enumerate(block.items):
+            if isinstance(item, ast.Let):
+                if item.name.name in scope.bindings or item.name.name in self.decls.order:
+                    self.error("SCN202", f"`{item.name.name}` is already declared", item.name.span, None)
+                try:
+                    scope.bindings[item.name.name] = self.check.lower(item.value, scope)
+                except Failed:
+                    pass
+                continue
+            name = item.name.name if item.name else f"term_{i}"
+            if name in names:
+                self.error("SCN202", f"two reward terms are called `{name}`", (item.name or item).span,
+                           f"the first is at {names[name].span}")
+            names[name] = item
+            try:
+                typed = self.check.lower(item.expr, scope)
+            except Failed:
+                continue
+            if typed.size is not None:
+                self.error("SCN304", f"a reward term must be a number, this is a {typed.size}-vector", item.expr.span,
+                           "reduce it, e.g. with |v|^2, sum(v) or v[0]")
+                continue
+            terms.append(RewardTerm(name=name, value=typed.ir, where=where(item.span)))
+        if not terms and not self.diagnostics.has_errors:
+            self.error("SCN207", "the reward has no terms", block.span, "add at least one term")
+        return terms
+
+    def _condition(self, expr: ast.Expr, what: str) -> Expr | None:
+        try:
+            typed = self.check.lower(expr, self.signals)
+        except Failed:
+            return None
+        if typed.size is not None:
+            self.error("SCN304", f"{what} must be a single condition, this is a {typed.size}-vector", expr.span,
+                       "combine with `and`/`or`, or compare a norm: |v| > 1")
+            return None
+        if not typed.boolean:
+            self.error("SCN306", f"{what} must be a condition (a comparison), not a number", expr.span,
+                       "compare it: e.g. |x| > 2.4 m")
+            return None
+        return typed.ir
+
+    def _episode(self, plant: PlantSettings) -> Episode | None:
+        block = next((s for s in self.statements if isinstance(s, ast.EpisodeBlock)), None)
+        if block is None:
+            self._missing("episode", "e.g. `episode { step = 50 ms; time_limit = 10 s }`")
+            return None
+        settings = tuple(i for i in block.items if isinstance(i, ast.Setting))
+        values = self._settings(settings, {"step": self._value(TIME, above=0.0),
+                                           "time_limit": self._value(TIME, above=0.0)}, "`episode`")
+        terminations: list[Condition] = []
+        success: Condition | None = None
+        for item in block.items:
+            if isinstance(item, ast.Terminate):
+                condition = self._condition(item.condition, "`terminate when`")
+                if condition is not None:
+                    terminations.append(Condition(value=condition, reason=item.reason, where=where(item.span)))
+            elif isinstance(item, ast.Success):
+                if success is not None:
+                    self.error("SCN208", "`success when` is given twice", item.span, "combine them with `or`")
+                condition = self._condition(item.condition, "`success when`")
+                if condition is not None:
+                    success = Condition(value=condition, where=where(item.span))
+        if "step" not in values:
+            if not any(s.key.name == "step" for s in settings):
+                self.error("SCN406", "the episode needs a `step` (simulated time per env step)", block.span,
+                           "e.g. step = 50 ms")
+            return None
+        step = values["step"]
+        ratio = step / plant.time_step if plant.time_step > 0 else 1.0
+        if plant.time_step > 0 and abs(ratio - round(ratio)) > 1e-6 * max(1.0, ratio):
+            self.error("SCN403", f"episode step {step:g} s is not a whole number of plant steps ({plant.time_step:g} s)",
+                       next(s for s in settings if s.key.name == "step").span,
+                       f"use {max(1, round(ratio)) * plant.time_step:g} s, or change plant.time_step")
+        limit = values.get("time_limit")
+        if limit is not None and limit < step:
+            self.error("SCN401", "time_limit is shorter than one step", block.span, None)
+        return Episode(step=step, time_limit=limit, terminations=terminations, success=success, where=where(block.span))
+
+    def _train(self) -> Train | None:
+        block = next((s for s in self.statements if isinstance(s, ast.TrainBlock)), None)
+        if block is None:
+            return None
+        values: dict[str, Any] = {}
+        hyper: dict[str, Any] = {}
+        seen: dict[str, ast.Setting] = {}
+        for setting in block.settings:
+            key = _TRAIN_ALIASES.get(setting.key.name, setting.key.name)
+            if key in seen:
+                self.error("SCN208", f"`{setting.key.name}` is set twice in `train`", setting.key.span,
+                           f"first set at {seen[key].span}")
+                continue
+            seen[key] = setting
+            if setting.value is None:
+                values[key] = True
+                continue
+            if key == "algo":
+                values[key] = self._choice(_ALGOS)(setting)
+            elif key == "policy":
+                call = setting.value
+                if isinstance(call, ast.Call) and call.func.name == "mlp" and len(call.args) == 1:
+                    arch = self._const(call.args[0], "mlp layers", None, tuple(range(1, 9)), above=0.0)
+                    if arch is not None:
+                        values["net_arch"] = [int(x) for x in arch]  # type: ignore[union-attr]
+                else:
+                    self.error("SCN404", "a policy is written `mlp([64, 64])`", call.span, None)
+            elif isinstance(setting.value, ast.Ref) and len(setting.value.parts) == 1 \
+                    and setting.value.parts[0].name not in self.constants.constants:
+                hyper[key] = setting.value.parts[0].name  # a word, e.g. activation = tanh
+            else:
+                value = self._const(setting.value, key, None, (None, *range(1, 9)))
+                if value is None:
+                    continue
+                if key in ("n_timesteps", "n_envs", "seed"):
+                    if isinstance(value, list) or value != int(value) or value < (0 if key == "seed" else 1):
+                        self.error("SCN401", f"`{setting.key.name}` must be a whole number"
+                                   + ("" if key == "seed" else " of at least 1"), setting.value.span, None)
+                        continue
+                    values[key] = int(value)
+                elif key == "normalize":
+                    values[key] = bool(value)
+                else:
+                    hyper[key] = value
+        return Train(**{k: v for k, v in values.items() if v is not None}, hyperparams=hyper, where=where(block.span))
+
+    def _missing(self, what: str, hint: str) -> None:
+        header = next(s for s in self.files[0].statements if isinstance(s, ast.ScenarioDecl))
+        self.error("SCN207", f"the scenario declares no `{what}`", header.span, hint)
+
+
+# distribution -> parameter names (a trailing ? marks an optional one)
+_DIST_ARGS: dict[str, tuple[str, ...]] = {
+    "uniform": ("low", "high"), "normal": ("mean", "std"), "truncnormal": ("mean", "std", "low", "high"),
+    "lognormal": ("mean", "sigma"), "loguniform": ("low", "high"), "choice": ("values", "weights?"),
+    "bernoulli": ("p",), "integers": ("low", "high"), "uniform_rotation": (),
+}
+
+
+def _as_flag(handler: Callable[[ast.Setting], Any]) -> Callable[[ast.Setting], Any]:
+    """Mark a setting handler as accepting a bare flag (`actuated`)."""
+    def handle(setting: ast.Setting) -> Any:
+        return handler(setting)
+    handle.flag = True  # type: ignore[attr-defined]
+    return handle
+
+
+def _flat(value: Any) -> list[float]:
+    return value if isinstance(value, list) else [value]
+
+
+def _check_distribution(family: str, p: dict[str, Any]) -> str | None:
+    """What is wrong with a distribution's parameters, or None."""
+    def pairs(a: str, b: str) -> list[tuple[float, float]]:
+        x, y = _flat(p[a]), _flat(p[b])
+        if len(x) != len(y) and 1 not in (len(x), len(y)):
+            raise ValueError(f"`{a}` and `{b}` have different lengths")
+        n = max(len(x), len(y))
+        return [(x[i % len(x)], y[i % len(y)]) for i in range(n)]
+
+    try:
+        if family in ("uniform", "loguniform", "integers"):
+            for lo, hi in pairs("low", "high"):
+                if lo >= hi and not (family == "integers" and lo == hi):
+                    return f"{family}(low, high) needs low < high, got {lo:g} and {hi:g}"
+                if family == "loguniform" and lo <= 0:
+                    return f"loguniform needs low > 0, got {lo:g}"
+                if family == "integers" and (lo != int(lo) or hi != int(hi)):
+                    return "integers(low, high) takes whole numbers"
+        elif family in ("normal", "lognormal"):
+            spread = "std" if family == "normal" else "sigma"
+            for _, s in pairs("mean", spread):
+                if s <= 0:
+                    return f"{family} needs {spread} > 0, got {s:g}"
+        elif family == "truncnormal":
+            for _, s in pairs("mean", "std"):
+                if s <= 0:
+                    return f"truncnormal needs std > 0, got {s:g}"
+            for lo, hi in pairs("low", "high"):
+                if lo >= hi:
+                    return f"truncnormal needs low < high, got {lo:g} and {hi:g}"
+        elif family == "bernoulli":
+            if any(not 0 <= x <= 1 for x in _flat(p["p"])):
+                return "bernoulli(p) needs 0 <= p <= 1"
+        elif family == "choice":
+            values = _flat(p["values"])
+            weights = p.get("weights")
+            if weights is not None:
+                w = _flat(weights)
+                if len(w) != len(values):
+                    return f"choice has {len(values)} values and {len(w)} weights"
+                if any(x < 0 for x in w) or sum(w) <= 0:
+                    return "choice weights must be non-negative and sum to a positive number"
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _support_low(dist: Distribution) -> float | None:
+    """The smallest value a distribution can draw (-inf when unbounded)."""
+    p = dist.params
+    if dist.family in ("uniform", "truncnormal", "loguniform", "integers"):
+        return min(_flat(p["low"]))  # type: ignore[arg-type]
+    if dist.family == "normal":
+        return -math.inf
+    if dist.family in ("lognormal",):
+        return 0.0
+    if dist.family == "choice":
+        return min(_flat(p["values"]))  # type: ignore[arg-type]
+    return None
+
+
+def _split_bounds(value: Value, n: int) -> tuple[list[float], list[float]]:
+    values = _flat(value)
+    return (values[:n], values[n:]) if len(values) == 2 * n else ([values[0]] * n, [values[1]] * n)
+
+
+def _folder_of(span: Span) -> str | None:
+    from pathlib import Path
+
+    path = Path(span.path)
+    return str(path.resolve().parent) if path.exists() else None

@@ -1,0 +1,221 @@
+"""The names a scenario declares and what their attributes read during the simulation.
+
+`Declarations` is the symbol table (one namespace for bodies, joints, frames, models,
+controllers, the action, observations, parameters and lets). `resolve_signal` turns a dotted
+reference inside an expression into a `Signal` leaf with its size and dimension;
+`RANDOM_TARGETS` lists what a `randomize` block may draw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scenario_dsl import ast
+from scenario_dsl.diagnostics import Diagnostics
+from scenario_dsl.modelfiles import ModelInfo
+from scenario_dsl.model import Signal
+from scenario_dsl.typecheck import SignalInfo, did_you_mean
+from scenario_dsl.units import (
+    ACCELERATION, ANGLE, ANGULAR_VELOCITY, DIMENSIONLESS, LENGTH, MASS, VELOCITY, Dim,
+)
+
+RESERVED = ("world", "plant", "time", "pi", "tau", "inf", "true", "false")
+Attr = tuple[int | None, Dim | None]  # size (None: scalar), dimension (None: mixed)
+
+JOINT_ATTRS: dict[str, dict[str, Attr]] = {
+    "revolute": {"q": (None, ANGLE), "v": (None, ANGULAR_VELOCITY)},
+    "prismatic": {"q": (None, LENGTH), "v": (None, VELOCITY)},
+    "planar": {"q": (3, None), "v": (3, None), "x": (None, LENGTH), "y": (None, LENGTH), "theta": (None, ANGLE),
+               "vx": (None, VELOCITY), "vy": (None, VELOCITY), "omega": (None, ANGULAR_VELOCITY)},
+    "ball": {"q": (3, ANGLE), "v": (3, ANGULAR_VELOCITY)},
+    "universal": {"q": (2, ANGLE), "v": (2, ANGULAR_VELOCITY)},
+    "free": {"q": (7, None), "v": (6, None), "position": (3, LENGTH), "quaternion": (4, DIMENSIONLESS),
+             "velocity": (3, VELOCITY), "angular_velocity": (3, ANGULAR_VELOCITY)},
+    "weld": {},
+    "screw": {"q": (None, ANGLE), "v": (None, ANGULAR_VELOCITY)},
+}
+BODY_ATTRS: dict[str, Attr] = {
+    "position": (3, LENGTH), "x": (None, LENGTH), "y": (None, LENGTH), "z": (None, LENGTH),
+    "rpy": (3, ANGLE), "quaternion": (4, DIMENSIONLESS), "velocity": (3, VELOCITY),
+    "angular_velocity": (3, ANGULAR_VELOCITY),
+}
+PLANT_ATTRS = ("state", "q", "v")
+# What `randomize` may set: kind of declaration -> attribute -> (size, dimension, lower bound of the value)
+RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]] = {
+    "body": {"mass": (None, MASS, 0.0), "friction": (None, DIMENSIONLESS, 0.0),
+             "center_of_mass": (3, LENGTH, None), "position": (3, LENGTH, None), "rpy": (3, ANGLE, None),
+             "velocity": (3, VELOCITY, None), "angular_velocity": (3, ANGULAR_VELOCITY, None)},
+    "controller": {"kp": (None, None, 0.0), "ki": (None, None, 0.0), "kd": (None, None, 0.0)},
+    "plant": {"gravity": (3, ACCELERATION, None)},
+    "observation": {"noise": (None, None, None)},
+    "action": {"noise": (None, None, None)},
+}
+
+
+@dataclass
+class Declarations:
+    """Every top-level name, by kind; `order` keeps the first declaration of each name."""
+
+    bodies: dict[str, ast.BodyDecl] = field(default_factory=dict)
+    joints: dict[str, ast.JointDecl] = field(default_factory=dict)
+    frames: dict[str, ast.FrameDecl] = field(default_factory=dict)
+    models: dict[str, ast.ModelDecl] = field(default_factory=dict)
+    model_info: dict[str, ModelInfo] = field(default_factory=dict)
+    controllers: dict[str, ast.ControllerDecl] = field(default_factory=dict)
+    actions: dict[str, ast.ActionDecl] = field(default_factory=dict)
+    observations: dict[str, ast.ObservationDecl] = field(default_factory=dict)
+    params: dict[str, ast.Param] = field(default_factory=dict)
+    lets: dict[str, ast.Let] = field(default_factory=dict)
+    random_lets: dict[str, ast.Let] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)  # observation and action sizes, once known
+    order: dict[str, ast.Node] = field(default_factory=dict)
+
+    def kind_of(self, name: str) -> str | None:
+        for kind in ("bodies", "joints", "frames", "models", "controllers", "actions", "observations",
+                     "params", "lets", "random_lets"):
+            if name in getattr(self, kind):
+                return kind
+        return None
+
+    def all_names(self) -> list[str]:
+        return [*self.order, *RESERVED]
+
+    def joint_type(self, name: str) -> str | None:
+        """The type of a declared joint (`box_joint`) or a loaded model's (`cart_pole.CartSlider`)."""
+        if name in self.joints:
+            return self.joints[name].kind.name
+        model, _, joint = name.partition(".")
+        info = self.model_info.get(model)
+        found = info.joint(joint) if info and joint else None
+        return found.type if found else None
+
+    def joint_sizes(self, name: str) -> tuple[int, int]:
+        kind = self.joint_type(name) or "revolute"
+        size_q = {"weld": 0, "planar": 3, "ball": 3, "universal": 2, "free": 7}.get(kind, 1)
+        size_v = {"weld": 0, "planar": 3, "ball": 3, "universal": 2, "free": 6}.get(kind, 1)
+        return size_q, size_v
+
+    def plant_sizes(self) -> tuple[int, int] | None:
+        """(nq, nv) of the whole plant, when every model file could be read."""
+        nq = nv = 0
+        for name in self.joints:
+            q, v = self.joint_sizes(name)
+            nq, nv = nq + q, nv + v
+        for body in self.bodies:
+            if not any(j.child.dotted == body for j in self.joints.values()) and not self.welded(body):
+                nq, nv = nq + 7, nv + 6  # Drake gives an unjointed body a free joint
+        for model in self.models:
+            info = self.model_info.get(model)
+            if info is None:
+                return None
+            for joint in info.joints:
+                nq, nv = nq + joint.positions, nv + joint.velocities
+            for link in info.floating_links:
+                if not self.welded(f"{model}.{link}") and not self.welded(link):
+                    nq, nv = nq + 7, nv + 6
+        return nq, nv
+
+    welds: list[ast.Weld] = field(default_factory=list)
+
+    def welded(self, child: str) -> bool:
+        return any(w.child.dotted == child for w in self.welds)
+
+
+def _signal(source: str, name: str, attribute: str, attr: Attr) -> SignalInfo:
+    size, dim = attr
+    return SignalInfo(Signal(source=source, name=name, attribute=attribute, size=size), dim)  # type: ignore[arg-type]
+
+
+def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) -> SignalInfo | None:
+    """What a dotted name reads in an expression; reports SCN201/SCN204/SCN206 and returns None."""
+    parts = [p.name for p in ref.parts]
+    head = parts[0]
+    span = ref.span
+
+    def unknown_attr(what: str, attrs: list[str], at: ast.Ident) -> None:
+        hint = did_you_mean(at.name, attrs) or ("it has: " + ", ".join(attrs) if attrs else f"{what} has no signals")
+        diagnostics.add("SCN204", f"{what} has no attribute `{at.name}`", at.span, hint)
+
+    if len(parts) == 1:
+        if head == "time":
+            return _signal("time", "time", "value", (None, Dim(time=1)))
+        if head in decls.actions:
+            return _signal("action", head, "value", (decls.sizes.get(head), None))
+        if head in decls.observations:
+            if head not in decls.sizes:
+                diagnostics.add("SCN201", f"observation `{head}` is used before it is declared", span,
+                                "an observation may only read the ones declared above it")
+                return None
+            size = decls.sizes[head]
+            return _signal("observation", head, "value", (size if size > 1 else None, None))
+        if head in decls.random_lets:
+            return _signal("random", head, "value", (decls.sizes.get(head), None))
+        kind = decls.kind_of(head)
+        if kind in ("joints", "bodies", "controllers"):
+            attrs = _attrs_of(decls, head, kind)
+            diagnostics.add("SCN206", f"`{head}` is a {kind[:-1].replace('bodie', 'body')}, not a value", span,
+                            f"read one of its signals: {', '.join(f'{head}.{a}' for a in attrs)}")
+            return None
+        diagnostics.add("SCN201", f"undefined name `{head}`", span, did_you_mean(head, decls.all_names()))
+        return None
+
+    attr = ref.parts[-1]
+    owner = ".".join(parts[:-1])
+    if head == "plant" and len(parts) == 2:
+        if attr.name not in PLANT_ATTRS:
+            unknown_attr("the plant", list(PLANT_ATTRS), attr)
+            return None
+        sizes = decls.plant_sizes()
+        size = None if sizes is None else (sizes[0] + sizes[1] if attr.name == "state" else sizes[0 if attr.name == "q" else 1])
+        return _signal("plant", "plant", attr.name, (size, None))
+    if owner in decls.joints or (head in decls.models and len(parts) == 3 and decls.joint_type(owner)):
+        kind = decls.joint_type(owner) or "revolute"
+        attrs = JOINT_ATTRS.get(kind, {})
+        if attr.name not in attrs:
+            unknown_attr(f"{kind} joint `{owner}`", list(attrs), attr)
+            return None
+        return _signal("joint", owner, attr.name, attrs[attr.name])
+    if owner in decls.bodies or (head in decls.models and len(parts) == 3 and parts[1] in decls.model_info[head].links
+                                 if head in decls.model_info else False):
+        if attr.name not in BODY_ATTRS:
+            unknown_attr(f"body `{owner}`", list(BODY_ATTRS), attr)
+            return None
+        return _signal("body", owner, attr.name, BODY_ATTRS[attr.name])
+    if owner in decls.controllers:
+        controller = decls.controllers[owner]
+        if attr.name not in ("q", "v", "desired_position"):
+            unknown_attr(f"controller `{owner}`", ["q", "v", "desired_position"], attr)
+            return None
+        if attr.name == "desired_position":
+            action = next((a for a, d in decls.actions.items() if d.target.dotted == f"{owner}.desired_position"), None)
+            if action is None:
+                diagnostics.add("SCN201", f"no action sets `{owner}.desired_position`", span, None)
+                return None
+            return _signal("action", action, "value", (decls.sizes.get(action), None))
+        size = sum(decls.joint_sizes(j.dotted)[0 if attr.name == "q" else 1] for j in controller.joints)
+        return _signal("controller", owner, attr.name, (size if size != 1 else None, None))
+    if head in decls.models:
+        info = decls.model_info.get(head)
+        if info is None:
+            return None  # the model file could not be read; already reported
+        if len(parts) == 2:
+            diagnostics.add("SCN206", f"`{owner}` is a model; name one of its joints or bodies", span,
+                            f"e.g. {head}.{info.joints[0].name}.q" if info.joints else None)
+            return None
+        names = [j.name for j in info.joints] + list(info.links)
+        diagnostics.add("SCN204", f"model `{head}` has no joint or body `{parts[1]}`", ref.parts[1].span,
+                        did_you_mean(parts[1], names) or f"it has: {', '.join(names)}")
+        return None
+    if head in decls.order or head in RESERVED:
+        diagnostics.add("SCN204", f"`{owner}` has no attribute `{attr.name}`", attr.span, None)
+        return None
+    diagnostics.add("SCN201", f"undefined name `{head}`", ref.parts[0].span, did_you_mean(head, decls.all_names()))
+    return None
+
+
+def _attrs_of(decls: Declarations, name: str, kind: str) -> list[str]:
+    if kind == "joints":
+        return list(JOINT_ATTRS.get(decls.joint_type(name) or "", {}))
+    if kind == "bodies":
+        return ["position", "rpy", "velocity"]
+    return ["q", "v"]
