@@ -164,6 +164,7 @@ class Body(_Model):
     collision: bool = True
     visual: bool = True
     contact: Contact = Contact()
+    initial_pose: Pose | None = None  # a free body's pose in the world at the start of an episode
     where: Where | None = None
 
 

@@ -44,6 +44,8 @@ PLANT_ATTRS = ("state", "q", "v")
 RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]] = {
     "body": {"mass": (None, MASS, 0.0), "friction": (None, DIMENSIONLESS, 0.0),
              "center_of_mass": (3, LENGTH, None), "position": (3, LENGTH, None), "rpy": (3, ANGLE, None),
+             "x": (None, LENGTH, None), "y": (None, LENGTH, None), "z": (None, LENGTH, None),
+             "yaw": (None, ANGLE, None),
              "velocity": (3, VELOCITY, None), "angular_velocity": (3, ANGULAR_VELOCITY, None)},
     "controller": {"kp": (None, None, 0.0), "ki": (None, None, 0.0), "kd": (None, None, 0.0)},
     "plant": {"gravity": (3, ACCELERATION, None)},

@@ -388,7 +388,11 @@ class _Validator:
             "hydroelastic": self._choice(("compliant", "rigid", "none")),
             "hydroelastic_modulus": self._value(PRESSURE, above=0.0),
             "resolution_hint": self._value(LENGTH, above=0.0),
+            "initial_position": self._value(LENGTH, 3), "initial_rpy": self._value(ANGLE, 3),
         }, f"body `{decl.name.name}`")
+        if "initial_position" in values or "initial_rpy" in values:
+            values["initial_pose"] = Pose(translation=tuple(values.pop("initial_position", (0.0, 0.0, 0.0))),
+                                          rpy=tuple(values.pop("initial_rpy", (0.0, 0.0, 0.0))))
         contact_keys = ("point_stiffness", "hunt_crossley_dissipation", "hydroelastic", "hydroelastic_modulus",
                         "resolution_hint")
         contact = {k: values.pop(k) for k in contact_keys if k in values}
