@@ -114,7 +114,12 @@ def _analyze(source: SourceFile, params: ParamValues | None, base_dir: Path) -> 
     analysis.diagnostics.extend(diagnostics)
     if any(d.level is Severity.ERROR for d in analysis.diagnostics):
         return analysis
-    scenario, diagnostics = validate(files, params or {})
+    try:
+        scenario, diagnostics = validate(files, params or {})
+    except Exception as exc:  # a bug in scn, not in the scenario: report it, never a traceback
+        analysis.diagnostics.append(Diagnostic("SCN901", f"internal error while validating: {type(exc).__name__}: {exc}",
+                                               None, "please report this with the scenario file", path=source.path))
+        return analysis
     analysis.diagnostics.extend(diagnostics)
     if not any(d.level is Severity.ERROR for d in diagnostics):
         analysis.scenario = scenario

@@ -84,6 +84,7 @@ class _Validator:
         reward = self._reward()
         episode = self._episode(plant)
         train = self._train()
+        self._unused()
         for name in self.overrides:
             self.diagnostics.add("SCN210", f"no parameter `{name}` to override", header.span,
                                  did_you_mean(name, list(self.decls.params)) or
@@ -262,7 +263,7 @@ class _Validator:
                 shown = value.span.text if value is not None else ""
                 self.error("SCN404", f"`{shown}` is not a valid `{setting.key.name}`",
                            value.span if value is not None else setting.span,
-                           (did_you_mean(shown, list(choices)) or "") + f" choices: {', '.join(choices)}")
+                           did_you_mean(shown, list(choices)) or f"choices: {', '.join(choices)}")
                 return None
             return value.parts[0].name
         return handle
@@ -306,7 +307,7 @@ class _Validator:
         if block is None:
             return PlantSettings()
         values = self._settings(block.settings, {
-            "time_step": self._value(TIME, at_least=0.0),
+            "time_step": self._value(TIME, above=0.0),
             "contact_model": self._choice(_CONTACT_MODELS),
             "discrete_contact_approximation": self._choice(_APPROXIMATIONS),
             "penetration_allowance": self._value(LENGTH, above=0.0),
@@ -459,7 +460,7 @@ class _Validator:
                 self.error("SCN203", f"`{kind}` joints take no `{kwarg.name.name}`", kwarg.name.span,
                            "revolute and prismatic joints take `axis = [x, y, z]`" if kind in ("revolute", "prismatic")
                            else None)
-        if kind in ("revolute", "prismatic") and "axis" not in extra:
+        if kind in ("revolute", "prismatic") and not any(k.name.name == "axis" for k in decl.kwargs):
             self.error("SCN406", f"a {kind} joint needs an axis", decl.span, f"write {kind}(a -> b, axis = [0, 0, 1])")
         values = self._settings(decl.settings, {
             "limits": self._value(q_dim, (2, 2 * nq) if nq > 1 else 2),
@@ -891,6 +892,20 @@ class _Validator:
                 else:
                     hyper[key] = value
         return Train(**{k: v for k, v in values.items() if v is not None}, hyperparams=hyper, where=where(block.span))
+
+    def _unused(self) -> None:
+        """Warn about parameters and lets that nothing reads (SCN209)."""
+        used = {part.name for f in self.files for node in f.walk() if isinstance(node, ast.Ref) for part in node.parts[:1]}
+        for name, node in [*self.decls.params.items(), *self.decls.lets.items(), *self.decls.random_lets.items()]:
+            if name not in used:
+                kind = "parameter" if isinstance(node, ast.Param) else "binding"
+                self.diagnostics.add("SCN209", f"{kind} `{name}` is never used", node.name.span,  # type: ignore[attr-defined]
+                                     "remove it, or use it")
+        for block in (s for s in self.statements if isinstance(s, ast.RewardBlock)):
+            for item in block.items:
+                if isinstance(item, ast.Let) and item.name.name not in used:
+                    self.diagnostics.add("SCN209", f"binding `{item.name.name}` is never used", item.name.span,
+                                         "remove it, or use it")
 
     def _missing(self, what: str, hint: str) -> None:
         header = next(s for s in self.files[0].statements if isinstance(s, ast.ScenarioDecl))
