@@ -709,6 +709,11 @@ class _Validator:
             if joint is not None and not any(s.key.name == "actuated" for s in joint.settings or ()):
                 self.error("SCN504", f"joint `{owner}` is not actuated", decl.target.span,
                            f"add `actuated` to joint `{owner}`'s settings")
+            model, _, joint_name = owner.partition(".")
+            info = self.decls.model_info.get(model)
+            if joint is None and info is not None and joint_name not in info.actuated:
+                self.error("SCN504", f"joint `{owner}` has no actuator in {info.path.name}", decl.target.span,
+                           f"actuated joints there: {', '.join(info.actuated) or 'none'}")
             size = 1
         elif target == "plant.actuation":
             size = None  # from the bounds
