@@ -8,11 +8,17 @@ and unit they were written with. `scenario_dsl.build` makes it from the parse tr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Union
 
 from scenario_dsl.source import Span
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name != "span")
 
 
 @dataclass(frozen=True)
@@ -21,8 +27,8 @@ class Node:
 
     def children(self) -> Iterator[Node]:
         """Child nodes in source order."""
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if isinstance(value, Node):
                 yield value
             elif isinstance(value, tuple):

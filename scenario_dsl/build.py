@@ -1,40 +1,84 @@
 """Stage 3: Lark parse tree -> AST (`scenario_dsl.ast`).
 
-One small method per grammar rule, named after it. The transformer is non-recursive, and the
-finished tree is checked for depth, so later (recursive) stages never meet a tree deeper than
-`MAX_DEPTH`.
+One small method per grammar rule, named after it. Lark applies them while it parses (LALR
+reductions: no recursion, no intermediate tree), and the finished AST is checked for depth,
+so later (recursive) stages never meet a tree deeper than `MAX_DEPTH`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lark import Token, Tree
-from lark.tree import Meta
-from lark.visitors import Transformer_NonRecursive, v_args
+from collections.abc import Callable
+
+from lark import Token, Transformer
 
 from scenario_dsl import ast
 from scenario_dsl.diagnostics import Diagnostic
+from scenario_dsl.parser import parse
 from scenario_dsl.source import SourceFile, Span
 
 MAX_DEPTH = 200
+
+
+# Terminals that carry meaning; the others (keywords, brackets, newlines) only delimit.
+_VALUE_TERMINALS = frozenset({"NAME", "NUMBER", "STRING", "UNIT", "DRAW_OP", "ADD_OP", "STAR", "SLASH", "MOD", "POW",
+                              "COMPARE", "OR", "AND", "NOT"})
+Meta = Span  # what each rule method receives first: the span of everything the rule matched
+
+
+class _Seq(tuple):  # type: ignore[type-arg]
+    """The items of a braced block, remembering where its braces were."""
+
+    start: int
+    end: int
 
 
 def _unquote(token: Token) -> str:
     return str(token)[1:-1]
 
 
-@v_args(meta=True)
-class _Builder(Transformer_NonRecursive):
-    def __init__(self, source: SourceFile) -> None:
+def _bounds(child: Any) -> tuple[int, int] | None:
+    if isinstance(child, Token):
+        return (child.start_pos or 0, child.end_pos or 0)
+    if isinstance(child, ast.Node):
+        return (child.span.start, child.span.end)
+    if isinstance(child, _Seq):
+        return (child.start, child.end)
+    return None
+
+
+def _rule(method: Callable[[Any, Span, list[Any]], Any]) -> Callable[[Any, list[Any]], Any]:
+    """Adapt a rule method to Lark's internal-transformer call: compute the span of all the
+    children (keywords and brackets included) and pass on only the meaningful ones."""
+    def call(self: _Builder, children: list[Any]) -> Any:
+        first = last = None
+        for child in children:
+            if (b := _bounds(child)) is not None:
+                first = first or b
+                last = b
+        span = Span(self.source, first[0], last[1]) if first and last else Span(self.source, 0, 0)
+        values = [c for c in children if c is not None and not (isinstance(c, Token) and c.type not in _VALUE_TERMINALS)]
+        return method(self, span, values)
+    return call
+
+
+class _Builder(Transformer[Token, Any]):
+    """Runs inside Lark's LALR parser: one call per reduced rule, no recursion and no parse
+    tree kept. Spans come from the tokens (Lark's propagate_positions costs 40% of parsing).
+    `source` is set before each parse."""
+
+    def __init__(self) -> None:
         super().__init__()
-        self.source = source
+        self.source = SourceFile("<none>", "")
+
+    def __init_subclass__(cls) -> None:  # pragma: no cover - no subclasses
+        raise TypeError
 
     # -- helpers
-    def _span(self, meta: Meta, children: list[Any] | None = None) -> Span:
-        if not meta.empty:
-            return Span(self.source, meta.start_pos, meta.end_pos)
-        return Span(self.source, 0, 0)
+    @staticmethod
+    def _span(span: Span) -> Span:
+        return span
 
     def _tok(self, token: Token) -> Span:
         return Span(self.source, token.start_pos or 0, token.end_pos or 0)
@@ -47,7 +91,7 @@ class _Builder(Transformer_NonRecursive):
         return value if isinstance(value, tuple) else None
 
     # -- statements
-    def start(self, meta: Meta, children: list[Any]) -> ast.File:
+    def start(self, meta: Meta, children: list[Any]) -> ast.File:  # noqa: ARG002
         return ast.File(Span(self.source, 0, len(self.source.text)), tuple(children), ())
 
     def scenario(self, meta: Meta, c: list[Any]) -> ast.ScenarioDecl:
@@ -69,7 +113,9 @@ class _Builder(Transformer_NonRecursive):
         return ast.PlantBlock(self._span(meta), c[0])
 
     def model_body(self, meta: Meta, c: list[Any]) -> tuple[Any, ...]:
-        return tuple(c)
+        seq = _Seq(c)
+        seq.start, seq.end = meta.start, meta.end
+        return seq
 
     def model(self, meta: Meta, c: list[Any]) -> ast.ModelDecl:
         return ast.ModelDecl(self._span(meta), self._ident(c[0]), _unquote(c[1]), c[2] if len(c) > 2 else None)
@@ -143,7 +189,9 @@ class _Builder(Transformer_NonRecursive):
         return ast.TrainBlock(self._span(meta), c[0])
 
     def settings(self, meta: Meta, c: list[Any]) -> tuple[ast.Setting, ...]:
-        return tuple(c)
+        seq = _Seq(c)
+        seq.start, seq.end = meta.start, meta.end
+        return seq
 
     def setting(self, meta: Meta, c: list[Any]) -> ast.Setting:
         return ast.Setting(self._span(meta), self._ident(c[0]), c[1], None)
@@ -194,12 +242,23 @@ class _Builder(Transformer_NonRecursive):
         return ast.Norm(self._span(meta), c[0])
 
 
-def build(source: SourceFile, tree: Tree[Token], comments: list[Token]) -> tuple[ast.File | None, list[Diagnostic]]:
-    """Turn a parse tree into an `ast.File`; reports trees too deep for later stages."""
-    built = _Builder(source).transform(tree)
-    assert isinstance(built, ast.File)
-    file = ast.File(built.span, built.statements, tuple(
-        ast.Comment(Span(source, t.start_pos or 0, t.end_pos or 0), str(t)) for t in comments))
+for _name, _method in list(vars(_Builder).items()):
+    if not _name.startswith("_") and callable(_method):
+        setattr(_Builder, _name, _rule(_method))
+_BUILDER = _Builder()
+
+
+def build(source: SourceFile) -> tuple[ast.File | None, list[Diagnostic]]:
+    """Parse a source file straight into an `ast.File`; reports trees too deep for later stages."""
+    _BUILDER.source = source
+    result = parse(source, _BUILDER)
+    if result.tree is None:
+        return None, result.diagnostics
+    built = result.tree
+    if not isinstance(built, ast.File):  # pragma: no cover - `start` always builds a File
+        built = ast.File(Span(source, 0, len(source.text)), (), ())
+    file = ast.File(Span(source, 0, len(source.text)), built.statements, tuple(
+        ast.Comment(Span(source, t.start_pos or 0, t.end_pos or 0), str(t)) for t in result.comments))
     deep = _too_deep(file)
     if deep is not None:
         return None, [Diagnostic("SCN105", f"expression nested more than {MAX_DEPTH} levels deep", deep.span,

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from scenario_dsl import ast
 from scenario_dsl.build import build
 from scenario_dsl.diagnostics import Diagnostic, ScenarioError, Severity
-from scenario_dsl.parser import parse
 from scenario_dsl.source import SourceFile, Span
 
 if TYPE_CHECKING:
@@ -79,10 +78,7 @@ def decode_source(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagn
 
 def parse_source(source: SourceFile) -> tuple[ast.File | None, list[Diagnostic]]:
     """Parse and build one file's AST (no includes, no validation)."""
-    result = parse(source)
-    if result.tree is None:
-        return None, result.diagnostics
-    return build(source, result.tree, result.comments)
+    return build(source)
 
 
 def analyze_text(text: str, path: str = "<string>", *, params: ParamValues | None = None,

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lark import Lark, Token, Tree
+from typing import Any
+
+from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from scenario_dsl.diagnostics import Diagnostic
@@ -115,17 +117,18 @@ _NEWLINES = NewlineFilter()
 
 
 @functools.cache
-def _lark() -> Lark:
+def _lark(transformer: Transformer[Token, Any] | None = None) -> Lark:
     return Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
         lexer="contextual",
         postlex=_NEWLINES,
-        propagate_positions=True,
+        keep_all_tokens=True,  # the builder needs keywords and brackets to know spans
         maybe_placeholders=True,
         strict=True,
         lexer_callbacks={"COMMENT": _COMMENTS},
-        cache=_cache_file(),
+        transformer=transformer,
+        cache=_cache_file() if transformer is None else False,
     )
 
 
@@ -150,15 +153,19 @@ def _cache_file() -> str | bool:
 class ParseResult:
     """A parse tree (None on a syntax error), the comments seen, and the diagnostics."""
 
-    tree: Tree[Token] | None
+    tree: Any  # a Lark Tree, or what the transformer given to `parse` built; None on error
     comments: list[Token] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def parse(source: SourceFile) -> ParseResult:
-    """Parse one source file; never raises for bad input."""
+def parse(source: SourceFile, transformer: Transformer[Token, Any] | None = None) -> ParseResult:
+    """Parse one source file; never raises for bad input.
+
+    Without a transformer the result is Lark's parse tree (every token kept). With one, Lark
+    applies it rule by rule while parsing and keeps no tree, which is much faster.
+    """
     comments: list[Token] = []
-    parser = _lark()
+    parser = _lark(transformer)
     try:
         # Comments are ignored by the grammar but kept for `scn fmt`: the lexer hands
         # them to a callback on their way out.
@@ -195,7 +202,7 @@ class _CommentCollector:
 _COMMENTS = _CommentCollector()
 
 
-def _parse_collecting_comments(parser: Lark, text: str, comments: list[Token]) -> Tree[Token]:
+def _parse_collecting_comments(parser: Lark, text: str, comments: list[Token]) -> Any:
     _COMMENTS.target = comments
     _NEWLINES.text = text
     try:
