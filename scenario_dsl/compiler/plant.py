@@ -1,0 +1,410 @@
+"""Compiler stage 1: the scenario's plant -> a finalized Drake `MultibodyPlant`.
+
+`plant_config` maps `PlantSettings` to `MultibodyPlantConfig`; `populate` adds models,
+primitive bodies (with the inertia, contact and hydroelastic properties of
+`manipulation.scenarios.AddShape`), frames, joints, welds and actuators, and returns
+`PlantHandles`, the Drake object behind every name the scenario declares.
+`controller_scenario` cuts out the part of a scenario an `InverseDynamicsController` models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydrake.geometry import (
+    AddCompliantHydroelasticProperties,
+    AddContactMaterial,
+    AddRigidHydroelasticProperties,
+    Box,
+    Capsule,
+    Cylinder,
+    Ellipsoid,
+    ProximityProperties,
+    Shape,
+    Sphere,
+)
+from pydrake.math import RigidTransform, RollPitchYaw
+from pydrake.multibody.parsing import Parser
+from pydrake.multibody.plant import (
+    CoulombFriction,
+    DiscreteContactApproximation,
+    MultibodyPlant,
+    MultibodyPlantConfig,
+)
+from pydrake.multibody.tree import (
+    BallRpyJoint,
+    FixedOffsetFrame,
+    Frame,
+    Joint,
+    JointActuator,
+    ModelInstanceIndex,
+    PlanarJoint,
+    PrismaticJoint,
+    QuaternionFloatingJoint,
+    RevoluteJoint,
+    RigidBody,
+    RotationalInertia,
+    SpatialInertia,
+    UnitInertia,
+    UniversalJoint,
+    WeldJoint,
+)
+
+from scenario_dsl import model as m
+from scenario_dsl.modelfiles import ModelFileError, resolve_url
+
+# manipulation.scenarios.AddShape's contact defaults: the seed lecture's bodies use them.
+DEFAULT_FRICTION = 1.0
+DEFAULT_DISSIPATION = 1e4  # Hunt-Crossley dissipation, s/m
+DEFAULT_POINT_STIFFNESS = 1e7  # N/m
+DEFAULT_HYDROELASTIC_MODULUS = 1e8  # Pa
+DEFAULT_RESOLUTION_HINT = 0.01  # m
+DEFAULT_COLOR = (0.5, 0.5, 0.9, 1.0)
+
+
+def vec(values: Any) -> Any:
+    """`values` as a float64 NumPy array, typed `Any`: pydrake's generated stubs spell array
+    parameters as `ndarray[float64, ...]`, which no NumPy array type satisfies."""
+    return np.asarray(values, dtype=np.float64)
+
+
+class CompileError(Exception):
+    """The scenario cannot become a Drake diagram; `code` is an SCN5xx diagnostic code."""
+
+    def __init__(self, code: str, message: str, hint: str | None = None, where: m.Where | None = None) -> None:
+        self.code, self.message, self.hint, self.where = code, message, hint, where
+        place = f"{where.file}:{where.line}:{where.column}: " if where else ""
+        super().__init__(f"{place}{code} {message}" + (f" ({hint})" if hint else ""))
+
+    def to_diagnostic(self):  # -> scenario_dsl.diagnostics.Diagnostic
+        """This error as a `Diagnostic` (without a source span: the compiler sees only `Where`)."""
+        from scenario_dsl.diagnostics import Diagnostic
+
+        return Diagnostic(self.code, self.message, None, self.hint, path=self.where.file if self.where else None)
+
+
+@dataclass
+class PlantHandles:
+    """The Drake objects behind the scenario's names (loaded model parts as "model.name")."""
+
+    plant: MultibodyPlant
+    models: dict[str, list[ModelInstanceIndex]] = field(default_factory=dict)
+    bodies: dict[str, RigidBody] = field(default_factory=dict)
+    frames: dict[str, Frame] = field(default_factory=dict)
+    joints: dict[str, Joint] = field(default_factory=dict)
+    actuators: dict[str, JointActuator] = field(default_factory=dict)  # by joint name
+    initial_v: dict[str, list[float]] = field(default_factory=dict)  # set in the context at reset
+
+    def frame(self, name: str, where: m.Where | None = None, model: str | None = None) -> Frame:
+        """The frame a scenario name denotes: world, a body, a declared frame, or "model.part"
+        (inside a `model` block, a bare name may also be a part of that model)."""
+        if model is not None and name not in self.frames and name not in self.bodies and name != "world":
+            name = f"{model}.{name}" if not name.startswith(f"{model}.") else name
+        if name == "world":
+            return self.plant.world_frame()
+        if name in self.frames:
+            return self.frames[name]
+        if name in self.bodies:
+            return self.bodies[name].body_frame()
+        model, _, part = name.partition(".")
+        for instance in self.models.get(model, []):
+            if self.plant.HasFrameNamed(part, instance):
+                return self.plant.GetFrameByName(part, instance)
+        raise CompileError("SCN503", f"no frame, body or model part named `{name}`", None, where)
+
+    def body(self, name: str, where: m.Where | None = None) -> RigidBody:
+        if name in self.bodies:
+            return self.bodies[name]
+        model, _, part = name.partition(".")
+        for instance in self.models.get(model, []):
+            if self.plant.HasBodyNamed(part, instance):
+                return self.plant.GetBodyByName(part, instance)
+        raise CompileError("SCN503", f"no body named `{name}`", None, where)
+
+    def joint(self, name: str, where: m.Where | None = None) -> Joint:
+        if name in self.joints:
+            return self.joints[name]
+        model, _, part = name.partition(".")
+        for instance in self.models.get(model, []):
+            if self.plant.HasJointNamed(part, instance):
+                return self.plant.GetJointByName(part, instance)
+        raise CompileError("SCN503", f"no joint named `{name}`", None, where)
+
+    def actuators_of(self, name: str, where: m.Where | None = None) -> list[JointActuator]:
+        """The actuators driving a joint (declared or loaded), in actuator-index order."""
+        joint = self.joint(name, where)
+        return [a for a in (self.plant.get_joint_actuator(i) for i in self.plant.GetJointActuatorIndices())
+                if a.joint().index() == joint.index()]
+
+
+def plant_config(settings: m.PlantSettings) -> MultibodyPlantConfig:
+    """`MultibodyPlantConfig` from the scenario's settings; SCN505 for an approximation the
+    installed Drake lacks (TAMSI was removed in newer releases)."""
+    available = discrete_contact_approximations()
+    if settings.discrete_contact_approximation and settings.discrete_contact_approximation not in available:
+        raise CompileError(
+            "SCN505", f"discrete_contact_approximation `{settings.discrete_contact_approximation}` is not "
+            "available in the installed Drake", "choose one of: " + ", ".join(available), settings.where)
+    return MultibodyPlantConfig(
+        time_step=settings.time_step,
+        penetration_allowance=settings.penetration_allowance,
+        stiction_tolerance=settings.stiction_tolerance,
+        contact_model=settings.contact_model,
+        discrete_contact_approximation=settings.discrete_contact_approximation,
+    )
+
+
+def discrete_contact_approximations() -> list[str]:
+    """The approximations the installed Drake offers, under `MultibodyPlantConfig`'s names."""
+    return [name[1:].lower() for name in dir(DiscreteContactApproximation) if name.startswith("k")]
+
+
+def populate(plant: MultibodyPlant, scenario: m.Scenario) -> PlantHandles:
+    """Add everything the scenario declares to `plant` and finalize it."""
+    handles = PlantHandles(plant)
+    plant.mutable_gravity_field().set_gravity_vector(vec(scenario.plant.gravity))
+    for model in scenario.models:
+        _add_model(handles, model)
+    for body in scenario.bodies:
+        _add_body(handles, body)
+    _add_frames(handles, scenario.frames)
+    for joint in scenario.joints:
+        _add_joint(handles, joint)
+    welds = [(w, None) for w in scenario.welds] + [(w, mo.name) for mo in scenario.models for w in mo.welds]
+    for weld, scope in welds:
+        plant.WeldFrames(handles.frame(weld.parent, weld.where, scope), handles.frame(weld.child, weld.where, scope),
+                         transform(weld.pose))
+    for model in scenario.models:
+        for name, q in model.initial.items():
+            handles.joint(f"{model.name}.{name}", model.where).set_default_positions(vec(q))
+    try:
+        plant.Finalize()
+    except RuntimeError as exc:
+        raise CompileError("SCN506", f"Drake rejected the plant: {exc}") from None
+    return handles
+
+
+def transform(pose: m.Pose | None) -> RigidTransform:
+    if pose is None:
+        return RigidTransform()
+    return RigidTransform(RollPitchYaw(vec(pose.rpy)), vec(pose.translation))
+
+
+def _add_model(handles: PlantHandles, model: m.Model) -> None:
+    try:
+        path = resolve_url(model.url, model.base_dir)
+    except ModelFileError as exc:
+        raise CompileError(exc.code, str(exc), exc.hint, model.where) from None
+    plant = handles.plant
+    parser = Parser(plant)
+    try:
+        instances = parser.AddModels(file_name=path)
+    except RuntimeError as exc:
+        raise CompileError("SCN507", f"Drake could not parse `{model.url}`: {exc}", None, model.where) from None
+    for i, instance in enumerate(instances):
+        plant.RenameModelInstance(instance, model.name if len(instances) == 1 else f"{model.name}::{i}")
+    handles.models[model.name] = list(instances)
+
+
+def _add_body(handles: PlantHandles, body: m.Body) -> None:
+    plant = handles.plant
+    instance = plant.AddModelInstance(body.name)  # one instance per body, as AddShape does
+    rigid_body = plant.AddRigidBody(body.name, instance, spatial_inertia(body))
+    handles.bodies[body.name] = rigid_body
+    if body.initial_pose is not None:  # a free body's pose at the start of an episode
+        plant.SetDefaultFloatingBaseBodyPose(rigid_body, transform(body.initial_pose))
+    shape = drake_shape(body.shape) if body.shape is not None else None
+    if shape is None or not plant.geometry_source_is_registered():
+        return
+    if body.collision:
+        plant.RegisterCollisionGeometry(rigid_body, RigidTransform(), shape, body.name, proximity(body.contact))
+    if body.visual:
+        plant.RegisterVisualGeometry(rigid_body, RigidTransform(), shape, body.name,
+                                     vec(body.color or DEFAULT_COLOR))
+
+
+def drake_shape(shape: m.Shape) -> Shape:
+    s = shape.size
+    if shape.kind == "box":
+        return Box(s[0], s[1], s[2])
+    if shape.kind == "sphere":
+        return Sphere(s[0])
+    if shape.kind == "cylinder":
+        return Cylinder(s[0], s[1])
+    if shape.kind == "capsule":
+        return Capsule(s[0], s[1])
+    return Ellipsoid(s[0], s[1], s[2])
+
+
+def spatial_inertia(body: m.Body) -> SpatialInertia:
+    """Given inertia (about the centre of mass), else a solid shape of uniform density, else a point mass."""
+    com = vec(body.center_of_mass or (0.0, 0.0, 0.0))
+    if body.inertia is not None:
+        i = [*body.inertia, 0.0, 0.0, 0.0][:6]
+        return SpatialInertia.MakeFromCentralInertia(body.mass, com, RotationalInertia(*i))
+    if body.shape is None or body.mass == 0.0:
+        return SpatialInertia(body.mass, com, UnitInertia(0.0, 0.0, 0.0))
+    s, mass, z = body.shape.size, body.mass, vec([0.0, 0.0, 1.0])
+    solid = {
+        "box": lambda: SpatialInertia.SolidBoxWithMass(mass, s[0], s[1], s[2]),
+        "sphere": lambda: SpatialInertia.SolidSphereWithMass(mass, s[0]),
+        "cylinder": lambda: SpatialInertia.SolidCylinderWithMass(mass, s[0], s[1], z),
+        "capsule": lambda: SpatialInertia.SolidCapsuleWithMass(mass, s[0], s[1], z),
+        "ellipsoid": lambda: SpatialInertia.SolidEllipsoidWithMass(mass, s[0], s[1], s[2]),
+    }[body.shape.kind]()
+    if body.center_of_mass is None:
+        return solid
+    return SpatialInertia.MakeFromCentralInertia(mass, com, solid.CalcRotationalInertia())
+
+
+def proximity(contact: m.Contact) -> ProximityProperties:
+    """Contact properties with AddShape's defaults (mu 1, d 1e4, k 1e7, compliant hydroelastic 1e8 Pa)."""
+    props = ProximityProperties()
+    mu_static, mu_dynamic = contact.friction or (DEFAULT_FRICTION, DEFAULT_FRICTION)
+    AddContactMaterial(
+        contact.hunt_crossley_dissipation if contact.hunt_crossley_dissipation is not None else DEFAULT_DISSIPATION,
+        contact.point_stiffness if contact.point_stiffness is not None else DEFAULT_POINT_STIFFNESS,
+        CoulombFriction(mu_static, mu_dynamic), props)
+    hint = contact.resolution_hint if contact.resolution_hint is not None else DEFAULT_RESOLUTION_HINT
+    kind = contact.hydroelastic or "compliant"
+    if kind == "compliant":
+        modulus = contact.hydroelastic_modulus
+        AddCompliantHydroelasticProperties(hint, DEFAULT_HYDROELASTIC_MODULUS if modulus is None else modulus, props)
+    elif kind == "rigid":
+        AddRigidHydroelasticProperties(hint, props)
+    return props
+
+
+def _add_frames(handles: PlantHandles, frames: Iterable[m.Frame]) -> None:
+    """Frames may sit on frames declared later: add them in dependency order."""
+    pending = list(frames)
+    while pending:
+        ready = [f for f in pending if not any(f.parent == other.name for other in pending)]
+        if not ready:
+            raise CompileError("SCN506", "frames form a cycle: " + ", ".join(f.name for f in pending),
+                               None, pending[0].where)
+        for frame in ready:
+            parent = handles.frame(frame.parent, frame.where)
+            handles.frames[frame.name] = handles.plant.AddFrame(
+                FixedOffsetFrame(frame.name, parent, transform(frame.pose)))
+            pending.remove(frame)
+
+
+def _add_joint(handles: PlantHandles, joint: m.Joint) -> None:
+    plant = handles.plant
+    parent = handles.frame(joint.parent, joint.where)
+    if joint.pose is not None and joint.type != "weld":
+        parent = plant.AddFrame(FixedOffsetFrame(f"{joint.name}_parent", parent, transform(joint.pose)))
+    child = handles.frame(joint.child, joint.where)
+    damping = vec(joint.damping or [0.0] * max(joint.velocities, 1))
+    axis = vec(joint.axis or (0.0, 0.0, 1.0))
+    made: Joint
+    if joint.type == "weld":
+        made = WeldJoint(joint.name, parent, child, transform(joint.pose))
+    elif joint.type == "revolute":
+        made = RevoluteJoint(joint.name, parent, child, axis, float(damping[0]))
+    elif joint.type == "prismatic":
+        made = PrismaticJoint(joint.name, parent, child, axis, damping=float(damping[0]))
+    elif joint.type == "planar":
+        made = PlanarJoint(joint.name, parent, child, _fill(damping, 3))
+    elif joint.type == "ball":
+        made = BallRpyJoint(joint.name, parent, child, float(damping[0]))
+    elif joint.type == "universal":
+        made = UniversalJoint(joint.name, parent, child, float(damping[0]))
+    else:
+        made = QuaternionFloatingJoint(joint.name, parent, child, float(damping[0]), float(_fill(damping, 2)[1]))
+    added = plant.AddJoint(made)
+    handles.joints[joint.name] = added
+    if joint.lower is not None or joint.upper is not None:
+        n = joint.positions
+        added.set_position_limits(vec(joint.lower or [-np.inf] * n), vec(joint.upper or [np.inf] * n))
+    if joint.velocity_lower is not None or joint.velocity_upper is not None:
+        n = joint.velocities
+        added.set_velocity_limits(vec(joint.velocity_lower or [-np.inf] * n), vec(joint.velocity_upper or [np.inf] * n))
+    if joint.initial_q is not None:
+        added.set_default_positions(vec(joint.initial_q))
+    if joint.initial_v is not None:
+        handles.initial_v[joint.name] = list(joint.initial_v)
+    if joint.actuator is not None:
+        _add_actuator(handles, joint, added)
+
+
+def _add_actuator(handles: PlantHandles, joint: m.Joint, added: Joint) -> None:
+    if added.num_velocities() != 1:
+        raise CompileError("SCN506", f"joint `{joint.name}` ({joint.type}) has {added.num_velocities()} degrees of "
+                           "freedom; Drake actuates single-degree-of-freedom joints only",
+                           "actuate revolute or prismatic joints, or build the mechanism from them", joint.where)
+    spec = joint.actuator
+    assert spec is not None
+    limit = np.inf if spec.effort_limit is None else spec.effort_limit
+    actuator = handles.plant.AddJointActuator(joint.name, added, limit)
+    actuator.set_default_gear_ratio(spec.gear_ratio)
+    actuator.set_default_rotor_inertia(spec.rotor_inertia)
+    handles.actuators[joint.name] = actuator
+
+
+def _fill(values: Any, n: int) -> Any:
+    return values if len(values) >= n else vec(np.full(n, float(values[0]) if len(values) else 0.0))
+
+
+# ---- the controller's model ------------------------------------------------------------------
+
+def controller_scenario(scenario: m.Scenario, controller: m.Controller) -> m.Scenario:
+    """The part of `scenario` that moves with the controller's joints, anchored to the world.
+
+    Declared bodies downstream of a controlled joint come along through welds and controlled
+    joints; bodies behind other moving joints are left out. Upstream, the chain must reach the
+    world through welds and frames. A loaded model with a controlled joint comes whole, with
+    its welds.
+    """
+    controlled = set(controller.joints)
+    parent_of_frame = {f.name: f.parent for f in scenario.frames}
+
+    def body_of(frame: str) -> str:
+        while frame in parent_of_frame:
+            frame = parent_of_frame[frame]
+        return frame.partition(".")[0] if "." in frame else frame
+
+    edges: list[tuple[str, str, str | None, str]] = [
+        (body_of(j.parent), body_of(j.child), j.name, j.type) for j in scenario.joints]
+    edges += [(body_of(w.parent), body_of(w.child), None, "weld") for w in scenario.welds]
+    edges += [(body_of(w.parent), model.name, None, "weld") for model in scenario.models for w in model.welds]
+    kept_models = {name.partition(".")[0] for name in controlled if "." in name}
+    kept: set[str] = set(kept_models)
+    kept |= {child for _, child, name, _ in edges if name in controlled}
+    grew = True
+    while grew:  # downstream, through welds and controlled joints
+        grew = False
+        for parent, child, name, kind in edges:
+            if parent in kept and child not in kept and (kind == "weld" or name in controlled):
+                kept.add(child)
+                grew = True
+    for root in list(kept):  # upstream, to the world through welds
+        node = root
+        while node != "world":
+            incoming = [e for e in edges if e[1] == node]
+            if not incoming:
+                break  # a loaded model whose own file welds it to the world
+            parent, _, name, kind = incoming[0]
+            if kind != "weld" and name not in controlled:
+                raise CompileError(
+                    "SCN504", f"controller `{controller.name}`: its joints hang from `{name}`, which it does not "
+                    "control", "an inverse_dynamics controller models a chain welded to the world", controller.where)
+            if parent in kept:
+                break
+            kept.add(parent)
+            node = parent
+    kept.discard("world")
+    frames_kept = [f for f in scenario.frames if body_of(f.name) in kept | {"world"}]
+    return scenario.model_copy(update={
+        "models": [mo for mo in scenario.models if mo.name in kept],
+        "bodies": [b for b in scenario.bodies if b.name in kept],
+        "frames": frames_kept,
+        "joints": [j for j in scenario.joints if body_of(j.child) in kept and body_of(j.parent) in kept | {"world"}
+                   and (j.type == "weld" or j.name in controlled)],
+        "welds": [w for w in scenario.welds if body_of(w.child) in kept],
+        "controllers": [],
+    })

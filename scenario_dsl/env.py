@@ -1,0 +1,225 @@
+"""The Gymnasium environment of a scenario: `ScenarioEnv`, `make_env` and `EnvFactory`.
+
+`ScenarioEnv` subclasses `pydrake.gym.DrakeGymEnv` and replaces the parts that
+/work/shared/notes/drake.md lists as defects:
+
+- `info` is filled at every step: `reward_terms` (each named term), `time`, and when the episode
+  ends `termination_reason` / `truncation_reason`; `reset` returns `randomization` (the draws)
+  and `seed`.
+- `terminate when` conditions and `success when` end the episode with `terminated=True`; the time
+  limit and simulator failures (an exception in `AdvanceTo`, a state that is no longer finite)
+  give `truncated=True`. After a failure the step returns the last good observation and reward
+  0, and the next `reset()` starts a clean episode.
+- `metadata` belongs to the instance; `render_modes` are those that work ("human" needs
+  Meshcat, "rgb_array" a VTK camera; both are added to the diagram only when asked for).
+- The episode is drawn before `Simulator.Initialize()`; `reset(seed=...)` seeds Drake's
+  `RandomGenerator`, and without a seed the generator is seeded from OS entropy (unseeded
+  environments in different processes differ).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from pydrake.common import RandomGenerator
+from pydrake.gym import DrakeGymEnv
+from pydrake.systems.analysis import Simulator
+
+from scenario_dsl import model as m
+from scenario_dsl.compiler import CompiledScenario, compile_scenario
+
+RENDER_MODES = ["human", "rgb_array", "ansi"]
+ScenarioLike = m.Scenario | str | Path
+
+
+def drake_seed(seed: int | None) -> int:
+    """A 32-bit seed for Drake's generator: mixed from `seed`, or from OS entropy when None."""
+    sequence = np.random.SeedSequence(None if seed is None else abs(int(seed)))
+    return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+class ScenarioEnv(DrakeGymEnv):
+    """A compiled scenario as a `gymnasium.Env` (see the module docstring for the contract)."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": RENDER_MODES, "render_fps": None}
+
+    def __init__(self, scenario: m.Scenario | CompiledScenario, *, seed: int | None = None,
+                 render_mode: str | None = None, params: Mapping[str, float | list[float]] | None = None) -> None:
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, not {render_mode!r}")
+        self.meshcat = None
+        if isinstance(scenario, CompiledScenario):
+            compiled = scenario
+        else:
+            if render_mode == "human":
+                from pydrake.geometry import StartMeshcat
+
+                self.meshcat = StartMeshcat()
+            compiled = compile_scenario(scenario, params=params, camera=render_mode == "rgb_array",
+                                        meshcat=self.meshcat)
+        self.compiled = compiled
+        spec = compiled.scenario
+        step = spec.episode.step
+        # An instance attribute first: DrakeGymEnv.__init__ writes into self.metadata.
+        self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 1.0 / step}
+        dtype = np.float64 if any(o.dtype == "float64" for o in spec.observations) else np.float32
+        observation_space = gym.spaces.Box(compiled.observation_lower.astype(dtype),
+                                           compiled.observation_upper.astype(dtype), dtype=dtype)
+        action_dtype = np.float64 if spec.action.dtype == "float64" else np.float32
+        if spec.action.normalize:
+            action_space = gym.spaces.Box(-1.0, 1.0, (compiled.action_size,), dtype=action_dtype)
+        else:
+            action_space = gym.spaces.Box(compiled.action_lower.astype(action_dtype),
+                                          compiled.action_upper.astype(action_dtype), dtype=action_dtype)
+        simulator = Simulator(compiled.diagram)
+        simulator.set_target_realtime_rate(0.0)
+        super().__init__(simulator=simulator, time_step=step, action_space=action_space,
+                         observation_space=observation_space, reward=compiled.reward_port,
+                         action_port_id=compiled.action_port, observation_port_id=compiled.observation_port,
+                         render_rgb_port_id=compiled.rgb_port if compiled.has_camera else None)
+        self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 1.0 / step}
+        self.render_mode = render_mode
+        diagram = compiled.diagram
+        self._reward_terms_port = diagram.GetOutputPort(compiled.reward_terms_port)
+        self._reward_port = diagram.GetOutputPort(compiled.reward_port)
+        self._termination_port = (diagram.GetOutputPort(compiled.termination_port)
+                                  if compiled.termination_reasons else None)
+        self._success_port = diagram.GetOutputPort(compiled.success_port) if compiled.has_success else None
+        self.max_steps = spec.episode.max_steps
+        self._initial_seed = seed
+        self._has_generator = False
+        self._steps = 0
+        self._failed: str | None = None
+        self._last_observation: np.ndarray | None = None
+
+    # -- the Gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None,
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+        gym.Env.reset(self, seed=seed)
+        if options:
+            raise ValueError(f"reset options are not supported: {sorted(options)}")
+        if seed is None and not self._has_generator:
+            seed = self._initial_seed  # None: OS entropy
+        if seed is not None or not self._has_generator:
+            self.generator = RandomGenerator(drake_seed(seed))
+            self._has_generator = True
+        context = self.simulator.get_mutable_context()
+        drawn = self.compiled.reset_context(context, self.generator)
+        self.simulator.Initialize()
+        self._steps = 0
+        self._failed = None
+        observation = self._observe()
+        self._last_observation = observation
+        if self.render_mode == "human":
+            self.render()
+        return observation, {"randomization": drawn, "seed": seed}
+
+    def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
+        assert self._last_observation is not None, "call reset() before step()"
+        if self._failed is not None:
+            return self._failure(self._failed)
+        context = self.simulator.get_mutable_context()
+        self.action_port.FixValue(context, np.asarray(action, dtype=np.float64).reshape(self.compiled.action_size))
+        try:
+            self.simulator.AdvanceTo((self._steps + 1) * self.time_step)
+        except RuntimeError as exc:
+            return self._failure(f"simulator failure: {exc}")
+        plant = self.compiled.plant
+        if not np.all(np.isfinite(plant.GetPositionsAndVelocities(plant.GetMyContextFromRoot(context)))):
+            return self._failure("simulator failure: the state is no longer finite (the simulation diverged)")
+        self._steps += 1
+        observation = self._observe()
+        terms = self._reward_terms_port.Eval(context)
+        reward = float(self._reward_port.Eval(context)[0])
+        if not (np.all(np.isfinite(observation)) and np.isfinite(reward)):
+            return self._failure("simulator failure: the observation or reward is not finite")
+        info: dict[str, Any] = {"reward_terms": dict(zip(self.compiled.reward_terms, map(float, terms), strict=True)),
+                                "time": context.get_time()}
+        terminated = False
+        if self._termination_port is not None:
+            fired = [reason for value, reason in zip(self._termination_port.Eval(context),
+                                                     self.compiled.termination_reasons, strict=True) if value]
+            if fired:
+                terminated = True
+                info["termination_reason"] = fired[0] if len(fired) == 1 else "; ".join(fired)
+        if self._success_port is not None:
+            info["is_success"] = bool(self._success_port.Eval(context)[0])
+            if info["is_success"] and not terminated:
+                terminated = True
+                info["termination_reason"] = "success"
+        truncated = self.max_steps is not None and self._steps >= self.max_steps
+        if truncated:
+            info["truncation_reason"] = "time_limit"
+        self._last_observation = observation
+        if self.render_mode == "human":
+            self.render()
+        return observation, reward, terminated, truncated, info
+
+    def render(self) -> Any:
+        if self.render_mode == "ansi":
+            context = self.simulator.get_context()
+            return (f"t = {context.get_time():.3f} s\nobservation = {self._observe()}\n"
+                    f"reward terms = {dict(zip(self.compiled.reward_terms, self._reward_terms_port.Eval(context), strict=True))}")
+        if self.render_mode == "rgb_array":
+            image = self.render_rgb_port.Eval(self.simulator.get_context())
+            return np.array(image.data[:, :, :3], copy=True)
+        if self.render_mode == "human":
+            self.simulator.get_system().ForcedPublish(self.simulator.get_context())
+        return None
+
+    # -- helpers
+    def _observe(self) -> np.ndarray:
+        value = self.observation_port.Eval(self.simulator.get_context())
+        return np.asarray(value, dtype=self.observation_space.dtype)
+
+    def _failure(self, reason: str) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
+        self._failed = reason
+        assert self._last_observation is not None
+        terms = dict.fromkeys(self.compiled.reward_terms, 0.0)
+        info = {"reward_terms": terms, "time": self.simulator.get_context().get_time(), "truncation_reason": reason}
+        return self._last_observation.copy(), 0.0, False, True, info
+
+
+def make_env(path_or_scenario: ScenarioLike, *, seed: int | None = None, render_mode: str | None = None,
+             **params: float | list[float]) -> ScenarioEnv:
+    """A `ScenarioEnv` from a `.scn` path or a `Scenario`; `params` override its `param`s."""
+    return ScenarioEnv(_scenario(path_or_scenario, params), seed=seed, render_mode=render_mode,
+                       params=params or None)
+
+
+def _scenario(path_or_scenario: ScenarioLike, params: Mapping[str, float | list[float]]) -> m.Scenario:
+    if isinstance(path_or_scenario, m.Scenario):
+        if params and path_or_scenario.path is not None:
+            path_or_scenario = path_or_scenario.path  # re-validate: parameters may shape the model
+        else:
+            unknown = sorted(set(params) - set(path_or_scenario.params))
+            if unknown:
+                declared = sorted(path_or_scenario.params)
+                raise ValueError(f"unknown parameter(s) {unknown}; the scenario declares {declared}")
+            return path_or_scenario
+    from scenario_dsl.loader import load
+
+    return load(path_or_scenario, params={k: v for k, v in params.items() if not isinstance(v, list)})
+
+
+class EnvFactory:
+    """A picklable recipe for a `ScenarioEnv` (for `SubprocVecEnv` and friends): calling it builds
+    the env in the calling process. `EnvFactory(scenario, seed=1)()`."""
+
+    def __init__(self, scenario: ScenarioLike, *, seed: int | None = None, render_mode: str | None = None,
+                 **params: float | list[float]) -> None:
+        self.scenario = scenario if isinstance(scenario, m.Scenario) else str(scenario)
+        self.seed = seed
+        self.render_mode = render_mode
+        self.params = params
+
+    def __call__(self) -> ScenarioEnv:
+        return make_env(self.scenario, seed=self.seed, render_mode=self.render_mode, **self.params)
+
+    def __repr__(self) -> str:
+        name = self.scenario.name if isinstance(self.scenario, m.Scenario) else self.scenario
+        return f"EnvFactory({name!r}, seed={self.seed!r})"
