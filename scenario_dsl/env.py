@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, SupportsFloat
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -45,7 +45,8 @@ def drake_seed(seed: int | None) -> int:
 class ScenarioEnv(DrakeGymEnv):
     """A compiled scenario as a `gymnasium.Env` (see the module docstring for the contract)."""
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": RENDER_MODES, "render_fps": None}
+    # Gymnasium declares `metadata` an instance attribute; each instance gets its own copy.
+    metadata = {"render_modes": RENDER_MODES, "render_fps": None}  # noqa: RUF012
 
     def __init__(self, scenario: m.Scenario | CompiledScenario, *, seed: int | None = None,
                  render_mode: str | None = None, params: Mapping[str, float | list[float]] | None = None) -> None:
@@ -66,10 +67,10 @@ class ScenarioEnv(DrakeGymEnv):
         step = spec.episode.step
         # An instance attribute first: DrakeGymEnv.__init__ writes into self.metadata.
         self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 1.0 / step}
-        dtype = np.float64 if any(o.dtype == "float64" for o in spec.observations) else np.float32
+        dtype: Any = np.float64 if any(o.dtype == "float64" for o in spec.observations) else np.float32
         observation_space = gym.spaces.Box(compiled.observation_lower.astype(dtype),
                                            compiled.observation_upper.astype(dtype), dtype=dtype)
-        action_dtype = np.float64 if spec.action.dtype == "float64" else np.float32
+        action_dtype: Any = np.float64 if spec.action.dtype == "float64" else np.float32
         if spec.action.normalize:
             action_space = gym.spaces.Box(-1.0, 1.0, (compiled.action_size,), dtype=action_dtype)
         else:
@@ -77,10 +78,11 @@ class ScenarioEnv(DrakeGymEnv):
                                           compiled.action_upper.astype(action_dtype), dtype=action_dtype)
         simulator = Simulator(compiled.diagram)
         simulator.set_target_realtime_rate(0.0)
+        rgb_port: Any = compiled.rgb_port if compiled.has_camera else None
         super().__init__(simulator=simulator, time_step=step, action_space=action_space,
                          observation_space=observation_space, reward=compiled.reward_port,
                          action_port_id=compiled.action_port, observation_port_id=compiled.observation_port,
-                         render_rgb_port_id=compiled.rgb_port if compiled.has_camera else None)
+                         render_rgb_port_id=rgb_port)
         self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 1.0 / step}
         self.render_mode = render_mode
         diagram = compiled.diagram
@@ -132,25 +134,12 @@ class ScenarioEnv(DrakeGymEnv):
         if not np.all(np.isfinite(plant.GetPositionsAndVelocities(plant.GetMyContextFromRoot(context)))):
             return self._failure("simulator failure: the state is no longer finite (the simulation diverged)")
         self._steps += 1
-        observation = self._observe()
-        terms = self._reward_terms_port.Eval(context)
-        reward = float(self._reward_port.Eval(context)[0])
+        try:
+            observation, reward, terminated, info = self._outcome(context)
+        except RuntimeError as exc:  # the symbolic backend refuses NaN and domain errors
+            return self._failure(f"evaluation failure: {exc}")
         if not (np.all(np.isfinite(observation)) and np.isfinite(reward)):
             return self._failure("simulator failure: the observation or reward is not finite")
-        info: dict[str, Any] = {"reward_terms": dict(zip(self.compiled.reward_terms, map(float, terms), strict=True)),
-                                "time": context.get_time()}
-        terminated = False
-        if self._termination_port is not None:
-            fired = [reason for value, reason in zip(self._termination_port.Eval(context),
-                                                     self.compiled.termination_reasons, strict=True) if value]
-            if fired:
-                terminated = True
-                info["termination_reason"] = fired[0] if len(fired) == 1 else "; ".join(fired)
-        if self._success_port is not None:
-            info["is_success"] = bool(self._success_port.Eval(context)[0])
-            if info["is_success"] and not terminated:
-                terminated = True
-                info["termination_reason"] = "success"
         truncated = self.max_steps is not None and self._steps >= self.max_steps
         if truncated:
             info["truncation_reason"] = "time_limit"
@@ -162,19 +151,39 @@ class ScenarioEnv(DrakeGymEnv):
     def render(self) -> Any:
         if self.render_mode == "ansi":
             context = self.simulator.get_context()
-            return (f"t = {context.get_time():.3f} s\nobservation = {self._observe()}\n"
-                    f"reward terms = {dict(zip(self.compiled.reward_terms, self._reward_terms_port.Eval(context), strict=True))}")
+            terms = dict(zip(self.compiled.reward_terms, _vector(self._reward_terms_port, context), strict=True))
+            return f"t = {context.get_time():.3f} s\nobservation = {self._observe()}\nreward terms = {terms}"
         if self.render_mode == "rgb_array":
-            image = self.render_rgb_port.Eval(self.simulator.get_context())
+            image: Any = self.render_rgb_port.Eval(self.simulator.get_context())
             return np.array(image.data[:, :, :3], copy=True)
         if self.render_mode == "human":
             self.simulator.get_system().ForcedPublish(self.simulator.get_context())
         return None
 
     # -- helpers
+    def _outcome(self, context: Any) -> tuple[np.ndarray, float, bool, dict[str, Any]]:
+        """Observation, reward, terminated and info after a step."""
+        observation = self._observe()
+        terms = _vector(self._reward_terms_port, context)
+        reward = float(_vector(self._reward_port, context)[0])
+        info: dict[str, Any] = {"reward_terms": dict(zip(self.compiled.reward_terms, map(float, terms), strict=True)),
+                                "time": context.get_time()}
+        terminated = False
+        if self._termination_port is not None:
+            fired = [reason for value, reason in zip(_vector(self._termination_port, context),
+                                                     self.compiled.termination_reasons, strict=True) if value]
+            if fired:
+                terminated = True
+                info["termination_reason"] = "; ".join(fired)
+        if self._success_port is not None:
+            info["is_success"] = bool(_vector(self._success_port, context)[0])
+            if info["is_success"] and not terminated:
+                terminated = True
+                info["termination_reason"] = "success"
+        return observation, reward, terminated, info
+
     def _observe(self) -> np.ndarray:
-        value = self.observation_port.Eval(self.simulator.get_context())
-        return np.asarray(value, dtype=self.observation_space.dtype)
+        return _vector(self.observation_port, self.simulator.get_context()).astype(self.observation_space.dtype)
 
     def _failure(self, reason: str) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
         self._failed = reason
@@ -182,6 +191,10 @@ class ScenarioEnv(DrakeGymEnv):
         terms = dict.fromkeys(self.compiled.reward_terms, 0.0)
         info = {"reward_terms": terms, "time": self.simulator.get_context().get_time(), "truncation_reason": reason}
         return self._last_observation.copy(), 0.0, False, True, info
+
+
+def _vector(port: Any, context: Any) -> np.ndarray:
+    return np.asarray(port.Eval(context), dtype=np.float64)
 
 
 def make_env(path_or_scenario: ScenarioLike, *, seed: int | None = None, render_mode: str | None = None,

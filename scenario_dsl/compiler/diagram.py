@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydrake.common import RandomGenerator
@@ -27,7 +27,7 @@ from pydrake.systems.primitives import Adder, AffineSystem, ConstantVectorSource
 from scenario_dsl import model as m
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, controller_scenario, plant_config, populate, vec
 from scenario_dsl.compiler.randomize import Randomizer
-from scenario_dsl.compiler.signals import Gathered, gather_signals, inline, joint_rows, selector
+from scenario_dsl.compiler.signals import Gathered, gather_signals, inline, joint_rows, selector, with_plant_sizes
 
 Params = Mapping[str, float | list[float]]
 
@@ -73,6 +73,11 @@ class CompiledScenario:
     def action_normalized(self) -> bool:
         return self.scenario.action.normalize
 
+    def neutral_action(self) -> np.ndarray:
+        """The physical action held before the first step: the middle of the range (0 if unbounded)."""
+        middle = (self.action_lower + self.action_upper) / 2
+        return np.where(np.isfinite(middle), middle, 0.0)
+
     def to_physical(self, action: np.ndarray) -> np.ndarray:
         """The physical action a (normalized) agent action stands for."""
         if not self.action_normalized:
@@ -97,9 +102,8 @@ class CompiledScenario:
             self.diagram.SetRandomContext(context, generator)
 
         reset()
-        drawn = self.randomizer.apply(context, generator, reset)
-        self.diagram.GetInputPort(self.action_port).FixValue(context, np.zeros(self.action_size))
-        return drawn
+        self.diagram.GetInputPort(self.action_port).FixValue(context, self.to_agent(self.neutral_action()))
+        return self.randomizer.apply(context, generator, reset)
 
     def build_simulator(self, generator: RandomGenerator | None = None) -> Simulator:
         """A `Simulator` over the diagram with a freshly drawn context (DrakeGymEnv's factory form).
@@ -128,6 +132,7 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
     plant.set_name("plant")
     scene_graph.set_name("scene_graph")
     handles = populate(plant, scenario)
+    scenario = _with_plant_sizes(scenario, handles)
     systems: dict[str, System] = {}
 
     action = scenario.action
@@ -199,6 +204,17 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
         observation_lower=lower, observation_upper=upper, has_success=episode.success is not None,
         has_camera=camera, controller_plants=controller_plants,
     )
+
+
+def _with_plant_sizes(scenario: m.Scenario, handles: PlantHandles) -> m.Scenario:
+    """The scenario with observation sizes the validator left at 0 (unknown plant size) filled in."""
+    if all(o.size for o in scenario.observations):
+        return scenario
+    observations = []
+    for o in scenario.observations:
+        value = with_plant_sizes(o.value, handles)
+        observations.append(o.model_copy(update={"value": value, "size": o.size or value.size or 1}))
+    return scenario.model_copy(update={"observations": observations})
 
 
 def _action_input(builder: DiagramBuilder, action: m.Action, systems: dict[str, System]) -> OutputPort:
@@ -386,13 +402,23 @@ def _expressions(builder: DiagramBuilder, handles: PlantHandles, scenario: m.Sce
     gathered = gather_signals(builder, handles, scenario, collect_signals(every), physical)
     if gathered.port is None:  # nothing is read: an empty vector keeps the input ports connected
         gathered.port = builder.AddNamedSystem("signals", ConstantVectorSource(vec(np.zeros(0)))).get_output_port()
+    backend = expression_backend(scenario)
     for name, group in outputs.items():
-        system = builder.AddNamedSystem(name, ExpressionSystem(group, gathered.signals))
+        system = builder.AddNamedSystem(name, ExpressionSystem(group, gathered.signals, backend=backend))
         systems[name] = system
         builder.Connect(gathered.port, system.GetInputPort("signals"))
     if gathered.gather is not None:
         systems["gather"] = gathered.gather
     return gathered
+
+
+def expression_backend(scenario: m.Scenario) -> Literal["symbolic", "numpy"]:
+    """"symbolic" (C++) unless the diagram has continuous state: Drake 1.51 aborts the process
+    (`DoCalcTimeDerivatives(): dynamics_.size() > 0`) when a stateless `SymbolicVectorSystem`
+    sits in a diagram that is integrated in time. Controllers carry an integrator state, and a
+    plant with time_step 0 is continuous: those diagrams evaluate expressions in NumPy."""
+    continuous = bool(scenario.controllers) or scenario.plant.time_step == 0.0
+    return "numpy" if continuous else "symbolic"
 
 
 def _observation_bounds(scenario: m.Scenario) -> tuple[np.ndarray, np.ndarray]:

@@ -49,6 +49,23 @@ def inline(expr: m.Expr, observations: Mapping[str, m.Expr], params: Mapping[str
     return expr
 
 
+def with_plant_sizes(expr: m.Expr, handles: PlantHandles) -> m.Expr:
+    """`expr` with the sizes of `plant.state/q/v` filled in where the validator could not know
+    them (a model file it could not inspect); a node above such a leaf takes its size."""
+    if isinstance(expr, m.Signal) and expr.source == "plant" and expr.size is None:
+        size = len(state_rows(handles, m.Scenario.model_construct(controllers=[]), expr))
+        return expr.model_copy(update={"size": size if size != 1 else None})
+    if isinstance(expr, m.Apply):
+        args = [with_plant_sizes(a, handles) for a in expr.args]
+        if args == expr.args:
+            return expr
+        size = expr.size
+        if size is None and expr.fn not in ("norm", "sum", "dot", "index", "min", "max"):
+            size = next((a.size for a in args if a.size is not None), None)
+        return expr.model_copy(update={"args": args, "size": size})
+    return expr
+
+
 def state_rows(handles: PlantHandles, scenario: m.Scenario, signal: m.Signal) -> list[int]:
     """Indices into the plant state [q; v] that a joint, plant or controller signal reads."""
     plant = handles.plant
