@@ -1,0 +1,384 @@
+"""The `scn` command line: wires the pipeline's stages and renders their diagnostics at the edge.
+
+Each subcommand is one function registered with `@command(name, help, *arguments)`; it takes
+the parsed arguments and the output streams and returns the exit code. To add one (`compile`,
+`check`, `train`, `eval`, `sample`, `plot`), write one such function and import what it needs
+(Drake, NumPy, torch, Gymnasium) inside it: `scn lint` and `scn fmt` must start without them.
+
+Exit codes, for every subcommand:
+    0  success (warnings allowed, unless `--strict`)
+    1  problems found: any error diagnostic (or warning with `--strict`); files `fmt --check`
+       would change
+    2  usage error, or an internal error: an unexpected exception becomes an SCN901 diagnostic
+       (set SCN_DEBUG=1 to also print its traceback), never a bare traceback
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from scenario_dsl.diagnostics import Diagnostic, Severity
+from scenario_dsl.emitters import FORMATS, human, render
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2  # also internal errors
+
+PROG = "scn"
+
+
+@dataclass(frozen=True)
+class Streams:
+    """Where a command writes: `out` for its results, `err` for summaries and messages."""
+
+    out: TextIO
+    err: TextIO
+
+
+@dataclass(frozen=True)
+class Arg:
+    """The arguments of one `ArgumentParser.add_argument` call."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def arg(*flags: str, **options: Any) -> Arg:
+    """Declare a subcommand argument, as `ArgumentParser.add_argument(*flags, **options)` would."""
+    return Arg(flags, options)
+
+
+Handler = Callable[[argparse.Namespace, Streams], int]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its name, one-line help, arguments and the function that runs it."""
+
+    name: str
+    help: str
+    arguments: tuple[Arg, ...]
+    run: Handler
+
+
+#: subcommand name -> Command, in the order `scn --help` lists them.
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, *arguments: Arg) -> Callable[[Handler], Handler]:
+    """Register the decorated function as subcommand `name`."""
+
+    def register(run: Handler) -> Handler:
+        COMMANDS[name] = Command(name, help, arguments, run)
+        return run
+
+    return register
+
+
+# ---- the parser and the entry point ------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for `scn` and every registered subcommand."""
+    from scenario_dsl import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="scn: a domain-randomization scenario language for robot learning on Drake.",
+        epilog="Exit codes: 0 clean, 1 problems found, 2 usage or internal error.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for cmd in COMMANDS.values():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        for a in cmd.arguments:
+            p.add_argument(*a.flags, **a.options)
+        p.set_defaults(handler=cmd.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `scn` with `argv` (default: `sys.argv[1:]`) and return the exit code; never raises
+    for bad input or internal errors (a `SystemExit` from argparse becomes its code)."""
+    streams = Streams(sys.stdout, sys.stderr)
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help, --version, or a usage error
+            return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        if getattr(args, "handler", None) is None:
+            parser.print_usage(streams.err)
+            streams.err.write(f"{PROG}: error: a command is required (one of: {', '.join(COMMANDS)})\n")
+            return EXIT_USAGE
+        code: int = args.handler(args, streams)
+        streams.out.flush()
+        return code
+    except KeyboardInterrupt:
+        streams.err.write(f"{PROG}: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`scn lint ... | head`): stop quietly, and keep Python from
+        # complaining when it flushes stdout at exit.
+        _silence_stdout()
+        return EXIT_PROBLEMS
+    except Exception as exc:
+        _write_internal_error(streams.err, internal_error(exc))
+        return EXIT_USAGE
+
+
+def internal_error(exc: BaseException, path: str | None = None) -> Diagnostic:
+    """An unexpected exception as an SCN901 diagnostic (with the traceback when SCN_DEBUG is set)."""
+    if os.environ.get("SCN_DEBUG"):
+        traceback.print_exception(exc, file=sys.stderr)
+    return Diagnostic("SCN901", f"internal error: {type(exc).__name__}: {exc}", None,
+                      "this is a bug in scn: please report it with the input that caused it "
+                      "(SCN_DEBUG=1 prints the traceback)", path=path or PROG)
+
+
+def _write_internal_error(err: TextIO, diagnostic: Diagnostic) -> None:
+    try:
+        err.write(human.render([diagnostic]))
+    except Exception:  # the last resort must not raise
+        pass
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+# ---- helpers shared by subcommands -------------------------------------------------------
+
+
+def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
+    """The files to process: each file path as given, and every `*.scn` file below each folder
+    (sorted, skipping hidden folders and files); a folder without any gives an SCN007 warning.
+    A path that does not exist is kept, so the loader reports it (SCN001). Duplicates go."""
+    files: list[str] = []
+    diagnostics: list[Diagnostic] = []
+    seen: set[Path] = set()
+
+    def add(path: Path, shown: str) -> None:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(shown)
+
+    for given in paths:
+        p = Path(given)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*.scn")
+                           if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            if not found:
+                diagnostics.append(Diagnostic("SCN007", "the folder holds no .scn files", None,
+                                              "pass .scn files or a folder that holds some", path=given))
+            for f in found:
+                add(f, str(f))
+        else:
+            add(p, given)
+    return files, diagnostics
+
+
+def parse_param(text: str) -> tuple[str, str]:
+    """`NAME=VALUE` from the command line (argparse `type=`); the value is scn source text."""
+    name, eq, value = text.partition("=")
+    name = name.strip()
+    if not eq or not name.isidentifier() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE (e.g. mass=2kg), got {text!r}")
+    return name, value.strip()
+
+
+def exit_code(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> int:
+    """2 for an internal error (SCN9xx), 1 for an error (or a warning when `strict`), else 0."""
+    code = EXIT_OK
+    for d in diagnostics:
+        if d.code.startswith("SCN9"):
+            return EXIT_USAGE
+        if d.level is Severity.ERROR or strict:
+            code = EXIT_PROBLEMS
+    return code
+
+
+def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
+    """`Found 3 errors and 1 warning.`, or a line saying that the files are clean."""
+    errors = sum(d.level is Severity.ERROR for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    if not diagnostics:
+        return f"All checks passed ({_plural(files, 'file')})."
+    parts = [_plural(n, word) for n, word in ((errors, "error"), (warnings, "warning")) if n]
+    return f"Found {' and '.join(parts)}."
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _dedupe(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    # A file included by two linted files would otherwise report its problems twice.
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.file, d.code, d.message, d.span.start if d.span else None, d.span.end if d.span else None)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def _cwd() -> Path | None:
+    try:
+        return Path.cwd()
+    except OSError:
+        return None
+
+
+def emit(diagnostics: Sequence[Diagnostic], fmt: str, stream: TextIO) -> None:
+    """Write `diagnostics` in `fmt`; human output is coloured only on a terminal."""
+    root = _cwd()
+    if fmt == "human" and _wants_colour(stream):
+        from rich.console import Console
+
+        Console(file=stream, highlight=False, soft_wrap=True).print(human.render_rich(diagnostics, root=root), end="")
+        return
+    stream.write(render(fmt, diagnostics, root=root))
+
+
+def _wants_colour(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return stream.isatty() or bool(os.environ.get("FORCE_COLOR"))
+    except (AttributeError, ValueError):
+        return False
+
+
+# ---- subcommands -------------------------------------------------------------------------
+
+
+@command(
+    "lint", "check scenario files without running them; report every problem",
+    arg("paths", nargs="+", metavar="PATH", help=".scn files, or folders (every *.scn below them)"),
+    arg("--format", choices=list(FORMATS), default="human", help="output format (default: human)"),
+    arg("--strict", action="store_true", help="treat warnings as errors for the exit code"),
+    arg("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output"),
+    arg("--param", action="append", default=[], type=parse_param, metavar="NAME=VALUE",
+        help="override a `param` of the scenario (repeatable), e.g. --param mass=2kg"),
+)
+def lint(args: argparse.Namespace, io: Streams) -> int:
+    """Front end only (parse, includes, validate): no Drake, NumPy, torch or Gymnasium."""
+    from scenario_dsl.loader import analyze_file
+
+    files, diagnostics = expand_paths(args.paths)
+    params = dict(args.param)
+    for path in files:
+        try:
+            analysis = analyze_file(path, params=params)
+        except Exception as exc:  # a bug: report it for this file and go on with the others
+            diagnostics.append(internal_error(exc, path))
+            continue
+        diagnostics.extend(sorted(analysis.diagnostics, key=Diagnostic.sort_key))
+    diagnostics = _dedupe(diagnostics)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                emit(diagnostics, args.format, f)
+        except OSError as exc:
+            io.err.write(f"{PROG}: error: cannot write {args.output}: {exc.strerror or exc}\n")
+            return EXIT_USAGE
+    else:
+        emit(diagnostics, args.format, io.out)
+    if args.format == "human":
+        io.err.write(summary(diagnostics, len(files)) + "\n")
+    return exit_code(diagnostics, strict=args.strict)
+
+
+@command(
+    "fmt", "format scenario files in place (only files that change are written)",
+    arg("paths", nargs="+", metavar="PATH", help=".scn files, or folders (every *.scn below them)"),
+    arg("--check", action="store_true", help="write nothing; list the files that would change and exit 1 if any"),
+    arg("--diff", action="store_true", help="write nothing; print a unified diff of the changes and exit 1 if any"),
+)
+def fmt(args: argparse.Namespace, io: Streams) -> int:
+    """Rewrite each file as `formatter.format_source` prints it. A file with syntax errors is
+    left alone and its diagnostics go to standard error (exit 1)."""
+    from scenario_dsl.formatter import format_source
+    from scenario_dsl.loader import read_source
+
+    files, diagnostics = expand_paths(args.paths)
+    changed: list[str] = []
+    failed = 0
+    for path in files:
+        source, problems = read_source(path)
+        diagnostics.extend(problems)
+        if source is None:
+            failed += 1
+            continue
+        try:
+            formatted, problems = format_source(source)
+        except Exception as exc:
+            diagnostics.append(internal_error(exc, path))
+            continue
+        diagnostics.extend(problems)
+        if formatted is None:
+            failed += 1
+            continue
+        if formatted == source.text:
+            continue
+        changed.append(path)
+        if args.diff:
+            io.out.write(_unified_diff(path, source.text, formatted))
+        if args.check:
+            io.out.write(f"Would reformat: {path}\n")
+        elif not args.diff:
+            _write_atomically(Path(path), formatted)
+    if diagnostics:
+        emit(diagnostics, "human", io.err)
+    dry = args.check or args.diff
+    done = "would be reformatted" if dry else "reformatted"
+    left = len(files) - len(changed) - failed
+    parts = [f"{_plural(len(changed), 'file')} {done}", f"{left} left unchanged"]
+    if failed:
+        parts.append(f"{failed} with errors")
+    io.err.write(", ".join(parts) + ".\n")
+    code = exit_code(diagnostics)
+    if code == EXIT_OK and dry and changed:
+        code = EXIT_PROBLEMS
+    return code
+
+
+def _unified_diff(path: str, before: str, after: str) -> str:
+    import difflib
+
+    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                 fromfile=f"a/{path}", tofile=f"b/{path}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` (UTF-8, newlines as given) without a window where it is partial;
+    a symbolic link keeps pointing at its (rewritten) target."""
+    import tempfile
+
+    path = path.resolve()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
