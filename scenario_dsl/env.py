@@ -114,7 +114,7 @@ class ScenarioEnv(DrakeGymEnv):
         self.simulator.Initialize()
         self._steps = 0
         self._failed = None
-        observation = self._observe()
+        observation = self._observe().astype(self.observation_space.dtype)
         self._last_observation = observation
         if self.render_mode == "human":
             self.render()
@@ -138,8 +138,10 @@ class ScenarioEnv(DrakeGymEnv):
             observation, reward, terminated, info = self._outcome(context)
         except RuntimeError as exc:  # the symbolic backend refuses NaN and domain errors
             return self._failure(f"evaluation failure: {exc}")
-        if not (np.all(np.isfinite(observation)) and np.isfinite(reward)):
-            return self._failure("simulator failure: the observation or reward is not finite")
+        if not (np.all(np.abs(observation) <= np.finfo(self.observation_space.dtype).max) and np.isfinite(reward)):
+            return self._failure("simulator failure: the observation or reward is not finite in "
+                                 f"{self.observation_space.dtype} (the simulation diverged)")
+        observation = observation.astype(self.observation_space.dtype)
         truncated = self.max_steps is not None and self._steps >= self.max_steps
         if truncated:
             info["truncation_reason"] = "time_limit"
@@ -183,7 +185,7 @@ class ScenarioEnv(DrakeGymEnv):
         return observation, reward, terminated, info
 
     def _observe(self) -> np.ndarray:
-        return _vector(self.observation_port, self.simulator.get_context()).astype(self.observation_space.dtype)
+        return _vector(self.observation_port, self.simulator.get_context())
 
     def _failure(self, reason: str) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
         self._failed = reason

@@ -45,8 +45,12 @@ controller hold: pd(shoulder, slide) { kp = [10, 20]; kd = 1 }
 action target = hold.desired_position in [[-1, -0.1], [1, 0.1]]
 observation q = plant.q
 observation v = plant.v
-observation pose = [puck.position, puck.rpy, puck.quaternion, puck.velocity, puck.angular_velocity, puck.x, puck.y, puck.z]
-observation parts = [shoulder.q, shoulder.v, flat_joint.x, flat_joint.y, flat_joint.theta, flat_joint.vx, flat_joint.vy, flat_joint.omega, free_disk.position, free_disk.quaternion, free_disk.velocity, free_disk.angular_velocity, knuckle.q, wrist.v, hold.q, hold.v, target, time, m]
+observation pose = [puck.position, puck.rpy, puck.quaternion, puck.velocity, puck.angular_velocity,
+                    puck.x, puck.y, puck.z]
+observation parts = [shoulder.q, shoulder.v,
+                     flat_joint.x, flat_joint.y, flat_joint.theta, flat_joint.vx, flat_joint.vy, flat_joint.omega,
+                     free_disk.position, free_disk.quaternion, free_disk.velocity, free_disk.angular_velocity,
+                     knuckle.q, wrist.v, hold.q, hold.v, target, time, m]
 randomize {
     let m ~ normal(1, 0.1)
     puck.mass *~ uniform(0.5, 2)
@@ -139,7 +143,7 @@ def _proximity(compiled, body: str):
     return inspector.GetProximityProperties(geometry)
 
 
-def test_contact_defaults_are_manipulation_AddShapes(zoo) -> None:  # noqa: N802
+def test_contact_defaults_are_manipulation_AddShapes(zoo) -> None:
     props = _proximity(zoo, "base")
     assert props.GetProperty("material", "hunt_crossley_dissipation") == 1e4
     assert props.GetProperty("material", "point_contact_stiffness") == 1e7
@@ -204,7 +208,7 @@ def test_systems_are_named_after_the_declarations(zoo) -> None:
 # ---- signals --------------------------------------------------------------------------------
 
 def test_every_signal_reads_what_drake_says(zoo) -> None:
-    simulator, context = _started(zoo)
+    _, context = _started(zoo)
     plant = zoo.plant
     pc = plant.GetMyContextFromRoot(context)
     observation = zoo.diagram.GetOutputPort("observation").Eval(context)
@@ -288,7 +292,7 @@ def test_inverse_dynamics_joint_order_is_the_controllers_not_the_plants() -> Non
     finals = []
     for scenario, action in ((base, [0.4, -0.2]), (flipped, [-0.2, 0.4])):
         compiled = compile_scenario(scenario)
-        simulator, context = _started(compiled, steps=2, action=action)
+        _, context = _started(compiled, steps=2, action=action)
         finals.append(compiled.plant.GetPositionsAndVelocities(compiled.plant.GetMyContextFromRoot(context)))
     np.testing.assert_allclose(finals[0], finals[1], atol=1e-12)
     assert 0.05 < finals[0][3] < 0.25  # the finger is on its way to x = 0.2
@@ -313,7 +317,7 @@ def test_a_controller_over_joints_hanging_from_an_uncontrolled_one_is_refused() 
 
 
 def test_effort_limits_clamp_the_actuation(zoo) -> None:
-    simulator, context = _started(zoo, action=(1.0, 0.0), steps=1)
+    _, context = _started(zoo, action=(1.0, 0.0), steps=1)
     net = zoo.plant.get_net_actuation_output_port().Eval(zoo.plant.GetMyContextFromRoot(context))
     assert abs(net[0]) <= 5.0
 
@@ -362,6 +366,6 @@ def test_unsupported_targets_fail_at_compile_time_with_a_clear_message() -> None
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scn")), ids=lambda p: p.stem)
 def test_every_bundled_scenario_compiles(path: Path) -> None:
     compiled = compile_scenario(scenario_dsl.load(path))
-    simulator, context = _started(compiled, action=np.zeros(compiled.action_size), steps=1)
+    _, context = _started(compiled, action=np.zeros(compiled.action_size), steps=1)
     observation = compiled.diagram.GetOutputPort("observation").Eval(context)
     assert observation.shape == (compiled.observation_size,) and np.all(np.isfinite(observation))

@@ -216,16 +216,21 @@ class _TargetFactory:
     def make(self, target: str, where: m.Where | None) -> Target:
         owner, _, attribute = target.rpartition(".")
         try:
-            self.handles.joint(owner)
-            return self._state(target, joint_rows(self.handles, owner, attribute))
+            joint = self.handles.joint(owner)
         except CompileError:
-            pass
+            joint = None
+        if joint is not None and attribute == "damping":
+            return Target(target, joint.num_velocities(),
+                          lambda c: joint.GetDampingVector(self._plant_context(c)),
+                          lambda c, v: joint.SetDampingVector(self._plant_context(c), vec(v)))
+        if joint is not None:
+            return self._state(target, joint_rows(self.handles, owner, attribute))
         try:
             body = self.handles.body(owner)
         except CompileError:
             raise CompileError("SCN505", f"randomizing `{target}` is not supported yet",
-                               "supported: joint state (q, v and their components), body mass, center_of_mass, "
-                               "friction, and the pose and velocity of free bodies", where) from None
+                               "supported: joint state (q, v and their parts) and damping, body mass, "
+                               "center_of_mass, friction, and the pose and velocity of free bodies", where) from None
         if attribute == "mass":
             return Target(target, 1, lambda c: np.array([body.get_mass(self._plant_context(c))]),
                           lambda c, v: body.SetMass(self._plant_context(c), float(v[0])))

@@ -53,13 +53,13 @@ def with_plant_sizes(expr: m.Expr, handles: PlantHandles) -> m.Expr:
     """`expr` with the sizes of `plant.state/q/v` filled in where the validator could not know
     them (a model file it could not inspect); a node above such a leaf takes its size."""
     if isinstance(expr, m.Signal) and expr.source == "plant" and expr.size is None:
-        size = len(state_rows(handles, m.Scenario.model_construct(controllers=[]), expr))
-        return expr.model_copy(update={"size": size if size != 1 else None})
+        rows = state_rows(handles, m.Scenario.model_construct(controllers=[]), expr)
+        return expr.model_copy(update={"size": len(rows) if len(rows) != 1 else None})
     if isinstance(expr, m.Apply):
         args = [with_plant_sizes(a, handles) for a in expr.args]
         if args == expr.args:
             return expr
-        size = expr.size
+        size: int | None = expr.size
         if size is None and expr.fn not in ("norm", "sum", "dot", "index", "min", "max"):
             size = next((a.size for a in args if a.size is not None), None)
         return expr.model_copy(update={"args": args, "size": size})

@@ -1,0 +1,258 @@
+"""ScenarioEnv: the Gymnasium contract, seeding, endings, failures, vector envs and training."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from pydrake.gym import DrakeGymEnv
+from scn_fixtures import SCENARIOS, pendulum_scenario
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import scenario_dsl
+from scenario_dsl.compiler import compile_scenario
+from scenario_dsl.env import EnvFactory, ScenarioEnv, make_env
+
+PENDULUM = SCENARIOS / "pendulum.scn"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pendulum_with(episode: str) -> scenario_dsl.model.Scenario:
+    text = PENDULUM.read_text().replace("episode { step = 50 ms; time_limit = 10 s }", episode)
+    assert episode in text
+    return scenario_dsl.loads(text, "pendulum_variant.scn")
+
+
+def _rollout(env: gym.Env, seed: int, steps: int = 20) -> list[list[float]]:
+    observation, _ = env.reset(seed=seed)
+    actions = np.random.default_rng(seed).uniform(-1, 1, (steps, *env.action_space.shape))
+    trace = [observation.tolist()]
+    for action in actions:
+        observation, reward, terminated, truncated, _ = env.step(action.astype(np.float32))
+        trace.append([*observation.tolist(), float(reward)])
+        if terminated or truncated:
+            break
+    return trace
+
+
+# ---- the contract ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scn")), ids=lambda p: p.stem)
+def test_gymnasium_and_sb3_checkers_pass(path: Path) -> None:
+    env = make_env(path)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*infinity.*")  # unbounded observations are declared so
+        gym_check_env(env, skip_render_check=True)
+        sb3_check_env(env)
+    env.close()
+
+
+def test_spaces_dtypes_and_info() -> None:
+    env = make_env(PENDULUM, seed=0)
+    assert env.action_space == gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    assert env.observation_space.shape == (3,) and env.observation_space.dtype == np.float32
+    observation, info = env.reset()
+    assert observation.dtype == np.float32 and env.observation_space.contains(observation)
+    assert set(info["randomization"]) == {"pendulum.q", "pendulum.v"} and info["seed"] == 0
+    observation, reward, terminated, truncated, info = env.step(np.array([0.5], dtype=np.float32))
+    assert info["reward_terms"].keys() == {"cost"} and info["reward_terms"]["cost"] == pytest.approx(reward)
+    assert info["time"] == pytest.approx(0.05) and not terminated and not truncated
+
+
+def test_metadata_belongs_to_the_instance() -> None:
+    class_metadata = dict(ScenarioEnv.metadata)
+    gym_metadata, drake_metadata = dict(gym.Env.metadata), dict(DrakeGymEnv.metadata)
+    env = make_env(PENDULUM, render_mode="ansi")
+    assert env.metadata is not ScenarioEnv.metadata
+    assert env.metadata["render_modes"] == ["human", "rgb_array", "ansi"]
+    assert env.metadata["render_fps"] == pytest.approx(20.0)
+    assert ScenarioEnv.metadata == class_metadata and gym.Env.metadata == gym_metadata
+    assert DrakeGymEnv.metadata == drake_metadata
+    env.reset(seed=0)
+    assert env.render().startswith("t = 0.000 s")
+
+
+def test_rgb_array_rendering_uses_a_camera() -> None:
+    env = make_env(PENDULUM, render_mode="rgb_array")
+    env.reset(seed=0)
+    image = env.render()
+    assert image.shape == (480, 640, 3) and image.dtype == np.uint8 and image.std() > 0
+
+
+def test_an_unknown_render_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="render_mode"):
+        make_env(PENDULUM, render_mode="ascii")
+
+
+# ---- seeding --------------------------------------------------------------------------------
+
+def test_same_seed_same_episode_in_one_process() -> None:
+    first, second = make_env(PENDULUM), make_env(PENDULUM)
+    assert _rollout(first, 11) == _rollout(second, 11)
+    assert _rollout(first, 11) != _rollout(first, 12)
+
+
+def test_reset_without_a_seed_continues_the_stream() -> None:
+    env = make_env(PENDULUM)
+    first = [env.reset(seed=5)[0].tolist()] + [env.reset()[0].tolist() for _ in range(3)]
+    again = [env.reset(seed=5)[0].tolist()] + [env.reset()[0].tolist() for _ in range(3)]
+    assert first == again and len({tuple(o) for o in first}) == 4
+    seeded = make_env(PENDULUM, seed=5)  # the constructor's seed serves the first reset
+    assert seeded.reset()[0].tolist() == first[0]
+
+
+SCRIPT = """
+import json, sys
+import numpy as np
+from scenario_dsl.env import make_env
+env = make_env(sys.argv[1])
+seed = None if sys.argv[2] == "none" else int(sys.argv[2])
+obs, _ = env.reset(seed=seed)
+trace = [obs.tolist()]
+for a in np.linspace(-1, 1, 10):
+    obs, r, *_ = env.step(np.array([a], dtype=np.float32))
+    trace.append([*obs.tolist(), float(r)])
+print(json.dumps(trace))
+"""
+
+
+def _in_subprocess(seed: str) -> list:
+    result = subprocess.run([sys.executable, "-c", SCRIPT, str(PENDULUM), seed], capture_output=True, text=True,
+                            cwd=ROOT, check=True, timeout=300)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_same_seed_same_episode_across_processes() -> None:
+    here = make_env(PENDULUM)
+    obs, _ = here.reset(seed=42)
+    trace = [obs.tolist()]
+    for a in np.linspace(-1, 1, 10):
+        obs, r, *_ = here.step(np.array([a], dtype=np.float32))
+        trace.append([*obs.tolist(), float(r)])
+    assert _in_subprocess("42") == _in_subprocess("42") == json.loads(json.dumps(trace))
+
+
+def test_unseeded_envs_in_different_processes_differ() -> None:
+    assert _in_subprocess("none")[0] != _in_subprocess("none")[0]
+
+
+# ---- endings --------------------------------------------------------------------------------
+
+def test_time_limit_truncates_with_a_reason() -> None:
+    env = make_env(PENDULUM)
+    env.reset(seed=0)
+    endings = [env.step(np.zeros(1, dtype=np.float32))[2:] for _ in range(200)]
+    assert not any(terminated for terminated, _, _ in endings)
+    assert [truncated for _, truncated, _ in endings] == [False] * 199 + [True]
+    assert endings[-1][2]["truncation_reason"] == "time_limit"
+
+
+def test_termination_condition_with_its_reason() -> None:
+    env = make_env(_pendulum_with('episode { step = 50 ms; time_limit = 10 s; terminate when time > 0.2 s "enough" }'))
+    env.reset(seed=0)
+    endings = [env.step(np.zeros(1, dtype=np.float32)) for _ in range(5)]
+    assert [e[2] for e in endings] == [False] * 4 + [True]
+    assert endings[-1][4]["termination_reason"] == "enough" and not endings[-1][3]
+
+
+def test_success_ends_the_episode_and_is_reported() -> None:
+    env = make_env(_pendulum_with("episode { step = 50 ms; time_limit = 10 s; success when time > 0.1 s }"))
+    env.reset(seed=0)
+    endings = [env.step(np.zeros(1, dtype=np.float32)) for _ in range(3)]
+    assert [e[4]["is_success"] for e in endings] == [False, False, True]
+    assert endings[-1][2] and endings[-1][4]["termination_reason"] == "success"
+
+
+def test_a_diverging_simulation_truncates_with_a_reason_and_reset_recovers() -> None:
+    env = make_env(pendulum_scenario(kp=1e6, time_step=0.01, step=0.05))
+    env.reset(seed=0)
+    for _ in range(100):
+        observation, reward, terminated, truncated, info = env.step(np.ones(1, dtype=np.float32))
+        if truncated:
+            break
+    assert truncated and not terminated
+    assert info["truncation_reason"].startswith("simulator failure")
+    assert np.all(np.isfinite(observation)) and reward == 0.0
+    # stepping on after the failure keeps reporting it rather than crashing
+    assert env.step(np.zeros(1, dtype=np.float32))[3]
+    observation, _ = env.reset(seed=1)
+    assert np.all(np.isfinite(observation))
+    _, reward, _, truncated, info = env.step(np.zeros(1, dtype=np.float32))
+    assert not truncated and np.isfinite(reward) and "truncation_reason" not in info
+
+
+# ---- pickling, vector envs, registration, training ------------------------------------------
+
+def test_env_factory_is_picklable_and_builds_in_subprocesses() -> None:
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    factories = [EnvFactory(PENDULUM), EnvFactory(scenario_dsl.load(PENDULUM))]
+    for factory in factories:
+        assert isinstance(pickle.loads(pickle.dumps(factory))(), ScenarioEnv)
+    vec = SubprocVecEnv(factories, start_method="spawn")
+    try:
+        vec.seed(3)
+        observations = vec.reset()
+        assert observations.shape == (2, 3)
+        assert not np.array_equal(observations[0], observations[1])  # seeds 3 and 4
+        for _ in range(5):
+            observations, rewards, _, infos = vec.step(np.zeros((2, 1), dtype=np.float32))
+        assert rewards.shape == (2,) and "reward_terms" in infos[0]
+    finally:
+        vec.close()
+
+
+def test_registered_ids() -> None:
+    import scenario_dsl.registration as registration
+
+    assert "scn/box_flipup-v0" in registration.BUNDLED_IDS and "scn/pendulum-v0" in registration.BUNDLED_IDS
+    env = gym.make("scn/pendulum-v0", seed=1)
+    assert env.spec.max_episode_steps == 200
+    assert env.reset()[0].shape == (3,)
+    env = gym.make("scn/Scenario-v0", path=str(PENDULUM))
+    assert env.reset(seed=1)[0].shape == (3,)
+    env = gym.make("scenario_dsl.registration:scn/pendulum-v0")
+    assert env.unwrapped.compiled.scenario.name == "pendulum"
+
+
+def test_drake_gym_env_factory_form_with_the_reset_handler() -> None:
+    compiled = compile_scenario(scenario_dsl.load(PENDULUM))
+    env = DrakeGymEnv(compiled.build_simulator, time_step=0.05,
+                      action_space=gym.spaces.Box(-1.0, 1.0, (1,), np.float32),
+                      observation_space=gym.spaces.Box(-np.inf, np.inf, (3,), np.float64),
+                      reward="reward", action_port_id="action", observation_port_id="observation",
+                      reset_handler=compiled.reset_handler)
+    first, _ = env.reset(seed=2)
+    again, _ = env.reset(seed=2)
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, [1.0, 0.0, 0.0])  # the episode was drawn, not the nominal state
+    assert np.isfinite(env.step(np.zeros(1, dtype=np.float32))[1])
+
+
+def test_a_short_ppo_run_trains() -> None:
+    from stable_baselines3 import PPO
+
+    model = PPO("MlpPolicy", make_env(PENDULUM, seed=0), n_steps=128, batch_size=64, n_epochs=2, seed=0,
+                device="cpu")
+    model.learn(total_timesteps=384)
+    assert model.num_timesteps >= 384
+    action, _ = model.predict(np.zeros(3, dtype=np.float32), deterministic=True)
+    assert action.shape == (1,)
+
+
+def test_an_exception_inside_drake_truncates_with_its_message() -> None:
+    env = make_env(PENDULUM)
+    env.reset(seed=0)
+    observation, reward, terminated, truncated, info = env.step(np.array([np.nan], dtype=np.float32))
+    assert truncated and not terminated and reward == 0.0
+    assert "NaN" in info["truncation_reason"] and np.all(np.isfinite(observation))
+    env.reset(seed=0)
+    assert not env.step(np.zeros(1, dtype=np.float32))[3]
