@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import dataclasses
 from collections.abc import Callable
 
 from lark import Token, Transformer
@@ -236,7 +237,8 @@ class _Builder(Transformer[Token, Any]):
     def group(self, meta: Meta, c: list[Any]) -> ast.Expr:
         if len(c) > 1:
             return ast.Group(self._span(meta), c[0], str(c[1]))
-        return c[0]  # type: ignore[no-any-return]
+        # The parentheses leave no node, but diagnostics should underline them too.
+        return dataclasses.replace(c[0], span=meta)  # type: ignore[no-any-return]
 
     def norm(self, meta: Meta, c: list[Any]) -> ast.Norm:
         return ast.Norm(self._span(meta), c[0])

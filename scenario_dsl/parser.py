@@ -103,7 +103,12 @@ class NewlineFilter:
                         raise _NestingTooDeep(token)
                 elif value in (")", "]"):
                     depth = max(0, depth - 1)
-            previous = token if token.type not in ("STRING", "NAME", "NUMBER", "UNIT") else _plain(token)
+            # A `|` right after an operand closes a norm (`|x|`), and a line may end there;
+            # anywhere else it opens one, and the line goes on.
+            closes_norm = value == "|" and previous is not None and (
+                previous.type == "ATOM" or str(previous) in (")", "]"))
+            operand = token.type in ("STRING", "NAME", "NUMBER", "UNIT") or closes_norm
+            previous = _plain(token) if operand else token
             yield token
 
 
