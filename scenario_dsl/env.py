@@ -201,24 +201,24 @@ def _vector(port: Any, context: Any) -> np.ndarray:
 
 def make_env(path_or_scenario: ScenarioLike, *, seed: int | None = None, render_mode: str | None = None,
              **params: float | list[float]) -> ScenarioEnv:
-    """A `ScenarioEnv` from a `.scn` path or a `Scenario`; `params` override its `param`s."""
-    return ScenarioEnv(_scenario(path_or_scenario, params), seed=seed, render_mode=render_mode,
-                       params=params or None)
+    """A `ScenarioEnv` from a `.scn` path or a `Scenario`; `params` override its `param`s
+    (`make_env("push_box.scn", goal=[0.2, 0.0])`), which re-validates the file."""
+    return ScenarioEnv(_scenario(path_or_scenario, params), seed=seed, render_mode=render_mode)
 
 
 def _scenario(path_or_scenario: ScenarioLike, params: Mapping[str, float | list[float]]) -> m.Scenario:
+    """The scenario to build; parameters are applied by the validator, so they need the file."""
     if isinstance(path_or_scenario, m.Scenario):
-        if params and path_or_scenario.path is not None:
-            path_or_scenario = path_or_scenario.path  # re-validate: parameters may shape the model
-        else:
-            unknown = sorted(set(params) - set(path_or_scenario.params))
-            if unknown:
-                declared = sorted(path_or_scenario.params)
-                raise ValueError(f"unknown parameter(s) {unknown}; the scenario declares {declared}")
+        if not params:
             return path_or_scenario
+        if path_or_scenario.path is None or not Path(path_or_scenario.path).is_file():
+            raise ValueError(f"parameters {sorted(params)} are applied when a scenario is loaded, and this "
+                             "Scenario has no file: pass its path, or use scenario_dsl.loads(text, params=...)")
+        path_or_scenario = path_or_scenario.path
     from scenario_dsl.loader import load
 
-    return load(path_or_scenario, params={k: v for k, v in params.items() if not isinstance(v, list)})
+    values: Any = dict(params)  # lists are vector parameters; the loader takes them as well as numbers
+    return load(path_or_scenario, params=values)
 
 
 class EnvFactory:

@@ -256,3 +256,15 @@ def test_an_exception_inside_drake_truncates_with_its_message() -> None:
     assert "NaN" in info["truncation_reason"] and np.all(np.isfinite(observation))
     env.reset(seed=0)
     assert not env.step(np.zeros(1, dtype=np.float32))[3]
+
+
+def test_parameters_re_validate_the_file() -> None:
+    push_box = SCENARIOS / "push_box.scn"
+    default, moved = make_env(push_box), make_env(scenario_dsl.load(push_box), goal=[0.0, 0.0])
+    terms = []
+    for env in (default, moved):
+        env.reset(seed=0)
+        terms.append(env.step(np.zeros(2, dtype=np.float32))[4]["reward_terms"])
+    assert terms[0]["distance"] != terms[1]["distance"] and terms[0]["reach"] == terms[1]["reach"]
+    with pytest.raises(ValueError, match="no file"):
+        make_env(scenario_dsl.loads(push_box.read_text(), base_dir=SCENARIOS), goal=[0.0, 0.0])
