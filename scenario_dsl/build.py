@@ -36,7 +36,9 @@ class _Seq(tuple):  # type: ignore[type-arg]
 
 
 def _unquote(token: Token) -> str:
-    return str(token)[1:-1]
+    r"""The text of a string literal: `\"` and `\\` are its only escapes."""
+    text = str(token)[1:-1]
+    return text.replace('\\\\', "\x00").replace('\\"', '"').replace("\x00", "\\") if "\\" in text else text
 
 
 def _bounds(child: Any) -> tuple[int, int] | None:

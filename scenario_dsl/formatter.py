@@ -146,7 +146,11 @@ class _Shape:
 
 
 def _quoted(text: str | None) -> str:
-    return f' "{text}"' if text is not None else ""
+    """A string literal (with its leading space): the AST holds the text unescaped."""
+    if text is None:
+        return ""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f' "{escaped}"'
 
 
 def _pose(pose: ast.Pose | None) -> str:

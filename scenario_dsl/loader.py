@@ -111,7 +111,7 @@ def _analyze(source: SourceFile, params: ParamValues | None, base_dir: Path) -> 
     if any(d.level is Severity.ERROR for d in analysis.diagnostics):
         return analysis
     try:
-        scenario, diagnostics = validate(files, params or {})
+        scenario, diagnostics = validate(files, params or {}, str(base_dir))
     except Exception as exc:  # a bug in scn, not in the scenario: report it, never a traceback
         analysis.diagnostics.append(Diagnostic("SCN901", f"internal error while validating: {type(exc).__name__}: {exc}",
                                                None, "please report this with the scenario file", path=source.path))

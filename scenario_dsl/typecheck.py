@@ -19,7 +19,7 @@ from scenario_dsl import ast
 from scenario_dsl.diagnostics import Diagnostics
 from scenario_dsl.model import Apply, Const, Expr, Signal
 from scenario_dsl.source import Span
-from scenario_dsl.units import ANGLE, DIMENSIONLESS, Dim, UnitError, describe, parse_unit
+from scenario_dsl.units import ANGLE, DIMENSIONLESS, Dim, UnitError, a, describe, parse_unit
 
 Value = float | list[float]
 CONSTANTS: dict[str, float] = {"pi": math.pi, "tau": math.tau, "inf": math.inf, "true": 1.0, "false": 0.0}
@@ -54,9 +54,12 @@ class Scope:
     resolve_ref: Callable[[ast.Ref, Diagnostics], SignalInfo | None] | None = None
     signals_allowed: bool = True
     what: str = "here"  # "in a setting", used in SCN307 messages
+    # Top-level `let`s are lowered on first use (raises Failed when the let itself failed).
+    resolve_let: Callable[[str], Typed | None] | None = None
 
     def child(self) -> Scope:
-        return Scope(dict(self.constants), dict(self.bindings), self.resolve_ref, self.signals_allowed, self.what)
+        return Scope(dict(self.constants), dict(self.bindings), self.resolve_ref, self.signals_allowed, self.what,
+                     self.resolve_let)
 
 
 class Failed(Exception):
@@ -64,7 +67,7 @@ class Failed(Exception):
 
 
 def did_you_mean(name: str, candidates: Sequence[str]) -> str | None:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, [c for c in candidates if c != name], n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
 
 
@@ -76,7 +79,7 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "ceil": (1, 1), "sign": (1, 1), "where": (3, 3), "wrap": (1, 1), "sq": (1, 1),
 }
 DISTRIBUTIONS = ("uniform", "normal", "truncnormal", "lognormal", "loguniform", "choice", "bernoulli",
-                 "integers", "uniform_rotation", "rpy")
+                 "integers", "uniform_rotation")
 _ANGLE_IN = {"sin", "cos", "tan"}
 _ANGLE_OUT = {"asin", "acos", "atan", "atan2", "wrap"}
 _ELEMENTWISE = {"abs", "sin", "cos", "tan", "asin", "acos", "atan", "sqrt", "exp", "log", "floor", "ceil", "sign", "wrap", "sq"}
@@ -240,7 +243,7 @@ class Checker:
             dim = None
             if left.dim is not None:
                 if exponent != int(exponent) and left.dim != DIMENSIONLESS:
-                    raise self.error("SCN302", f"fractional power of a {describe(left.dim)}", node.span,
+                    raise self.error("SCN302", f"fractional power of {a(left.dim)}", node.span,
                                      "use sqrt(...) or make the base dimensionless")
                 dim = left.dim ** int(exponent) if exponent == int(exponent) else DIMENSIONLESS
             return Typed(self._apply("pow", [left.ir, right.ir], left.size), left.size, dim)
@@ -278,10 +281,14 @@ class Checker:
     def _ref(self, node: ast.Ref, scope: Scope) -> Typed:
         name = node.parts[0].name
         if len(node.parts) == 1:
-            if name in scope.bindings:
-                return scope.bindings[name]
-            if name in scope.constants:
-                return scope.constants[name]
+            found = scope.bindings.get(name) or scope.constants.get(name)
+            if found is None and scope.resolve_let is not None:
+                found = scope.resolve_let(name)
+            if found is not None:
+                if not scope.signals_allowed and not isinstance(found.ir, Const):
+                    raise self.error("SCN307", f"`{name}` changes during the simulation; a constant is needed "
+                                     f"{scope.what}", node.span, "use numbers, parameters and `let` bindings of numbers")
+                return found
             if name in CONSTANTS:
                 return Typed(Const(value=CONSTANTS[name]), None, None, name in ("true", "false"))
         if scope.resolve_ref is None:
@@ -318,7 +325,15 @@ class Checker:
         irs = [a.ir for a in args]
         first = args[0]
         if name in _ANGLE_IN and first.dim not in (None, ANGLE, DIMENSIONLESS):
-            raise self.error("SCN302", f"`{name}` of a {describe(first.dim)}", node.args[0].span, "it takes an angle")
+            raise self.error("SCN302", f"`{name}` of {a(first.dim)}", node.args[0].span, "it takes an angle")
+        if name in ("exp", "log") and first.dim not in (None, DIMENSIONLESS):
+            raise self.error("SCN302", f"`{name}` of {a(first.dim)}", node.args[0].span,
+                             "its argument must be dimensionless: divide by a reference value")
+        if name == "wrap" and first.dim not in (None, ANGLE, DIMENSIONLESS):
+            raise self.error("SCN302", f"`wrap` of {a(first.dim)}", node.args[0].span, "it wraps an angle")
+        if name in ("atan2", "min", "max", "clip"):
+            for other, other_node in zip(args[1:], node.args[1:], strict=True):
+                self._same_dim(first, other, other_node.span, f"`{name}` of")
         if name in _ELEMENTWISE:
             dim = ANGLE if name in _ANGLE_OUT else (first.dim if name in ("abs", "floor", "ceil") else None)
             if name == "sq" and first.dim is not None:

@@ -109,8 +109,17 @@ def describe(dim: Dim | None) -> str:
 
 
 def example_unit(dim: Dim) -> str:
-    """A unit a hint can suggest for a dimension."""
+    """A unit a hint can suggest for a dimension (`m`, `N*m`, `kg*m^2`)."""
     for name, (factor, d) in UNITS.items():
         if d == dim and factor == 1.0:
             return name
-    return describe(dim)
+    parts = [symbol if power == 1 else f"{symbol}^{power}"
+             for symbol, power in zip(("kg", "m", "s", "rad"), (dim.mass, dim.length, dim.time, dim.angle), strict=True)
+             if power]
+    return "*".join(parts) or "no unit"
+
+
+def a(dim: Dim | None) -> str:
+    """`a length`, `an angle`: the dimension's name with its article."""
+    text = describe(dim)
+    return ("an " if text[:1] in "aeiou" else "a ") + text

@@ -25,7 +25,7 @@ from scenario_dsl.signals import JOINT_ATTRS, RANDOM_TARGETS, RESERVED, Declarat
 from scenario_dsl.source import SourceFile, Span
 from scenario_dsl.typecheck import Checker, Failed, Scope, Typed, Value, did_you_mean
 from scenario_dsl.units import (
-    ACCELERATION, ANGLE, DIMENSIONLESS, INERTIA, LENGTH, MASS, PRESSURE, TIME, VELOCITY, Dim, describe, example_unit,
+    ACCELERATION, ANGLE, DIMENSIONLESS, INERTIA, LENGTH, MASS, PRESSURE, TIME, VELOCITY, Dim, a, describe, example_unit,
 )
 
 _STIFFNESS = Dim(mass=1, time=-2)
@@ -44,21 +44,27 @@ def where(span: Span) -> Where:
     return Where(file=span.path, line=span.line, column=span.column, end_line=end_line, end_column=end_col)
 
 
-def validate(files: list[ast.File], params: Mapping[str, Any]) -> tuple[Scenario | None, list[Diagnostic]]:
-    """Validate the root file (first) with its includes; returns the scenario and diagnostics."""
-    return _Validator(files, params).run()
+def validate(files: list[ast.File], params: Mapping[str, Any],
+             base_dir: str | None = None) -> tuple[Scenario | None, list[Diagnostic]]:
+    """Validate the root file (first) with its includes; returns the scenario and diagnostics.
+    `base_dir` resolves model files of a root file that is not on disk (`loads`)."""
+    return _Validator(files, params, base_dir).run()
 
 
 class _Validator:
-    def __init__(self, files: list[ast.File], overrides: Mapping[str, Any]) -> None:
+    def __init__(self, files: list[ast.File], overrides: Mapping[str, Any], base_dir: str | None = None) -> None:
         self.files = files
+        self.base_dir = base_dir
         self.overrides = dict(overrides)
         self.diagnostics = Diagnostics()
         self.check = Checker(self.diagnostics)
         self.decls = Declarations()
         self.statements = [s for f in files for s in f.statements]
-        self.constants = Scope(what="here")
-        self.signals = Scope(resolve_ref=lambda ref, d: resolve_signal(self.decls, ref, d))
+        resolve = lambda ref, d: resolve_signal(self.decls, ref, d)  # noqa: E731
+        self.constants = Scope(what="here", resolve_ref=resolve, resolve_let=self._resolve_let)
+        self.signals = Scope(resolve_ref=resolve, resolve_let=self._resolve_let)
+        self.let_values: dict[str, Typed | None] = {}  # None while being lowered, or when it failed
+        self._lowering: set[str] = set()
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diagnostics.add(code, message, span, hint)
@@ -77,13 +83,17 @@ class _Validator:
         joints = [j for j in (self._joint(d) for d in self.decls.joints.values()) if j]
         welds = [self._weld(w) for w in self.statements if isinstance(w, ast.Weld)]
         controllers = [c for c in (self._controller(d) for d in self.decls.controllers.values()) if c]
-        self._lets()
         randomizations = [self._randomize(b) for b in self.statements if isinstance(b, ast.RandomizeBlock)]
         action = self._action()
         observations = self._observations()
         reward = self._reward()
         episode = self._episode(plant)
         train = self._train()
+        for name in self.decls.lets:  # report problems in lets nothing used
+            try:
+                self._resolve_let(name)
+            except Failed:
+                pass
         self._unused()
         for name in self.overrides:
             self.diagnostics.add("SCN210", f"no parameter `{name}` to override", header.span,
@@ -134,7 +144,7 @@ class _Validator:
                        "combine the commands into one action (e.g. a controller over several joints)")
         for name, decl in self.decls.models.items():
             try:
-                self.decls.model_info[name] = inspect_model(resolve_url(decl.url, _folder_of(decl.span)))
+                self.decls.model_info[name] = inspect_model(resolve_url(decl.url, self._folder(decl.span)))
             except ModelFileError as exc:
                 self.error(exc.code, str(exc), decl.span, exc.hint)
 
@@ -180,8 +190,8 @@ class _Validator:
         except Failed:
             return None
         if default.dim is not None and typed.dim is not None and default.dim != typed.dim:
-            self.error("SCN302", f"--param {param.name.name} is a {describe(typed.dim)}; the parameter is a "
-                       f"{describe(default.dim)}", param.span, f"give it in {example_unit(default.dim)}")
+            self.error("SCN302", f"--param {param.name.name} is {a(typed.dim)}; the parameter is "
+                       f"{a(default.dim)}", param.span, f"give it in {example_unit(default.dim)}")
         return Typed(typed.ir, typed.size, typed.dim or default.dim)
 
     def _constant_scope(self, what: str) -> Scope:
@@ -200,7 +210,7 @@ class _Validator:
         if value is None:
             return None
         if dim is not None and typed.dim is not None and typed.dim != dim:
-            self.error("SCN302", f"`{what}` is a {describe(dim)}, not a {describe(typed.dim)}", expr.span,
+            self.error("SCN302", f"`{what}` is {a(dim)}, not {a(typed.dim)}", expr.span,
                        f"give it in {example_unit(dim)}" if dim != DIMENSIONLESS else "remove the unit")
             return None
         sizes = size if isinstance(size, tuple) else (size,)
@@ -340,7 +350,7 @@ class _Validator:
             else:
                 self.error("SCN203", f"unknown item `{item.key.name}` in a `model` block", item.key.span,
                            "a model block holds `weld A -> B at (...)` and `initial { joint = value }`")
-        return Model(name=decl.name.name, url=decl.url, base_dir=_folder_of(decl.span), welds=welds, initial=initial,
+        return Model(name=decl.name.name, url=decl.url, base_dir=self._folder(decl.span), welds=welds, initial=initial,
                      where=where(decl.span))
 
     def _frame_name(self, ref: ast.Ref, model: ast.ModelDecl | None = None) -> str:
@@ -410,7 +420,8 @@ class _Validator:
             values["color"] = tuple(color) if len(color) == 4 else (*color, 1.0)
         if "center_of_mass" in values:
             values["center_of_mass"] = tuple(values["center_of_mass"])
-        if values.get("mass", 0) > 0 and "shape" not in values and "inertia" not in values:
+        given = {s.key.name for s in decl.settings or ()}
+        if values.get("mass", 0) > 0 and not given & {"shape", "inertia"}:
             self.error("SCN406", f"body `{decl.name.name}` has mass but no shape or inertia", decl.name.span,
                        "give it a `shape` (its inertia is that of the solid shape) or an `inertia`")
         return Body(name=decl.name.name, contact=Contact(**contact), where=where(decl.span), **values)
@@ -467,8 +478,7 @@ class _Validator:
             "velocity_limits": self._value(v_dim, (2, 2 * nv) if nv > 1 else 2),
             "damping": self._value(None, sizes_v, at_least=0.0),
             "initial": self._value(q_dim, sizes_q), "initial_velocity": self._value(v_dim, sizes_v),
-            "actuated": _as_flag(self._actuated), "at": lambda s: self.error("SCN203", "use `at` after the joint's parentheses",
-                                                                   s.span),
+            "actuated": _as_flag(self._actuated),
         }, f"joint `{decl.name.name}`")
         for key, lower_name, upper_name, n in (("limits", "lower", "upper", nq),
                                                ("velocity_limits", "velocity_lower", "velocity_upper", nv)):
@@ -513,6 +523,10 @@ class _Validator:
         joints = []
         for ref in decl.joints:
             name = ref.dotted
+            if name in self.decls.bodies or name in self.decls.frames:
+                self.error("SCN206", f"`{name}` is a {'body' if name in self.decls.bodies else 'frame'}, not a joint",
+                           ref.span, "a controller drives joints")
+                continue
             if self.decls.joint_type(name) is None:
                 known = [*self.decls.joints, *(f"{m}.{j.name}" for m, i in self.decls.model_info.items() for j in i.joints)]
                 self.error("SCN201", f"undefined joint `{name}`", ref.span, did_you_mean(name, known))
@@ -526,6 +540,8 @@ class _Validator:
         gains = self._settings(decl.settings, {k: self._value(None, (None, n), at_least=0.0) for k in ("kp", "ki", "kd")},
                                f"controller `{decl.name.name}`")
         if "kp" not in gains:
+            if any(s.key.name == "kp" for s in decl.settings or ()):
+                return None  # given but wrong; that was reported
             self.error("SCN406", f"controller `{decl.name.name}` needs `kp`", decl.span, "e.g. { kp = 100; kd = 20 }")
             return None
 
@@ -537,18 +553,30 @@ class _Validator:
                           kd=per_joint("kd"), where=where(decl.span))
 
     # ---- lets, randomization
-    def _lets(self) -> None:
-        for name, let in self.decls.lets.items():
+    def _resolve_let(self, name: str) -> Typed | None:
+        """Lower a top-level `let` on its first use, so it may read anything declared anywhere."""
+        let = self.decls.lets.get(name)
+        if let is None:
+            return None
+        if name in self.let_values:
+            value = self.let_values[name]
+            if value is None:
+                if name not in self._lowering:
+                    raise Failed()  # it failed, and that was reported
+                raise self.check.error("SCN201", f"`{name}` is defined in terms of itself", let.span,
+                                       "break the cycle between the `let` bindings")
+            return value
+        self.let_values[name] = None
+        self._lowering.add(name)
+        try:
             if let.drawn:
-                self.error("SCN308", "`let x ~ ...` draws a value; it belongs in a `randomize` block", let.span,
-                           "move it into `randomize { ... }`")
-                continue
-            try:
-                typed = self.check.lower(let.value, self.signals)
-            except Failed:
-                continue
-            (self.constants.constants if isinstance(typed.ir, Const) else self.signals.bindings)[name] = typed
-        self.signals.constants = self.constants.constants
+                raise self.check.error("SCN308", "`let x ~ ...` draws a value; it belongs in a `randomize` block",
+                                       let.span, "move it into `randomize { ... }`")
+            value = self.check.lower(let.value, self.signals)
+        finally:
+            self._lowering.discard(name)
+        self.let_values[name] = value
+        return value
 
     def _randomize(self, block: ast.RandomizeBlock) -> Randomization:
         scope, every = "episode", None
@@ -563,8 +591,8 @@ class _Validator:
                 if scope != "build" or unit not in ("episodes", "episode"):
                     self.error("SCN407", "`every N episodes` applies to `per build`", block.scope.span, None)
                 every = int(float(block.scope.every))
-                if every < 1:
-                    self.error("SCN401", "`every` needs at least 1 episode", block.scope.span, None)
+                if every != float(block.scope.every) or every < 1:
+                    self.error("SCN401", "`every` takes a whole number of episodes, at least 1", block.scope.span, None)
         lets: list[RandomLet] = []
         draws: list[Draw] = []
         requirements: list[Requirement] = []
@@ -599,6 +627,9 @@ class _Validator:
                        did_you_mean(attr, list(self.decls.order)) or "randomize an attribute, e.g. box.mass")
             return None
         kind = "plant" if owner == "plant" else self.decls.kind_of(owner) or ""
+        model, _, link = owner.partition(".")
+        if not kind and model in self.decls.model_info and link in self.decls.model_info[model].links:
+            kind = "bodies"  # a body of a loaded model
         if self.decls.joint_type(owner):
             attrs = JOINT_ATTRS.get(self.decls.joint_type(owner) or "", {})
             table = {k: (size, dim, None) for k, (size, dim) in attrs.items()}
@@ -630,6 +661,15 @@ class _Validator:
                 scope.what = "in a draw"
                 typed = self.check.lower(item.value, scope)
             except Failed:
+                return None
+            want = DIMENSIONLESS if operation == "scale" else dim
+            if want is not None and typed.dim is not None and typed.dim != want:
+                self.error("SCN302", f"`{item.target.dotted}` is {a(want)}, this is {a(typed.dim)}", item.value.span,
+                           f"give it in {example_unit(want)}" if want != DIMENSIONLESS else "a scale has no unit")
+                return None
+            if typed.size is not None and typed.size != size:
+                self.error("SCN303", f"`{item.target.dotted}` takes {'a number' if size is None else f'{size} numbers'}"
+                           f", this is a {typed.size}-vector", item.value.span, None)
                 return None
             value = typed.ir
         if value is None:
@@ -670,7 +710,7 @@ class _Validator:
                 ok = False
                 continue
             if dim is not None and typed.dim is not None and typed.dim != dim and not unitless and key != "values":
-                self.error("SCN302", f"drawing a {describe(typed.dim)} for a {describe(dim)}", arg.span,
+                self.error("SCN302", f"drawing {a(typed.dim)} for {a(dim)}", arg.span,
                            f"give it in {example_unit(dim)}" if dim != DIMENSIONLESS else "a scale has no unit")
                 ok = False
             params[key] = typed.constant
@@ -717,6 +757,8 @@ class _Validator:
             size = 1
         elif target == "plant.actuation":
             size = None  # from the bounds
+        elif target.split(".")[0] in self.decls.models and target.split(".")[0] not in self.decls.model_info:
+            return None  # the model file failed to load; that was reported
         else:
             self.error("SCN204", f"`{target}` cannot be commanded", decl.target.span,
                        "an action sets `CONTROLLER.desired_position`, `JOINT.effort` or `plant.actuation`")
@@ -730,6 +772,10 @@ class _Validator:
             return None
         assert isinstance(bounds, list)
         nested = isinstance(decl.bounds, ast.Vector) and all(isinstance(i, ast.Vector) for i in decl.bounds.items)
+        if not nested and len(bounds) != 2:
+            self.error("SCN303", "action bounds are [lower, upper] or [[lowers...], [uppers...]]", decl.bounds.span,
+                       f"got {len(bounds)} numbers in one flat vector")
+            return None
         n = len(bounds) // 2 if nested else (size or 1)
         if size is not None and n != size:
             self.error("SCN303", f"bounds for {n} numbers; `{target}` takes {size}", decl.bounds.span, None)
@@ -869,6 +915,9 @@ class _Validator:
             if setting.value is None:
                 values[key] = True
                 continue
+            if isinstance(setting.value, ast.Ref) and setting.value.dotted in ("true", "false"):
+                (values if key == "normalize" else hyper)[key] = setting.value.dotted == "true"
+                continue
             if key == "algo":
                 values[key] = self._choice(_ALGOS)(setting)
             elif key == "policy":
@@ -894,6 +943,9 @@ class _Validator:
                     values[key] = int(value)
                 elif key == "normalize":
                     values[key] = bool(value)
+                elif isinstance(value, float) and value.is_integer() and "e" not in setting.value.span.text.lower() \
+                        and "." not in setting.value.span.text:
+                    hyper[key] = int(value)  # batch_size = 256 is an int for stable-baselines3
                 else:
                     hyper[key] = value
         return Train(**{k: v for k, v in values.items() if v is not None}, hyperparams=hyper, where=where(block.span))
@@ -911,6 +963,9 @@ class _Validator:
                 if isinstance(item, ast.Let) and item.name.name not in used:
                     self.diagnostics.add("SCN209", f"binding `{item.name.name}` is never used", item.name.span,
                                          "remove it, or use it")
+
+    def _folder(self, span: Span) -> str | None:
+        return _folder_of(span) or self.base_dir
 
     def _missing(self, what: str, hint: str) -> None:
         header = next(s for s in self.files[0].statements if isinstance(s, ast.ScenarioDecl))
