@@ -55,6 +55,8 @@ class ScenarioEnv(DrakeGymEnv):
         self.meshcat = None
         if isinstance(scenario, CompiledScenario):
             compiled = scenario
+            if render_mode == "rgb_array" and not compiled.has_camera:
+                raise ValueError("render_mode='rgb_array' needs a diagram compiled with camera=True")
         else:
             if render_mode == "human":
                 from pydrake.geometry import StartMeshcat

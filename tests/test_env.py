@@ -268,3 +268,10 @@ def test_parameters_re_validate_the_file() -> None:
     assert terms[0]["distance"] != terms[1]["distance"] and terms[0]["reach"] == terms[1]["reach"]
     with pytest.raises(ValueError, match="no file"):
         make_env(scenario_dsl.loads(push_box.read_text(), base_dir=SCENARIOS), goal=[0.0, 0.0])
+
+
+def test_human_rendering_publishes_to_meshcat() -> None:
+    env = make_env(PENDULUM, render_mode="human")
+    assert env.meshcat is not None and env.meshcat.web_url().startswith("http://")
+    env.reset(seed=0)
+    env.step(np.zeros(1, dtype=np.float32))  # publishes; a failure would raise

@@ -210,30 +210,28 @@ class Gather(LeafSystem):
             self.let_slices[name] = slice(start, start + size)
             start += size
         self._random_index = self.DeclareNumericParameter(BasicVector(vec(np.zeros(start))))
-        self._readers: list[Callable[[Context], Any]] = [self._reader(handles, s) for s in signals]
+        self._readers: list[Callable[[Context, Any, Any], Any]] = [self._reader(handles, s) for s in signals]
         size = sum(s.size or 1 for s in signals)
         self.DeclareVectorOutputPort("signals", size, self._calc)
 
-    def _reader(self, handles: PlantHandles, signal: m.Signal) -> Callable[[Context], Any]:
+    def _reader(self, handles: PlantHandles, signal: m.Signal) -> Callable[[Context, Any, Any], Any]:
+        """A function of (context, body poses, body velocities) giving the signal's value."""
         if signal.source == "time":
-            return lambda context: np.array([context.get_time()])
+            return lambda context, poses, velocities: np.array([context.get_time()])
         if signal.source == "random":
             part = self.let_slices[signal.name]
-            return lambda context: context.get_numeric_parameter(self._random_index).value()[part]
+            return lambda context, poses, velocities: context.get_numeric_parameter(self._random_index).value()[part]
         index = int(handles.body(signal.name).index())
         read = _BODY_READERS.get(signal.attribute)
         if read is None:
             raise CompileError("SCN204", f"body `{signal.name}` has no attribute `{signal.attribute}`")
-
-        def body(context: Context) -> Any:
-            poses: Any = self.get_input_port(0).Eval(context)
-            velocities: Any = self.get_input_port(1).Eval(context)
-            return read(poses[index], velocities[index])
-
-        return body
+        return lambda context, poses, velocities: read(poses[index], velocities[index])
 
     def _calc(self, context: Context, output: BasicVector) -> None:
-        output.SetFromVector(vec(np.concatenate([read(context) for read in self._readers])))
+        poses = velocities = None
+        if self.reads_bodies:  # once per evaluation: each Eval copies every body's pose into Python
+            poses, velocities = self.get_input_port(0).Eval(context), self.get_input_port(1).Eval(context)
+        output.SetFromVector(vec(np.concatenate([read(context, poses, velocities) for read in self._readers])))
 
     def set_random_values(self, context: Context, values: Mapping[str, float | np.ndarray]) -> None:
         """Store the episode's draws (`let name ~ ...`) in this system's `context`."""
