@@ -8,8 +8,9 @@ The canonical layout:
 
 - Indent by 4 spaces, one statement or block item per line (`;` separators become new lines).
 - Top-level statements are separated by one blank line, except that consecutive statements of
-  the same kind that print on one line each (a run of `body`, `joint`, `param`, `let`, ...
-  lines) stay together. A blank line the user wrote between two statements, block items or
+  the same group that print on one line each stay together: the plant's `frame`, `body`,
+  `joint`, `weld` and `controller` lines; `action` and `observation` lines; runs of `param`,
+  of `let` or of `include`. A blank line the user wrote between two statements, block items or
   comments is kept (at most one), except inside a block printed on one line; no other blank
   lines are printed.
 - Blocks of settings (`plant`, `body`, `joint`, `controller`, `train`, `action` and
@@ -143,6 +144,17 @@ class _Shape:
     head: str
     items: Sequence[ast.Node] | None = None  # None: no braces at all
     inline: bool = False  # the block may print on one line
+
+
+# Statements that read as one list when they follow each other on single lines.
+_GROUPS: dict[type, str] = {
+    ast.FrameDecl: "plant", ast.BodyDecl: "plant", ast.JointDecl: "plant", ast.Weld: "plant",
+    ast.ControllerDecl: "plant", ast.ActionDecl: "ports", ast.ObservationDecl: "ports",
+}
+
+
+def _group(item: ast.Node) -> str:
+    return _GROUPS.get(type(item), type(item).__name__)
 
 
 def _quoted(text: str | None) -> str:
@@ -314,7 +326,7 @@ class _Printer:
         indent = INDENT * depth
         out: list[str] = []
         previous_end: int | None = None
-        previous: tuple[type, bool] | None = None  # the kind of the previous item, and whether it was one line
+        previous: tuple[str, bool] | None = None  # the group of the previous item, and whether it was one line
 
         def put(start: int, end: int, lines: list[str], blank: bool = False) -> None:
             nonlocal previous_end
@@ -327,12 +339,12 @@ class _Printer:
             limit = items[i + 1].span.start if i + 1 < len(items) else close
             leading = self.take_before(item.span.start)
             lines, one_line = self.item(item, depth, limit, followed=i + 1 < len(items))
-            blank = top and previous is not None and not (previous == (type(item), True) and one_line)
+            blank = top and previous is not None and not (previous == (_group(item), True) and one_line)
             for comment in leading:
                 put(comment.span.start, comment.span.end, [indent + comment.text], blank)
                 blank = False
             put(item.span.start, item.span.end, lines, blank)
-            previous = (type(item), one_line)
+            previous = (_group(item), one_line)
         for comment in self.take_before(close):
             put(comment.span.start, comment.span.end, [indent + comment.text])
         return out

@@ -221,8 +221,8 @@ class _Validator:
                        expr.span, None)
             return None
         values = value if isinstance(value, list) else [value]
-        if any(math.isnan(v) for v in values):
-            self.error("SCN401", f"`{what}` is not a number", expr.span, None)
+        if not all(math.isfinite(v) for v in values):
+            self.error("SCN401", f"`{what}` must be a finite number", expr.span, None)
             return None
         if at_least is not None and any(v < at_least for v in values):
             self.error("SCN401", f"`{what}` must be at least {at_least:g}", expr.span, None)
