@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -26,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _pendulum_with(episode: str) -> scenario_dsl.model.Scenario:
-    text = PENDULUM.read_text().replace("episode { step = 50 ms; time_limit = 10 s }", episode)
-    assert episode in text
+    """The bundled pendulum with another `episode` block."""
+    text, count = re.subn(r"^episode \{.*?^\}", episode, PENDULUM.read_text(), flags=re.S | re.M)
+    assert count == 1
     return scenario_dsl.loads(text, "pendulum_variant.scn")
 
 
