@@ -13,8 +13,9 @@
 - `metadata` belongs to the instance; `render_modes` are those that work ("human" needs
   Meshcat, "rgb_array" a VTK camera; both are added to the diagram only when asked for).
 - The episode is drawn before `Simulator.Initialize()`; `reset(seed=...)` seeds Drake's
-  `RandomGenerator`, and without a seed the generator is seeded from OS entropy (unseeded
-  environments in different processes differ).
+  `RandomGenerator`; without a seed the first reset seeds it from OS entropy (unseeded
+  environments in different processes differ) and reports that seed in `info["seed"]`, so the
+  episode can be replayed; later resets without a seed continue the stream.
 """
 
 from __future__ import annotations
@@ -36,10 +37,14 @@ RENDER_MODES = ["human", "rgb_array", "ansi"]
 ScenarioLike = m.Scenario | str | Path
 
 
-def drake_seed(seed: int | None) -> int:
-    """A 32-bit seed for Drake's generator: mixed from `seed`, or from OS entropy when None."""
-    sequence = np.random.SeedSequence(None if seed is None else abs(int(seed)))
-    return int(sequence.generate_state(1, dtype=np.uint32)[0])
+def _entropy() -> int:
+    entropy: Any = np.random.SeedSequence().entropy  # 128 bits from the OS
+    return int(entropy)
+
+
+def drake_seed(seed: int) -> int:
+    """A 32-bit seed for Drake's generator, mixed from `seed` (nearby seeds give unrelated streams)."""
+    return int(np.random.SeedSequence(abs(int(seed))).generate_state(1, dtype=np.uint32)[0])
 
 
 class ScenarioEnv(DrakeGymEnv):
@@ -107,8 +112,9 @@ class ScenarioEnv(DrakeGymEnv):
         if options:
             raise ValueError(f"reset options are not supported: {sorted(options)}")
         if seed is None and not self._has_generator:
-            seed = self._initial_seed  # None: OS entropy
-        if seed is not None or not self._has_generator:
+            # The constructor's seed, else OS entropy; reported in info, so `reset(seed=...)` replays it.
+            seed = self._initial_seed if self._initial_seed is not None else _entropy()
+        if seed is not None:
             self.generator = RandomGenerator(drake_seed(seed))
             self._has_generator = True
         context = self.simulator.get_mutable_context()

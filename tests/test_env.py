@@ -277,3 +277,11 @@ def test_human_rendering_publishes_to_meshcat() -> None:
     assert env.meshcat is not None and env.meshcat.web_url().startswith("http://")
     env.reset(seed=0)
     env.step(np.zeros(1, dtype=np.float32))  # publishes; a failure would raise
+
+
+def test_an_unseeded_first_episode_reports_a_seed_that_replays_it() -> None:
+    env = make_env(PENDULUM)
+    observation, info = env.reset()
+    assert isinstance(info["seed"], int)
+    assert env.reset()[1]["seed"] is None  # the stream goes on
+    np.testing.assert_array_equal(make_env(PENDULUM).reset(seed=info["seed"])[0], observation)
