@@ -1,4 +1,4 @@
-"""Compiler stage 3: `randomize` blocks -> a `Randomizer` that redraws a context each episode.
+"""Compiler: `randomize` blocks -> a `Randomizer` that redraws a context each episode.
 
 Every draw comes from Drake's `RandomGenerator` (through `pydrake.common.schema`), so one seed
 fixes an episode. A draw's target ("joint.attr", "body.attr") becomes a `Target`: a getter of
