@@ -270,8 +270,11 @@ def test_pd_controller_holds_the_commanded_angle() -> None:
     assert abs(math.remainder(angle - math.pi / 4, 2 * math.pi)) < 0.3  # P control under gravity: an offset
 
 
-def test_direct_actuation_reaches_the_plant() -> None:
-    compiled = compile_scenario(pendulum_scenario())
+@pytest.mark.parametrize("target", ["pendulum.theta.effort", "plant.actuation"])
+def test_direct_actuation_reaches_the_plant(target: str) -> None:
+    scenario = pendulum_scenario()
+    compiled = compile_scenario(scenario.model_copy(update={"action": scenario.action.model_copy(
+        update={"target": target})}))
     simulator = compiled.build_simulator(RandomGenerator(0))
     context = simulator.get_mutable_context()
     compiled.diagram.GetInputPort("action").FixValue(context, [0.5])  # normalized: 1 N*m
@@ -296,6 +299,15 @@ def test_inverse_dynamics_joint_order_is_the_controllers_not_the_plants() -> Non
         finals.append(compiled.plant.GetPositionsAndVelocities(compiled.plant.GetMyContextFromRoot(context)))
     np.testing.assert_allclose(finals[0], finals[1], atol=1e-12)
     assert 0.05 < finals[0][3] < 0.25  # the finger is on its way to x = 0.2
+
+
+def test_inverse_dynamics_over_a_loaded_model_compensates_gravity() -> None:
+    scenario = pendulum_scenario(kp=50.0)
+    controller = scenario.controllers[0].model_copy(update={"type": "inverse_dynamics", "kd": [10.0]})
+    compiled = compile_scenario(scenario.model_copy(update={"controllers": [controller]}))
+    _, context = _started(compiled, steps=40, action=[0.5])  # normalized: pi/2, the rod horizontal
+    angle = compiled.plant.GetJointByName("theta").get_angle(compiled.plant.GetMyContextFromRoot(context))
+    assert abs(math.remainder(angle - math.pi / 2, 2 * math.pi)) < 1e-3  # no steady-state offset
 
 
 def test_controller_plant_holds_only_the_controlled_chain() -> None:
