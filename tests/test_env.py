@@ -285,3 +285,12 @@ def test_an_unseeded_first_episode_reports_a_seed_that_replays_it() -> None:
     assert isinstance(info["seed"], int)
     assert env.reset()[1]["seed"] is None  # the stream goes on
     np.testing.assert_array_equal(make_env(PENDULUM).reset(seed=info["seed"])[0], observation)
+
+
+def test_checker_with_every_render_mode() -> None:
+    import scenario_dsl.registration  # noqa: F401  (registers the ids)
+
+    env = gym.make("scn/pendulum-v0", render_mode="ansi")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*infinity.*")
+        gym_check_env(env.unwrapped)  # with a spec, it also builds the env in the other render modes
