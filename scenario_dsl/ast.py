@@ -18,21 +18,25 @@ from scenario_dsl.source import Span
 
 @functools.cache
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls) if f.name != "span")
+    """The fields of a node class that can hold nodes (not its span, names, texts or flags)."""
+    plain = ("str", "str | None", "bool")  # annotations are strings (`from __future__ import annotations`)
+    return tuple(f.name for f in fields(cls) if f.name != "span" and f.type not in plain)
 
 
 @dataclass(frozen=True)
 class Node:
     span: Span
 
-    def children(self) -> Iterator[Node]:
+    def children(self) -> list[Node]:
         """Child nodes in source order."""
+        out: list[Node] = []
         for name in _field_names(type(self)):
             value = getattr(self, name)
             if isinstance(value, Node):
-                yield value
+                out.append(value)
             elif isinstance(value, tuple):
-                yield from (v for v in value if isinstance(v, Node))
+                out.extend(v for v in value if isinstance(v, Node))
+        return out
 
     def walk(self) -> Iterator[Node]:
         """This node and every node below it, depth first, in source order."""
@@ -40,7 +44,9 @@ class Node:
         while stack:
             node = stack.pop()
             yield node
-            stack.extend(reversed(list(node.children())))
+            children = node.children()
+            children.reverse()
+            stack.extend(children)
 
 
 @dataclass(frozen=True)

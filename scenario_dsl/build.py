@@ -51,18 +51,25 @@ def _bounds(child: Any) -> tuple[int, int] | None:
     return None
 
 
+def _span_of(source: SourceFile, children: list[Any]) -> Span:
+    """From the first child that has a place to the last one (empty optionals are None)."""
+    for child in children:
+        if (first := _bounds(child)) is not None:
+            break
+    else:
+        return Span(source, 0, 0)
+    for child in reversed(children):
+        if (last := _bounds(child)) is not None:
+            return Span(source, first[0], last[1])
+    raise AssertionError  # pragma: no cover - the first loop found one
+
+
 def _rule(method: Callable[[Any, Span, list[Any]], Any]) -> Callable[[Any, list[Any]], Any]:
     """Adapt a rule method to Lark's internal-transformer call: compute the span of all the
     children (keywords and brackets included) and pass on only the meaningful ones."""
     def call(self: _Builder, children: list[Any]) -> Any:
-        first = last = None
-        for child in children:
-            if (b := _bounds(child)) is not None:
-                first = first or b
-                last = b
-        span = Span(self.source, first[0], last[1]) if first and last else Span(self.source, 0, 0)
-        values = [c for c in children if c is not None and not (isinstance(c, Token) and c.type not in _VALUE_TERMINALS)]
-        return method(self, span, values)
+        values = [c for c in children if (c.type in _VALUE_TERMINALS if isinstance(c, Token) else c is not None)]
+        return method(self, _span_of(self.source, children), values)
     return call
 
 
@@ -271,10 +278,18 @@ def build(source: SourceFile) -> tuple[ast.File | None, list[Diagnostic]]:
 
 
 def _too_deep(root: ast.Node) -> ast.Node | None:
+    """The first node found deeper than MAX_DEPTH below `root`, or None.
+
+    Each node spans more text than each of its children, except the few that wrap one child
+    spanning the same text (a one-word `Ref` or flag, a reward term without `as`): a subtree
+    is at most 2 levels deep per character of its span, plus 2. Subtrees too short to reach
+    MAX_DEPTH are skipped, so on ordinary files only the blocks are visited."""
     stack: list[tuple[ast.Node, int]] = [(root, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             return node
+        if depth + 2 * (node.span.end - node.span.start) + 2 <= MAX_DEPTH:
+            continue
         stack.extend((child, depth + 1) for child in node.children())
     return None

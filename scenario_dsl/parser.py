@@ -66,6 +66,9 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
+_OPERANDS = frozenset({"NAME", "NUMBER", "STRING", "UNIT"})
+
+
 class NewlineFilter:
     """Postlexer: keeps a newline only where it ends a statement or block item."""
 
@@ -75,47 +78,49 @@ class NewlineFilter:
         self.text = ""  # the text being parsed, to see what follows a keyword
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        depth = 0
-        previous: Token | None = None
+        # This runs once per token: plain flags and set lookups on `token.value` (a str).
         # No look-ahead here: the contextual lexer picks its terminals from the parser state,
         # so a token held back would be lexed in the wrong state.
+        text = self.text
+        depth = 0
+        ends_item = False  # would a newline here end an item? (not at the start, not twice)
+        after_operand = False  # did the last token end an operand (a name, `)`, a closing `|`)?
         for token in stream:
-            if token.type == "_NL":
-                if depth == 0 and previous is not None and previous.type != "_NL" \
-                        and str(previous) not in _CONTINUES_AFTER:
-                    previous = token
+            kind = token.type
+            if kind == "_NL":
+                if ends_item and depth == 0:
+                    ends_item = after_operand = False
                     yield token
                 continue
-            value = str(token)
+            # Names, numbers and strings never continue a line, even when they are spelled like
+            # an operator (a name `mod` in a context where `mod` is no keyword).
+            if kind in _OPERANDS:
+                ends_item = after_operand = True
+                yield token
+                continue
+            value: str = token.value
             # Keywords are string terminals, and Lark matches a string even when it is only the
             # start of a word; a keyword must stand alone.
             end = token.end_pos or 0
-            if value[:1].isalpha() and token.type not in ("NAME", "UNIT") and end < len(self.text) \
-                    and _is_word_char(self.text[end]):
+            if value[:1].isalpha() and end < len(text) and _is_word_char(text[end]):
                 stop = end
-                while stop < len(self.text) and _is_word_char(self.text[stop]):
+                while stop < len(text) and _is_word_char(text[stop]):
                     stop += 1
-                raise _RunOnKeyword(token, self.text[token.start_pos or 0 : stop])
-            if token.type != "STRING":
-                if value in ("(", "["):
-                    depth += 1
-                    if depth > MAX_NESTING:
-                        raise _NestingTooDeep(token)
-                elif value in (")", "]"):
-                    depth = max(0, depth - 1)
+                raise _RunOnKeyword(token, text[token.start_pos or 0 : stop])
+            if value in ("(", "["):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _NestingTooDeep(token)
+            elif value in (")", "]"):
+                depth = max(0, depth - 1)
             # A `|` right after an operand closes a norm (`|x|`), and a line may end there;
             # anywhere else it opens one, and the line goes on.
-            closes_norm = value == "|" and previous is not None and (
-                previous.type == "ATOM" or str(previous) in (")", "]"))
-            operand = token.type in ("STRING", "NAME", "NUMBER", "UNIT") or closes_norm
-            previous = _plain(token) if operand else token
+            if value == "|" and after_operand:
+                ends_item = True
+            else:
+                ends_item = value not in _CONTINUES_AFTER
+                after_operand = value in (")", "]")
             yield token
-
-
-def _plain(token: Token) -> Token:
-    # Names, numbers and strings never continue a line, even when they are spelled like an
-    # operator (a name `mod` in a context where `mod` is no keyword).
-    return Token("ATOM", "")
 
 
 _NEWLINES = NewlineFilter()
@@ -129,7 +134,7 @@ def _lark(transformer: Transformer[Token, Any] | None = None) -> Lark:
         lexer="contextual",
         postlex=_NEWLINES,
         keep_all_tokens=True,  # the builder needs keywords and brackets to know spans
-        maybe_placeholders=True,
+        maybe_placeholders=False,
         strict=True,
         lexer_callbacks={"COMMENT": _COMMENTS},
         transformer=transformer,

@@ -952,17 +952,21 @@ class _Validator:
 
     def _unused(self) -> None:
         """Warn about parameters and lets that nothing reads (SCN209)."""
+        declared = [*self.decls.params.items(), *self.decls.lets.items(), *self.decls.random_lets.items()]
+        reward_lets = [item for block in self.statements if isinstance(block, ast.RewardBlock)
+                       for item in block.items if isinstance(item, ast.Let)]
+        if not declared and not reward_lets:
+            return  # nothing to look for: skip the walk over every node
         used = {part.name for f in self.files for node in f.walk() if isinstance(node, ast.Ref) for part in node.parts[:1]}
-        for name, node in [*self.decls.params.items(), *self.decls.lets.items(), *self.decls.random_lets.items()]:
+        for name, node in declared:
             if name not in used:
                 kind = "parameter" if isinstance(node, ast.Param) else "binding"
                 self.diagnostics.add("SCN209", f"{kind} `{name}` is never used", node.name.span,  # type: ignore[attr-defined]
                                      "remove it, or use it")
-        for block in (s for s in self.statements if isinstance(s, ast.RewardBlock)):
-            for item in block.items:
-                if isinstance(item, ast.Let) and item.name.name not in used:
-                    self.diagnostics.add("SCN209", f"binding `{item.name.name}` is never used", item.name.span,
-                                         "remove it, or use it")
+        for item in reward_lets:
+            if item.name.name not in used:
+                self.diagnostics.add("SCN209", f"binding `{item.name.name}` is never used", item.name.span,
+                                     "remove it, or use it")
 
     def _folder(self, span: Span) -> str | None:
         return _folder_of(span) or self.base_dir
