@@ -9,7 +9,7 @@ Spans are kept as `Where` (file, line, column) so later stages can point back at
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -69,7 +69,7 @@ class Apply(_Model):
     size: int | None = None
 
 
-Expr = Annotated[Union[Const, Signal, Apply], Field(discriminator="kind")]
+Expr = Annotated[Const | Signal | Apply, Field(discriminator="kind")]
 Apply.model_rebuild()
 
 
@@ -128,7 +128,7 @@ class PlantSettings(_Model):
     contact_model: Literal["point", "hydroelastic", "hydroelastic_with_fallback"] = "hydroelastic_with_fallback"
     discrete_contact_approximation: Literal["", "tamsi", "sap", "similar", "lagged"] = "lagged"
     penetration_allowance: float = 0.001
-    stiction_tolerance: float = 0.001
+    stiction_tolerance: float = 1e-4  # MultibodyPlantConfig's default
     gravity: Vec3 = (0.0, 0.0, -9.81)
     where: Where | None = None
 

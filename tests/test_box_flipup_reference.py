@@ -15,6 +15,8 @@ box_flipup = pytest.importorskip(
 
 from scn_fixtures import box_flipup_scenario  # noqa: E402
 
+from pydrake.multibody.plant import MultibodyPlantConfig  # noqa: E402
+
 from scenario_dsl.env import make_env  # noqa: E402
 
 TOLERANCE = 1e-9
@@ -72,16 +74,12 @@ def test_same_state_and_action_give_same_observation_and_reward(envs) -> None:
         assert abs(reward - reward_ref) <= TOLERANCE
 
 
-@pytest.mark.parametrize("stiction", [
-    pytest.param(None, id="bundled", marks=pytest.mark.xfail(
-        BUNDLED.plant.stiction_tolerance != DRAKE_STICTION_TOLERANCE, strict=True,
-        reason=f"the scenario's stiction_tolerance is {BUNDLED.plant.stiction_tolerance:g} (PlantSettings' "
-               f"default), Drake's and the lecture's is {DRAKE_STICTION_TOLERANCE:g}: contact differs by ~1e-4")),
-    pytest.param(DRAKE_STICTION_TOLERANCE, id="drake-default-stiction"),
-])
-def test_one_step_from_the_same_state_lands_in_the_same_state(envs, stiction: float | None) -> None:
-    reference, _ = envs
-    ours = envs[1] if stiction is None else make_env(box_flipup_scenario(stiction_tolerance=stiction))
+def test_the_default_stiction_tolerance_is_drakes() -> None:
+    assert BUNDLED.plant.stiction_tolerance == MultibodyPlantConfig().stiction_tolerance == DRAKE_STICTION_TOLERANCE
+
+
+def test_one_step_from_the_same_state_lands_in_the_same_state(envs) -> None:
+    reference, ours = envs
     ours.reset(seed=0)
     rng = np.random.default_rng(7)
     low, high = reference.action_space.low.astype(float), reference.action_space.high.astype(float)
