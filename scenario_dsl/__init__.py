@@ -3,11 +3,34 @@
 Pipeline, one module a stage: `source` (text) -> `parser` (Lark parse tree) -> `build` (AST,
 `ast`) -> `validate` (the pydantic `Scenario` of `model`) -> `compiler` (Drake diagram) ->
 `env` (Gymnasium env). `load`/`loads` run the front end and raise `ScenarioError` with every
-diagnostic when a scenario has errors.
+diagnostic when a scenario has errors; `make_env(path_or_scenario, seed=..., **params)` and
+`EnvFactory` (picklable, for `SubprocVecEnv`) build environments.
+
+`make_env`, `EnvFactory` and `compile_scenario` are imported on first use, so the front end
+(and `scn lint`) starts without Drake, NumPy or Gymnasium.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from scenario_dsl.diagnostics import Diagnostic, ScenarioError, Severity
 from scenario_dsl.loader import load, loads
 
+if TYPE_CHECKING:
+    from scenario_dsl.compiler import compile_scenario
+    from scenario_dsl.env import EnvFactory, make_env
+
 __version__ = "0.1.0"
-__all__ = ["Diagnostic", "ScenarioError", "Severity", "__version__", "load", "loads"]
+__all__ = ["Diagnostic", "EnvFactory", "ScenarioError", "Severity", "__version__", "compile_scenario", "load",
+           "loads", "make_env"]
+
+_LAZY = {"make_env": "scenario_dsl.env", "EnvFactory": "scenario_dsl.env", "compile_scenario": "scenario_dsl.compiler"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'scenario_dsl' has no attribute {name!r}")

@@ -219,7 +219,9 @@ def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("ty") else f"{n} {word}s"
 
 
 def _dedupe(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
@@ -378,6 +380,157 @@ def _write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# ---- building: compile and check ----------------------------------------------------------
+
+
+def build_scenario(path: str, params: dict[str, str], io: Streams) -> Any:
+    """The validated `Scenario` of a `.scn` file (or of a JSON file written by `scn compile`), or
+    None after writing its diagnostics to standard error."""
+    from scenario_dsl.loader import analyze_file
+
+    if path.endswith(".json"):
+        from scenario_dsl.artifacts import CompiledFileError, load_compiled
+
+        if params:
+            io.err.write(f"{PROG}: error: --param needs the .scn file; {path} is already compiled\n")
+            return None
+        try:
+            return load_compiled(path)
+        except CompiledFileError as exc:
+            io.err.write(f"{PROG}: error: {exc}\n")
+            return None
+    analysis = analyze_file(path, params=params)
+    if not analysis.ok:
+        problems = sorted(analysis.diagnostics, key=Diagnostic.sort_key)
+        if not any(d.level is Severity.ERROR for d in problems):  # a fragment: no `scenario` line
+            problems.append(Diagnostic("SCN008", "this file is a fragment (no `scenario` declaration): "
+                                       "there is nothing to build", None, "build the file that includes it",
+                                       path=path))
+        emit(problems, "human", io.err)
+        return None
+    emit(analysis.diagnostics, "human", io.err)  # warnings
+    return analysis.scenario
+
+
+def _compile_failure(exc: Exception, io: Streams) -> int:
+    """Report a failed build as diagnostics: `CompileError` with its span, anything else SCN901."""
+    from scenario_dsl.compiler import CompileError
+
+    if isinstance(exc, CompileError):
+        emit([exc.to_diagnostic()], "human", io.err)
+        return EXIT_PROBLEMS
+    _write_internal_error(io.err, internal_error(exc))
+    return EXIT_USAGE
+
+
+_PARAM = arg("--param", action="append", default=[], type=parse_param, metavar="NAME=VALUE",
+             help="override a `param` of the scenario (repeatable), e.g. --param mass=2kg")
+
+
+@command(
+    "compile", "build the Drake diagram; write the resolved scenario (JSON) and the diagram (Graphviz)",
+    arg("path", metavar="FILE", help="a .scn file"),
+    arg("-o", "--out", default="build", metavar="DIR", help="output folder (default: build)"),
+    arg("--depth", type=int, default=1, metavar="N",
+        help="how deep the Graphviz drawing opens subdiagrams (default: 1, the scenario's own systems)"),
+    _PARAM,
+)
+def compile_(args: argparse.Namespace, io: Streams) -> int:
+    """Front end, then `compile_scenario`; writes DIR/<name>.json, .dot and (with Graphviz) .svg."""
+    scenario = build_scenario(args.path, dict(args.param), io)
+    if scenario is None:
+        return EXIT_PROBLEMS
+    from scenario_dsl.artifacts import scenario_hash, write_artifacts
+    from scenario_dsl.compiler import compile_scenario
+
+    try:
+        compiled = compile_scenario(scenario)
+    except Exception as exc:
+        return _compile_failure(exc, io)
+    graphviz = compiled.diagram.GetGraphvizString(max_depth=max(args.depth, 0))
+    try:
+        written = write_artifacts(compiled.scenario, graphviz, args.out)
+    except OSError as exc:
+        io.err.write(f"{PROG}: error: cannot write to {args.out}: {exc.strerror or exc}\n")
+        return EXIT_USAGE
+    systems = compiled.diagram.GetSystems()
+    io.out.write(f"Compiled {args.path}: scenario `{scenario.name}` ({scenario_hash(compiled.scenario)[:19]}), "
+                 f"{_plural(len(systems), 'system')}, plant with {_plural(compiled.plant.num_positions(), 'position')} "
+                 f"and {_plural(compiled.plant.num_velocities(), 'velocity')}\n")
+    for path in written.files:
+        io.out.write(f"  wrote {path}\n")
+    if written.svg_skipped:
+        io.out.write(f"  no SVG: {written.svg_skipped}\n")
+    return EXIT_OK
+
+
+@command(
+    "check", "build the env; run Gymnasium's and stable-baselines3's env checkers and N random steps",
+    arg("path", metavar="FILE", help="a .scn file, or a JSON file written by `scn compile`"),
+    arg("--steps", type=int, default=1000, metavar="N", help="random steps to take (default: 1000)"),
+    arg("--seed", type=int, default=0, metavar="S", help="seed of the resets and of the random actions (default: 0)"),
+    _PARAM,
+)
+def check(args: argparse.Namespace, io: Streams) -> int:
+    """Exit 0 when both checkers pass, 1 when one fails (or the scenario has errors)."""
+    if args.steps < 0:
+        io.err.write(f"{PROG}: error: --steps must be 0 or more\n")
+        return EXIT_USAGE
+    scenario = build_scenario(args.path, dict(args.param), io)
+    if scenario is None:
+        return EXIT_PROBLEMS
+    from scenario_dsl.env import ScenarioEnv
+    from scenario_dsl.envcheck import check_environment
+
+    try:
+        env = ScenarioEnv(scenario, seed=args.seed)
+    except Exception as exc:
+        return _compile_failure(exc, io)
+    try:
+        report = check_environment(env, steps=args.steps, seed=args.seed)
+    finally:
+        env.close()
+    _print_report(report, scenario, io.out)
+    if not report.ok:
+        io.err.write(f"{PROG}: {args.path}: the environment fails {len(report.failures)} check(s)\n")
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def _print_report(report: Any, scenario: Any, out: TextIO) -> None:
+    rows = [("scenario", f"{scenario.name}: {scenario.description or ''}".rstrip(": ")),
+            ("observation space", report.observation_space), ("action space", report.action_space)]
+    for checker in ("gymnasium", "stable-baselines3"):
+        failed = [f for f in report.failures if f.startswith(checker + ":")]
+        warned = [w for w in report.warnings if w.startswith(checker + ":")]
+        verdict = "FAILED" if failed else "passed"
+        if warned:
+            verdict += f" ({_plural(len(warned), 'warning')})"
+        rows.append((f"{checker} check_env", verdict))
+    if report.steps:
+        rows.append(("random steps", f"{report.steps:,} ({report.steps_per_second:,.0f} steps/s, "
+                                     f"{report.resets_per_second:,.0f} resets/s)"))
+        rows.append(("reward per step", f"min {report.reward_min:.4g}, mean {report.reward_mean:.4g}, "
+                                        f"max {report.reward_max:.4g}"))
+        for name, (low, high) in report.term_ranges.items():
+            rows.append((f"  term {name}", f"[{low:.4g}, {high:.4g}]"))
+        ends = ", ".join(f"{reason} x{n}" for reason, n in report.episodes_ended.most_common()) or "none"
+        rows.append(("episodes ended", ends))
+        if report.drawn:
+            rows.append(("first episode drew", ", ".join(f"{k} = {_short(v)}" for k, v in report.drawn.items())))
+    width = max(len(key) for key, _ in rows)
+    for key, value in rows:
+        out.write(f"{key:<{width}}  {value}\n")
+    for line in report.failures + report.warnings:
+        out.write(f"  {line}\n")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(f"{v:.4g}" for v in value) + "]"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":  # pragma: no cover

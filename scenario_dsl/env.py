@@ -144,7 +144,7 @@ class ScenarioEnv(DrakeGymEnv):
         self._steps += 1
         try:
             observation, reward, terminated, info = self._outcome(context)
-        except RuntimeError as exc:  # the symbolic backend refuses NaN and domain errors
+        except (RuntimeError, ValueError) as exc:  # the symbolic backend refuses NaN and domain errors
             return self._failure(f"evaluation failure: {exc}")
         if not (np.all(np.abs(observation) <= np.finfo(self.observation_space.dtype).max) and np.isfinite(reward)):
             return self._failure("simulator failure: the observation or reward is not finite in "

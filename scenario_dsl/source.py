@@ -35,6 +35,16 @@ class SourceFile:
         line = bisect.bisect_right(self._line_starts, offset) - 1
         return line + 1, offset - self._line_starts[line] + 1
 
+    def offset(self, line: int, column: int) -> int:
+        """The character offset of a 1-based line and column (clamped to the text)."""
+        if line < 1:
+            return 0
+        if line > len(self._line_starts):
+            return len(self.text)
+        start = self._line_starts[line - 1]
+        end = self._line_starts[line] - 1 if line < len(self._line_starts) else len(self.text)
+        return min(start + max(column, 1) - 1, end)
+
     def line_text(self, line: int) -> str:
         """The text of a 1-based line, without its newline."""
         if line < 1 or line > len(self._line_starts):

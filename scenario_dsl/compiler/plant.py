@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydrake.geometry import (
@@ -56,6 +56,9 @@ from pydrake.multibody.tree import (
 from scenario_dsl import model as m
 from scenario_dsl.modelfiles import ModelFileError, resolve_url
 
+if TYPE_CHECKING:
+    from scenario_dsl.diagnostics import Diagnostic
+
 # manipulation.scenarios.AddShape's contact defaults: the seed lecture's bodies use them.
 DEFAULT_FRICTION = 1.0
 DEFAULT_DISSIPATION = 1e4  # Hunt-Crossley dissipation, s/m
@@ -79,11 +82,23 @@ class CompileError(Exception):
         place = f"{where.file}:{where.line}:{where.column}: " if where else ""
         super().__init__(f"{place}{code} {message}" + (f" ({hint})" if hint else ""))
 
-    def to_diagnostic(self):  # -> scenario_dsl.diagnostics.Diagnostic
-        """This error as a `Diagnostic` (without a source span: the compiler sees only `Where`)."""
+    def to_diagnostic(self) -> Diagnostic:
+        """This error as a `Diagnostic`, with the span of `where` in the scenario file when the
+        file can still be read (the compiler itself sees only `Where`, not the source)."""
         from scenario_dsl.diagnostics import Diagnostic
+        from scenario_dsl.source import SourceFile, Span
 
-        return Diagnostic(self.code, self.message, None, self.hint, path=self.where.file if self.where else None)
+        where = self.where
+        if where is None:
+            return Diagnostic(self.code, self.message, None, self.hint)
+        try:
+            source = SourceFile.read(where.file)
+        except (OSError, UnicodeDecodeError):
+            return Diagnostic(self.code, f"{self.message} (at line {where.line}, column {where.column})", None,
+                              self.hint, path=where.file)
+        start = source.offset(where.line, where.column)
+        end = max(start, source.offset(where.end_line, where.end_column))
+        return Diagnostic(self.code, self.message, Span(source, start, end), self.hint)
 
 
 @dataclass

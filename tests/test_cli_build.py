@@ -1,0 +1,131 @@
+"""`scn compile` and `scn check`: real diagrams, real checkers, real steps."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scenario_dsl import cli, load
+from scenario_dsl.artifacts import CompiledFileError, load_compiled, scenario_hash
+
+SCENARIOS = Path(__file__).parents[1] / "scenarios"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder holding a copy of the bundled pendulum (the current folder)."""
+    (tmp_path / "pyproject.toml").write_text("")
+    shutil.copy(SCENARIOS / "pendulum.scn", tmp_path / "pendulum.scn")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_compile_writes_the_resolved_scenario_and_the_diagram(project: Path, capsys: pytest.CaptureFixture[str],
+                                                               ) -> None:
+    code, out, _ = run(capsys, "compile", "pendulum.scn", "-o", "out")
+    assert code == 0
+    document = json.loads((project / "out" / "pendulum.json").read_text())
+    assert document["format"] == "scn.compiled/1"
+    assert document["drake"][0].isdigit() and document["scn"]
+    assert document["hash"] == scenario_hash(load("pendulum.scn"))
+    assert document["scenario"]["plant"]["gravity"] == [0.0, 0.0, -10.0]  # SI units, resolved
+    assert document["scenario"]["plant"]["stiction_tolerance"] == 1e-4  # a default, filled in
+    dot = (project / "out" / "pendulum.dot").read_text()
+    assert dot.startswith("digraph") and "plant" in dot and "reward" in dot
+    assert "wrote out/pendulum.json" in out and "wrote out/pendulum.dot" in out
+    assert load_compiled(project / "out" / "pendulum.json") == load("pendulum.scn")
+
+
+def test_params_are_applied_and_change_the_hash(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (project / "pendulum.scn").read_text().replace("scenario pendulum", "param g = 10 m/s^2\nscenario pendulum")
+    text = text.replace("gravity = [0, 0, -10] m/s^2", "gravity = [0, 0, -g]")
+    (project / "pendulum.scn").write_text(text)
+    assert run(capsys, "compile", "pendulum.scn", "-o", "a")[0] == 0
+    assert run(capsys, "compile", "pendulum.scn", "-o", "b", "--param", "g=9.81 m/s^2")[0] == 0
+    a, b = (json.loads((project / d / "pendulum.json").read_text()) for d in "ab")
+    assert b["scenario"]["plant"]["gravity"] == [0.0, 0.0, -9.81]
+    assert a["hash"] != b["hash"]
+
+
+def test_the_hash_ignores_comments_and_layout(project: Path) -> None:
+    before = scenario_hash(load("pendulum.scn"))
+    text = (project / "pendulum.scn").read_text()
+    (project / "pendulum.scn").write_text("# a comment on top\n\n\n" + text.replace("rod {", "rod  {"))
+    assert scenario_hash(load("pendulum.scn")) == before
+    (project / "pendulum.scn").write_text(text.replace("time_limit = 10 s", "time_limit = 11 s"))
+    assert scenario_hash(load("pendulum.scn")) != before
+
+
+def test_an_edited_compiled_file_is_refused(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "compile", "pendulum.scn", "-o", "out")
+    path = project / "out" / "pendulum.json"
+    document = json.loads(path.read_text())
+    document["scenario"]["episode"]["time_limit"] = 99.0
+    path.write_text(json.dumps(document))
+    with pytest.raises(CompiledFileError, match="hash does not match"):
+        load_compiled(path)
+    code, _, err = run(capsys, "check", str(path), "--steps", "0")
+    assert code == 1 and "hash does not match" in err
+
+
+def test_a_compile_error_is_a_diagnostic_with_a_caret(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (project / "pendulum.scn").read_text().replace("randomize {", "randomize per step {")
+    (project / "pendulum.scn").write_text(text)
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if s.startswith("randomize per step"))
+    for command in ("compile", "check"):
+        code, out, err = run(capsys, command, "pendulum.scn")
+        assert code == 1 and out == ""
+        assert err.startswith(f"pendulum.scn:{line}:1: error[SCN505]")
+        assert "^^^" in err
+
+
+def test_a_fragment_has_nothing_to_build(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "part.scn").write_text("param mass = 1 kg\n")
+    code, _, err = run(capsys, "compile", "part.scn")
+    assert code == 1 and "error[SCN008]" in err
+
+
+def test_front_end_errors_stop_the_build(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (project / "pendulum.scn").read_text().replace("mass = 1 kg", "mass = 1 kgs", 1)
+    (project / "pendulum.scn").write_text(text)
+    code, _out, err = run(capsys, "compile", "pendulum.scn", "-o", "out")
+    assert code == 1 and "error[SCN301]" in err and not (project / "out").exists()
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIOS.glob("*.scn")))
+def test_every_bundled_scenario_passes_check(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "check", str(SCENARIOS / f"{name}.scn"), "--steps", "200", "--seed", "3")
+    assert code == 0, out + err
+    assert "gymnasium check_env          passed" in out
+    assert "stable-baselines3 check_env  passed" in out
+    assert "random steps                 200 (" in out
+
+
+def test_check_reports_rewards_terms_and_episode_ends(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "pendulum.scn", "--steps", "450")
+    assert code == 0
+    fields = dict(line.split("  ", 1) for line in out.splitlines() if "  " in line and not line.startswith("  "))
+    assert fields["episodes ended"].strip() == "time_limit x2"  # 200-step episodes
+    low, _, high = fields["reward per step"].strip().removeprefix("min ").partition(", mean ")
+    assert float(low) <= float(high.partition(", max ")[2])
+    assert "term cost" in out and "pendulum.q = " in out
+
+
+def test_check_runs_on_a_compiled_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "compile", "pendulum.scn", "-o", "out")
+    code, out, _ = run(capsys, "check", "out/pendulum.json", "--steps", "10")
+    assert code == 0 and "pendulum" in out
+
+
+def test_negative_steps_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "check", "pendulum.scn", "--steps", "-1")[0] == 2
