@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
-from typing import Union
 
 from scenario_dsl.source import Span
 
@@ -140,7 +139,7 @@ class Index(Node):
     index: Expr
 
 
-Expr = Union[Number, Ref, Call, Vector, Group, Norm, Unary, Binary, Compare, Index]
+Expr = Number | Ref | Call | Vector | Group | Norm | Unary | Binary | Compare | Index
 
 
 # ---- statements and block items -------------------------------------------------------------
@@ -312,10 +311,10 @@ class TrainBlock(Node):
     settings: tuple[Setting, ...]
 
 
-Statement = Union[
-    ScenarioDecl, Include, Param, Let, PlantBlock, ModelDecl, FrameDecl, BodyDecl, JointDecl, Weld,
-    ControllerDecl, ActionDecl, ObservationDecl, RandomizeBlock, RewardBlock, EpisodeBlock, TrainBlock,
-]
+Statement = (
+    ScenarioDecl | Include | Param | Let | PlantBlock | ModelDecl | FrameDecl | BodyDecl | JointDecl | Weld
+    | ControllerDecl | ActionDecl | ObservationDecl | RandomizeBlock | RewardBlock | EpisodeBlock | TrainBlock
+)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ so later (recursive) stages never meet a tree deeper than `MAX_DEPTH`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from lark import Token, Transformer
 
@@ -101,7 +100,7 @@ class _Builder(Transformer[Token, Any]):
         return value if isinstance(value, tuple) else None
 
     # -- statements
-    def start(self, meta: Meta, children: list[Any]) -> ast.File:  # noqa: ARG002
+    def start(self, meta: Meta, children: list[Any]) -> ast.File:
         return ast.File(Span(self.source, 0, len(self.source.text)), tuple(children), ())
 
     def scenario(self, meta: Meta, c: list[Any]) -> ast.ScenarioDecl:

@@ -49,8 +49,8 @@ def read_source(path: str | Path) -> tuple[SourceFile | None, list[Diagnostic]]:
                                      hint="pass .scn files, or a folder to `scn lint`")]
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
-            return None, [Diagnostic("SCN003", f"file is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MiB",
-                                     path=shown, hint="split it with `include`")]
+            message = f"file is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MiB"
+            return None, [Diagnostic("SCN003", message, path=shown, hint="split it with `include`")]
         data = p.read_bytes()
     except FileNotFoundError:
         return None, [Diagnostic("SCN001", "no such file", path=shown, hint="check the path")]
@@ -113,8 +113,9 @@ def _analyze(source: SourceFile, params: ParamValues | None, base_dir: Path) -> 
     try:
         scenario, diagnostics = validate(files, params or {}, str(base_dir))
     except Exception as exc:  # a bug in scn, not in the scenario: report it, never a traceback
-        analysis.diagnostics.append(Diagnostic("SCN901", f"internal error while validating: {type(exc).__name__}: {exc}",
-                                               None, "please report this with the scenario file", path=source.path))
+        message = f"internal error while validating: {type(exc).__name__}: {exc}"
+        analysis.diagnostics.append(Diagnostic("SCN901", message, None, "please report this with the scenario file",
+                                               path=source.path))
         return analysis
     analysis.diagnostics.extend(diagnostics)
     if not any(d.level is Severity.ERROR for d in diagnostics):

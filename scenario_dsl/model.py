@@ -287,7 +287,7 @@ class Episode(_Model):
 
     @property
     def max_steps(self) -> int | None:
-        return None if self.time_limit is None else int(round(self.time_limit / self.step))
+        return None if self.time_limit is None else round(self.time_limit / self.step)
 
 
 class Train(_Model):

@@ -12,7 +12,6 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import Any
 
 from lark import Lark, Token, Transformer
@@ -269,7 +268,8 @@ def _friendly(exc: UnexpectedToken, text: str) -> tuple[str | None, str | None]:
     """Messages for the common mistakes, recognised from what the parser expected."""
     expected = set(exc.expected)
     if text == "=" and "DRAW_OP" in expected:
-        return "a randomization uses '~', not '='", "write `target ~ uniform(lo, hi)` (or '+~' to offset, '*~' to scale)"
+        return ("a randomization uses '~', not '='",
+                "write `target ~ uniform(lo, hi)` (or '+~' to offset, '*~' to scale)")
     if text in ("=", ":") and expected & {"NAME"} and not expected - {"NAME", "STRING"}:
         return f"unexpected '{text}': a name is missing before it", None
     if exc.token.type in ("NAME", "UNIT") and "RBRACE" not in expected and _at_statement_start(expected):
@@ -292,5 +292,5 @@ def _at_statement_start(expected: set[str]) -> bool:
 def _did_you_mean_statement(word: str) -> str | None:
     import difflib
 
-    close = difflib.get_close_matches(word, _STATEMENT_KEYWORDS + ("per", "every", "mod", "and", "or", "not"), n=1)
+    close = difflib.get_close_matches(word, (*_STATEMENT_KEYWORDS, "per", "every", "mod", "and", "or", "not"), n=1)
     return f"did you mean `{close[0]}`?" if close else None
