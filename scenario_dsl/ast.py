@@ -29,7 +29,7 @@ class Node:
     def children(self) -> list[Node]:
         """Child nodes in source order."""
         out: list[Node] = []
-        for name in _field_names(type(self)):
+        for name in _field_names(type(self)):  # type: ignore[arg-type]  # a class is hashable
             value = getattr(self, name)
             if isinstance(value, Node):
                 out.append(value)

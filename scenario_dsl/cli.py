@@ -515,7 +515,7 @@ def _print_report(report: Any, scenario: Any, out: TextIO) -> None:
         rows.append(("reward per step", f"min {report.reward_min:.4g}, mean {report.reward_mean:.4g}, "
                                         f"max {report.reward_max:.4g}"))
         for name, (low, high) in report.term_ranges.items():
-            rows.append((f"  term {name}", f"[{low:.4g}, {high:.4g}]"))
+            rows.append((f"  term {name}", f"[{low + 0.0:.4g}, {high + 0.0:.4g}]"))  # no "-0"
         ends = ", ".join(f"{reason} x{n}" for reason, n in report.episodes_ended.most_common()) or "none"
         rows.append(("episodes ended", ends))
         if report.drawn:

@@ -9,7 +9,7 @@ the expected tokens in words.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,7 +228,7 @@ def _token_span(source: SourceFile, token: Token) -> Span:
     return Span(source, start, max(end, start + 1) if start < len(source.text) else start)
 
 
-def _expected_words(expected: set[str] | frozenset[str] | list[str]) -> str:
+def _expected_words(expected: Iterable[str]) -> str:
     words = sorted({_TOKEN_WORDS.get(name, f"'{name.lower()}'") for name in expected if name != "COMMENT"})
     if not words:
         return "nothing more"
@@ -239,8 +239,9 @@ def _expected_words(expected: set[str] | frozenset[str] | list[str]) -> str:
 
 def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
-        char = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else ""
-        span = Span(source, exc.pos_in_stream, exc.pos_in_stream + 1)
+        pos: int = exc.pos_in_stream or 0
+        char = source.text[pos] if pos < len(source.text) else ""
+        span = Span(source, pos, pos + 1)
         if char == '"':
             return Diagnostic("SCN104", "string is not closed on this line", span,
                               'close it with `"`; strings cannot span lines')
@@ -250,18 +251,18 @@ def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput) -> Diagnostic:
     if isinstance(exc, UnexpectedEOF):
         span = Span(source, len(source.text), len(source.text))
         return Diagnostic("SCN103", "the file ends in the middle of a statement", span,
-                          f"expected {_expected_words(exc.expected)}")
+                          f"expected {_expected_words(str(t) for t in exc.expected)}")
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
     if token.type == "$END":
         span = Span(source, len(source.text), len(source.text))
         return Diagnostic("SCN103", "the file ends in the middle of a statement", span,
-                          f"expected {_expected_words(exc.expected)}")
+                          f"expected {_expected_words(str(t) for t in exc.expected)}")
     span = _token_span(source, token)
     shown = "a new line" if token.type == "_NL" else f"'{token}'"
     message, hint = _friendly(exc, str(token))
     return Diagnostic("SCN102", message or f"unexpected {shown}", span,
-                      hint or f"expected {_expected_words(exc.expected)}")
+                      hint or f"expected {_expected_words(str(t) for t in exc.expected)}")
 
 
 def _friendly(exc: UnexpectedToken, text: str) -> tuple[str | None, str | None]:
