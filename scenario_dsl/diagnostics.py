@@ -33,7 +33,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "SCN005": (Severity.ERROR, "include leaves the project folder"),
     "SCN006": (Severity.ERROR, "included file not found"),
     "SCN007": (Severity.WARNING, "folder holds no .scn files"),
-    "SCN008": (Severity.ERROR, "nothing to build: the file is a fragment"),
+    "SCN008": (Severity.ERROR, "nothing to build"),
     "SCN101": (Severity.ERROR, "unexpected character"),
     "SCN102": (Severity.ERROR, "unexpected token"),
     "SCN103": (Severity.ERROR, "unexpected end of file"),
