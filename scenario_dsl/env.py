@@ -99,6 +99,7 @@ class ScenarioEnv(DrakeGymEnv):
                                   if compiled.termination_reasons else None)
         self._success_port = diagram.GetOutputPort(compiled.success_port) if compiled.has_success else None
         self.max_steps = spec.episode.max_steps
+        self._reward_at_start = spec.episode.reward_at == "step_start"
         self._initial_seed = seed
         self._has_generator = False
         self._steps = 0
@@ -134,6 +135,12 @@ class ScenarioEnv(DrakeGymEnv):
             return self._failure(self._failed)
         context = self.simulator.get_mutable_context()
         self.action_port.FixValue(context, np.asarray(action, dtype=np.float64).reshape(self.compiled.action_size))
+        rewarded: tuple[float, np.ndarray] | None = None
+        if self._reward_at_start:  # the state-action pair the step starts from
+            try:
+                rewarded = self._reward(context)
+            except (RuntimeError, ValueError) as exc:
+                return self._failure(f"evaluation failure: {exc}")
         try:
             self.simulator.AdvanceTo((self._steps + 1) * self.time_step)
         except RuntimeError as exc:
@@ -143,7 +150,7 @@ class ScenarioEnv(DrakeGymEnv):
             return self._failure("simulator failure: the state is no longer finite (the simulation diverged)")
         self._steps += 1
         try:
-            observation, reward, terminated, info = self._outcome(context)
+            observation, reward, terminated, info = self._outcome(context, rewarded)
         except (RuntimeError, ValueError) as exc:  # the symbolic backend refuses NaN and domain errors
             return self._failure(f"evaluation failure: {exc}")
         if not (np.all(np.abs(observation) <= np.finfo(self.observation_space.dtype).max) and np.isfinite(reward)):
@@ -171,11 +178,15 @@ class ScenarioEnv(DrakeGymEnv):
         return None
 
     # -- helpers
-    def _outcome(self, context: Any) -> tuple[np.ndarray, float, bool, dict[str, Any]]:
-        """Observation, reward, terminated and info after a step."""
+    def _reward(self, context: Any) -> tuple[float, np.ndarray]:
+        return float(_vector(self._reward_port, context)[0]), _vector(self._reward_terms_port, context)
+
+    def _outcome(self, context: Any, rewarded: tuple[float, np.ndarray] | None = None,
+                 ) -> tuple[np.ndarray, float, bool, dict[str, Any]]:
+        """Observation, reward, terminated and info after a step (`rewarded`: the reward and its
+        terms evaluated before the step, for `reward_at = step_start`)."""
         observation = self._observe()
-        terms = _vector(self._reward_terms_port, context)
-        reward = float(_vector(self._reward_port, context)[0])
+        reward, terms = rewarded if rewarded is not None else self._reward(context)
         info: dict[str, Any] = {"reward_terms": dict(zip(self.compiled.reward_terms, map(float, terms), strict=True)),
                                 "time": context.get_time()}
         terminated = False

@@ -281,6 +281,9 @@ class Condition(_Model):
 class Episode(_Model):
     step: float  # seconds of simulated time per env step
     time_limit: float | None = None  # seconds; reaching it truncates the episode
+    # The state the reward reads: after the step (DrakeGymEnv's way), or before it, with the step's
+    # action (Gymnasium's classic-control way: Pendulum-v1's cost of the state-action pair).
+    reward_at: Literal["step_end", "step_start"] = "step_end"
     terminations: list[Condition] = []
     success: Condition | None = None
     where: Where | None = None
