@@ -12,11 +12,18 @@ from dataclasses import dataclass, field
 
 from scenario_dsl import ast
 from scenario_dsl.diagnostics import Diagnostics
-from scenario_dsl.modelfiles import ModelInfo
 from scenario_dsl.model import Signal
+from scenario_dsl.modelfiles import ModelInfo
 from scenario_dsl.typecheck import SignalInfo, did_you_mean
 from scenario_dsl.units import (
-    ACCELERATION, ANGLE, ANGULAR_VELOCITY, DIMENSIONLESS, LENGTH, MASS, VELOCITY, Dim,
+    ACCELERATION,
+    ANGLE,
+    ANGULAR_VELOCITY,
+    DIMENSIONLESS,
+    LENGTH,
+    MASS,
+    VELOCITY,
+    Dim,
 )
 
 RESERVED = ("world", "plant", "time", "pi", "tau", "inf", "true", "false")

@@ -16,16 +16,49 @@ from typing import Any
 from scenario_dsl import ast
 from scenario_dsl.diagnostics import Diagnostic, Diagnostics
 from scenario_dsl.model import (
-    Action, Actuator, Body, Condition, Const, Contact, Controller, Distribution, Draw, Episode, Expr, Frame, Joint,
-    Model, Observation, PlantSettings, Pose, Randomization, RandomLet, Requirement, RewardTerm, Scenario, Shape,
-    Train, Weld, Where,
+    Action,
+    Actuator,
+    Body,
+    Condition,
+    Contact,
+    Controller,
+    Distribution,
+    Draw,
+    Episode,
+    Expr,
+    Frame,
+    Joint,
+    Model,
+    Observation,
+    PlantSettings,
+    Pose,
+    Randomization,
+    RandomLet,
+    Requirement,
+    RewardTerm,
+    Scenario,
+    Shape,
+    Train,
+    Weld,
+    Where,
 )
 from scenario_dsl.modelfiles import ModelFileError, inspect_model, resolve_url
 from scenario_dsl.signals import JOINT_ATTRS, RANDOM_TARGETS, RESERVED, Declarations, resolve_signal
 from scenario_dsl.source import SourceFile, Span
 from scenario_dsl.typecheck import Checker, Failed, Scope, Typed, Value, did_you_mean
 from scenario_dsl.units import (
-    ACCELERATION, ANGLE, DIMENSIONLESS, INERTIA, LENGTH, MASS, PRESSURE, TIME, VELOCITY, Dim, a, describe, example_unit,
+    ACCELERATION,
+    ANGLE,
+    DIMENSIONLESS,
+    INERTIA,
+    LENGTH,
+    MASS,
+    PRESSURE,
+    TIME,
+    VELOCITY,
+    Dim,
+    a,
+    example_unit,
 )
 
 _STIFFNESS = Dim(mass=1, time=-2)
@@ -868,7 +901,8 @@ class _Validator:
             return None
         settings = tuple(i for i in block.items if isinstance(i, ast.Setting))
         values = self._settings(settings, {"step": self._value(TIME, above=0.0),
-                                           "time_limit": self._value(TIME, above=0.0)}, "`episode`")
+                                           "time_limit": self._value(TIME, above=0.0),
+                                           "reward_at": self._choice(("step_end", "step_start"))}, "`episode`")
         terminations: list[Condition] = []
         success: Condition | None = None
         for item in block.items:
@@ -896,7 +930,8 @@ class _Validator:
         limit = values.get("time_limit")
         if limit is not None and limit < step:
             self.error("SCN401", "time_limit is shorter than one step", block.span, None)
-        return Episode(step=step, time_limit=limit, terminations=terminations, success=success, where=where(block.span))
+        return Episode(step=step, time_limit=limit, reward_at=values.get("reward_at", "step_end"),
+                       terminations=terminations, success=success, where=where(block.span))
 
     def _train(self) -> Train | None:
         block = next((s for s in self.statements if isinstance(s, ast.TrainBlock)), None)
