@@ -1,0 +1,245 @@
+"""`scn eval`: run a trained policy for a number of episodes and summarize them; record an
+episode as a self-contained Meshcat HTML animation or as a video.
+
+`run_episodes` is shared with training (the periodic evaluation of `callbacks.EvalCallback`).
+Episode `i` of an evaluation seeded `s` resets the env with seed `s + i`, so two evaluations
+with the same seed see the same initial states.
+
+Loading a model is loading a pickle: `load_policy` accepts only run directories of `scn train`
+(trusted artifacts) and the models inside them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scenario_dsl import rundir
+
+#: `truncation_reason` prefixes of episodes cut short by a failing simulation (NaN, divergence).
+FAILURE_PREFIXES = ("simulator failure", "evaluation failure")
+DEFAULT_EVAL_SEED = 1_000_003  # evaluations use seeds of their own, away from the training workers'
+
+Policy = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class EpisodeResult:
+    """One episode: its return, length, the sum of each reward term, how it ended."""
+
+    ret: float
+    length: int
+    terms: dict[str, float]
+    ending: str
+    success: bool | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.ending.startswith(FAILURE_PREFIXES)
+
+
+@dataclass
+class Summary:
+    """Statistics over episodes (what `scn eval` prints)."""
+
+    episodes: int
+    mean_return: float
+    std_return: float
+    min_return: float
+    max_return: float
+    mean_length: float
+    term_means: dict[str, float]
+    success_rate: float | None
+    failed: int
+    endings: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def summarize(results: Sequence[EpisodeResult]) -> Summary:
+    """Mean, std, min and max of the returns, mean length, per-term means, success rate."""
+    returns = np.array([r.ret for r in results], dtype=float)
+    terms = {name: float(np.mean([r.terms[name] for r in results])) for name in (results[0].terms if results else {})}
+    successes = [r.success for r in results if r.success is not None]
+    endings: dict[str, int] = {}
+    for r in results:
+        endings[r.ending] = endings.get(r.ending, 0) + 1
+    return Summary(
+        episodes=len(results), mean_return=float(returns.mean()) if len(returns) else math.nan,
+        std_return=float(returns.std()) if len(returns) else math.nan,
+        min_return=float(returns.min()) if len(returns) else math.nan,
+        max_return=float(returns.max()) if len(returns) else math.nan,
+        mean_length=float(np.mean([r.length for r in results])) if results else math.nan,
+        term_means=terms, success_rate=float(np.mean(successes)) if successes else None,
+        failed=sum(r.failed for r in results), endings=endings)
+
+
+def run_episodes(policy: Policy, env: Any, episodes: int, seed: int, *,
+                 on_step: Callable[[], None] | None = None) -> list[EpisodeResult]:
+    """Run `episodes` episodes of `env` (a `ScenarioEnv`), episode `i` reset with `seed + i`."""
+    results = []
+    has_success = env.compiled.has_success
+    for i in range(episodes):
+        observation, _ = env.reset(seed=seed + i)
+        total, length, terms = 0.0, 0, dict.fromkeys(env.compiled.reward_terms, 0.0)
+        while True:
+            observation, reward, terminated, truncated, info = env.step(policy(observation))
+            total += float(reward)
+            length += 1
+            for name, value in info.get("reward_terms", {}).items():
+                terms[name] += value
+            if on_step is not None:
+                on_step()
+            if terminated or truncated:
+                break
+        if terminated:
+            ending = info.get("termination_reason", "terminated")
+        else:
+            ending = info.get("truncation_reason", "truncated")
+        success = bool(info.get("is_success", False)) if has_success else None
+        results.append(EpisodeResult(total, length, terms, ending, success))
+    return results
+
+
+def make_policy(model: Any, vec_normalize: Any | None, deterministic: bool) -> Policy:
+    """The model's action for one (raw) observation, normalized as in training when it was."""
+
+    def act(observation: np.ndarray) -> np.ndarray:
+        if vec_normalize is not None:
+            observation = vec_normalize.normalize_obs(observation)
+        action, _ = model.predict(observation, deterministic=deterministic)
+        return np.asarray(action)
+
+    return act
+
+
+@dataclass
+class LoadedPolicy:
+    """A trained model with what evaluating it needs."""
+
+    model: Any
+    vec_normalize: Any | None
+    scenario: Any  # model.Scenario
+    run: Path
+    model_path: Path
+
+
+def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
+    """The model of a run directory (its best, else final, else latest checkpoint) or a model file
+    inside one, with its normalization statistics and the run's scenario. Unpickles: trusted
+    run directories only."""
+    from scenario_dsl.artifacts import load_compiled
+    from scenario_dsl.hyperparams import algorithm_class
+
+    p = Path(path)
+    if not p.exists():
+        raise rundir.RunDirError(f"{path}: no such file or directory")
+    run = rundir.find_run_dir(p)
+    meta = rundir.read_run(run)
+    model_path = rundir.model_in(p)
+    scenario = load_compiled(run / rundir.SCENARIO_JSON)
+    cls = algorithm_class(meta["config"]["algo"])
+    model = cls.load(model_path, device=device)
+    vec_normalize = None
+    stats = model_path.parent / rundir.VECNORMALIZE
+    if stats.is_file():
+        import pickle
+
+        with open(stats, "rb") as f:
+            vec_normalize = pickle.load(f)
+        vec_normalize.training = False
+    return LoadedPolicy(model, vec_normalize, scenario, run, model_path)
+
+
+def evaluate(loaded: LoadedPolicy, episodes: int, seed: int, deterministic: bool) -> list[EpisodeResult]:
+    """Run the loaded policy on a fresh env of its scenario."""
+    from scenario_dsl.env import make_env
+
+    env = make_env(loaded.scenario)
+    try:
+        return run_episodes(make_policy(loaded.model, loaded.vec_normalize, deterministic), env, episodes, seed)
+    finally:
+        env.close()
+
+
+def record_html(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool) -> EpisodeResult:
+    """Run one episode with Meshcat and write it as a self-contained HTML animation (Meshcat's
+    `StaticHtml` after `PublishRecording`): open it in a browser, offline, and press play."""
+    from scenario_dsl.env import make_env
+
+    env = make_env(loaded.scenario, render_mode="human")
+    meshcat = env.meshcat
+    assert meshcat is not None  # render_mode="human" starts one
+    try:
+        fps = float(env.metadata.get("render_fps") or 30.0)
+        env.reset(seed=seed)  # builds the scene before recording starts
+        meshcat.StartRecording(frames_per_second=fps, set_visualizations_while_recording=False)
+        (result,) = run_episodes(make_policy(loaded.model, loaded.vec_normalize, deterministic), env, 1, seed)
+        meshcat.StopRecording()
+        meshcat.PublishRecording()
+        rundir.write_text(out, meshcat.StaticHtml())
+        return result
+    finally:
+        env.close()
+
+
+def record_video(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool) -> EpisodeResult:
+    """Run one episode rendering `rgb_array` frames from the scenario's camera and write them as a
+    GIF (Pillow) or, with imageio-ffmpeg installed, an MP4."""
+    from scenario_dsl.env import make_env
+
+    suffix = out.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ValueError(f"--video writes .gif or .mp4 files, not {out.name!r}")
+    if suffix == ".mp4":
+        try:
+            import imageio.v2 as imageio
+            import imageio_ffmpeg  # noqa: F401
+        except ImportError:
+            raise ValueError("writing MP4 needs imageio-ffmpeg (pip install 'imageio[ffmpeg]'); "
+                             "or write a GIF: --video out.gif") from None
+    env = make_env(loaded.scenario, render_mode="rgb_array")
+    frames: list[np.ndarray] = []
+    try:
+        fps = float(env.metadata.get("render_fps") or 30.0)
+        env.reset(seed=seed)
+        frames.append(env.render())
+        (result,) = run_episodes(make_policy(loaded.model, loaded.vec_normalize, deterministic), env, 1, seed,
+                                 on_step=lambda: frames.append(env.render()))
+    finally:
+        env.close()
+    tmp = out.with_name(f".{out.name}.tmp{suffix}")
+    if suffix == ".mp4":
+        imageio.mimwrite(tmp, frames, fps=fps)
+    else:
+        from PIL import Image
+
+        images = [Image.fromarray(f) for f in frames]
+        images[0].save(tmp, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+    tmp.replace(out)
+    return result
+
+
+def format_summary(s: Summary, *, model: str, deterministic: bool) -> str:
+    """`scn eval`'s human output."""
+    lines = [f"model: {model}",
+             f"episodes: {s.episodes} ({'deterministic' if deterministic else 'stochastic'} actions)",
+             f"return: mean {s.mean_return:.3f}  std {s.std_return:.3f}  min {s.min_return:.3f}  "
+             f"max {s.max_return:.3f}",
+             f"episode length: mean {s.mean_length:.1f} steps"]
+    if s.success_rate is not None:
+        lines.append(f"success rate: {s.success_rate:.1%}")
+    if s.term_means:
+        lines.append("reward terms (mean per episode):")
+        width = max(map(len, s.term_means))
+        lines += [f"  {name:<{width}}  {value:.3f}" for name, value in s.term_means.items()]
+    lines.append("endings: " + ", ".join(f"{name} ({n})" for name, n in sorted(s.endings.items())))
+    if s.failed:
+        lines.append(f"failed simulations (NaN or divergence): {s.failed}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,78 @@
+"""`scn plot`: a run's learning curve as a PNG (matplotlib, no display needed).
+
+Top panel: the return of each training episode (faint), its moving average, and the periodic
+evaluations (mean with a band of one standard deviation) against timesteps. Bottom panel: the
+moving average of each reward term's per-episode sum, so a reward's trade-offs are visible.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from scenario_dsl import rundir
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """The mean of the last `window` values at each point (fewer at the start)."""
+    if len(values) == 0:
+        return values
+    cumulative = np.cumsum(np.insert(values.astype(float), 0, 0.0))
+    counts = np.minimum(np.arange(1, len(values) + 1), window)
+    ends = np.arange(1, len(values) + 1)
+    return np.asarray((cumulative[ends] - cumulative[ends - counts]) / counts)
+
+
+def plot_run(run_path: str | Path, out: str | Path | None = None, *, window: int = 20) -> Path:
+    """Write the learning curve of the run in `run_path` to `out` (default: `<run>/curve.png`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run = rundir.find_run_dir(run_path)
+    meta = rundir.read_run(run)
+    episodes = rundir.read_csv(run / rundir.EPISODES_CSV)
+    evaluations = rundir.read_csv(run / rundir.EVALUATIONS_CSV)
+    if not episodes and not evaluations:
+        raise rundir.RunDirError(f"{run}: no finished episode or evaluation to plot yet")
+    episodes = [r for r in episodes if r.get("return")]
+    terms = [c.removeprefix("term_") for c in (episodes[0] if episodes else {}) if c.startswith("term_")]
+    fig, axes = plt.subplots(2 if terms else 1, 1, figsize=(8, 6.5 if terms else 4), sharex=True, squeeze=False)
+    top = axes[0][0]
+    if episodes:
+        steps = np.array([float(r["timesteps"]) for r in episodes])
+        returns = np.array([float(r["return"]) for r in episodes])
+        top.plot(steps, returns, ".", color="tab:blue", alpha=0.15, markersize=3, label="training episode")
+        top.plot(steps, moving_average(returns, window), color="tab:blue",
+                 label=f"training, mean of {window} episodes")
+    if evaluations:
+        steps = np.array([float(r["timesteps"]) for r in evaluations])
+        mean = np.array([float(r["mean_return"]) for r in evaluations])
+        std = np.array([float(r["std_return"]) for r in evaluations])
+        top.plot(steps, mean, "o-", color="tab:orange", markersize=3, label="evaluation (deterministic)")
+        top.fill_between(steps, mean - std, mean + std, color="tab:orange", alpha=0.2)
+    top.set_ylabel("episode return")
+    config = meta.get("config", {})
+    top.set_title(f"{meta.get('scenario', run.name)}: {str(config.get('algo', '?')).upper()}, "
+                  f"seed {meta.get('seed', '?')}, {config.get('n_envs', '?')} envs")
+    top.grid(alpha=0.3)
+    top.legend(loc="lower right", fontsize="small")
+    if terms:
+        bottom = axes[1][0]
+        steps = np.array([float(r["timesteps"]) for r in episodes])
+        for term in terms:
+            values = np.array([float(r[f"term_{term}"] or "nan") for r in episodes])
+            bottom.plot(steps, moving_average(values, window), label=term)
+        bottom.set_ylabel(f"reward term per episode\n(mean of {window})")
+        bottom.grid(alpha=0.3)
+        bottom.legend(loc="lower right", fontsize="small")
+    axes[-1][0].set_xlabel("timesteps")
+    fig.tight_layout()
+    target = Path(out) if out is not None else run / "curve.png"
+    tmp = target.with_name(f".{target.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(target)
+    return target

@@ -1,0 +1,236 @@
+"""`scn train`: train a stable-baselines3 / sb3-contrib agent on a scenario, into a run directory
+that holds everything needed to resume or evaluate it (layout: `scenario_dsl.rundir`).
+
+`start` begins a run, `resume` continues one from its newest complete checkpoint with the
+timestep counter, replay buffer, normalization statistics and global random state restored.
+A resumed run is reproducible from its checkpoint (the environments are reseeded from the run's
+seed and the checkpoint's timestep count), not bit-for-bit the run that was killed: work done
+after the last checkpoint is redone, and the rows it had logged are dropped first.
+
+Environments: `SubprocVecEnv` of `EnvFactory`s when `n_envs > 1` (worker `i` seeded `seed + i`),
+else `DummyVecEnv`; then `VecMonitor`; then `VecNormalize` when `normalize` is set (its
+statistics are saved with every checkpoint). Evaluation uses its own env in this process, with
+seeds of its own (`evaluation.DEFAULT_EVAL_SEED` above the run's seed).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scenario_dsl import rundir
+from scenario_dsl.hyperparams import ConfigError, TrainConfig, algorithm_class, algorithm_kwargs, check_spaces
+from scenario_dsl.model import Scenario
+
+Log = Callable[[str], None]
+
+
+def tensorboard_available() -> bool:
+    """TensorBoard logs are written only when the `tensorboard` package is installed."""
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def make_vec_env(scenario: Scenario, config: TrainConfig, seed: int) -> Any:
+    """The training environments: subprocess workers when `n_envs > 1`, monitored."""
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
+
+    from scenario_dsl.env import EnvFactory
+
+    factories = [EnvFactory(scenario, seed=seed + i) for i in range(config.n_envs)]
+    venv = SubprocVecEnv(factories) if config.n_envs > 1 else DummyVecEnv(factories)  # type: ignore[arg-type]
+    return VecMonitor(venv)
+
+
+def build_model(scenario: Scenario, config: TrainConfig) -> Any:
+    """The environments and a fresh model; a setting the algorithm rejects raises `ConfigError`
+    (after closing the environments)."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    venv = make_vec_env(scenario, config, config.seed)
+    try:
+        check_spaces(config, venv.action_space)
+        if config.normalize:
+            venv = VecNormalize(venv, gamma=float(config.hyperparams.get("gamma", 0.99)))
+        cls = algorithm_class(config.algo)
+        try:
+            return cls("MlpPolicy", venv, seed=config.seed, device=config.device, verbose=0,
+                       **algorithm_kwargs(config, venv.action_space))
+        except (ValueError, AssertionError, TypeError, KeyError) as exc:
+            raise ConfigError(f"{config.algo.upper()} rejects these settings: {str(exc).splitlines()[0]}") from None
+    except BaseException:
+        venv.close()
+        raise
+
+
+def rollout_note(config: TrainConfig) -> str | None:
+    """A note when on-policy training will overshoot `n_timesteps` to finish its last rollout."""
+    n_steps = config.hyperparams.get("n_steps")
+    if config.algo not in ("ppo", "a2c", "trpo"):
+        return None
+    if n_steps is None:
+        n_steps = {"ppo": 2048, "a2c": 5, "trpo": 2048}[config.algo]
+    rollout = int(n_steps) * config.n_envs
+    if config.n_timesteps % rollout:
+        end = -(-config.n_timesteps // rollout) * rollout
+        return (f"{config.algo} collects {rollout} timesteps per update (n_steps x n_envs): training "
+                f"ends at {end}, the first whole update past {config.n_timesteps}")
+    return None
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from scenario_dsl.artifacts import versions as scn_versions
+
+    found = scn_versions()
+    for package in ("stable-baselines3", "sb3-contrib", "torch"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: str, command: Sequence[str],
+          log: Log, progress: bool | None = None) -> Path:
+    """Check the settings by building the model, create the run directory, and train.
+    Returns the run directory. Raises `ConfigError` before creating anything when the algorithm
+    rejects the settings."""
+    from scenario_dsl.artifacts import compiled_document, scenario_hash
+
+    model = build_model(scenario, config)
+    try:
+        run = rundir.new_run_dir(out, scenario.name, config.seed)
+        rundir.write_json(run / rundir.SCENARIO_JSON, compiled_document(scenario))
+        rundir.write_json(run / rundir.RUN_JSON, {
+            "format": rundir.RUN_FORMAT, "scenario": scenario.name, "source": source, "command": list(command),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seed": config.seed, "hash": scenario_hash(scenario),
+            "config": config.to_json(), "versions": versions(), "tensorboard": tensorboard_available(),
+            "status": "running"})
+        log(f"run directory: {run}")
+        _learn(run, scenario, config, model, log, progress=progress, resumed=False)
+    finally:
+        model.get_env().close()
+    return run
+
+
+def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str | None = None, log: Log,
+           progress: bool | None = None) -> Path:
+    """Continue the run in `run_path` from its newest complete checkpoint (or from the start when
+    it was killed before its first); `n_timesteps` raises the run's target."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from scenario_dsl.artifacts import load_compiled
+
+    run = rundir.find_run_dir(run_path)
+    meta = rundir.read_run(run)
+    scenario = load_compiled(run / rundir.SCENARIO_JSON)
+    config = TrainConfig.from_json(meta["config"])
+    if n_timesteps is not None:
+        config = replace(config, n_timesteps=n_timesteps)
+    if device is not None:
+        config = replace(config, device=device)
+    rundir.remove_partial(run / rundir.CHECKPOINTS)
+    rundir.remove_partial(run)
+    found = rundir.checkpoints(run)
+    if not found:
+        log(f"{run}: no complete checkpoint; starting the run again from 0 timesteps")
+        for name in (rundir.PROGRESS_CSV, rundir.EPISODES_CSV, rundir.EVALUATIONS_CSV):
+            (run / name).unlink(missing_ok=True)
+        model = build_model(scenario, config)
+        resumed = False
+    else:
+        ckpt = found[-1]
+        log(f"resuming {run} from its checkpoint at {ckpt.timesteps} timesteps")
+        for name, column in ((rundir.PROGRESS_CSV, "time/total_timesteps"), (rundir.EPISODES_CSV, "timesteps"),
+                             (rundir.EVALUATIONS_CSV, "timesteps")):
+            rundir.truncate_csv(run / name, column, ckpt.timesteps)
+        venv = make_vec_env(scenario, config, config.seed)
+        try:
+            stats = ckpt.file(rundir.VECNORMALIZE)
+            if stats is not None:
+                venv = VecNormalize.load(str(stats), venv)
+                venv.training = True
+            model = algorithm_class(config.algo).load(ckpt.model, env=venv, device=config.device)
+            buffer = ckpt.file(rundir.REPLAY_BUFFER)
+            if buffer is not None:
+                model.load_replay_buffer(buffer)
+            rng = ckpt.file(rundir.RNG)
+            if rng is not None:
+                import pickle
+
+                with open(rng, "rb") as f:
+                    rundir.restore_rng(pickle.load(f))
+            # Fresh episodes for the workers, a function of the run's seed and the checkpoint alone.
+            venv.seed(int(np.random.SeedSequence([config.seed, ckpt.timesteps]).generate_state(1)[0] % 2**31))
+        except BaseException:
+            venv.close()
+            raise
+        resumed = True
+    meta.update(config=config.to_json(), status="running")
+    meta.setdefault("resumed", []).append({"at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                           "timesteps": int(model.num_timesteps)})
+    rundir.write_json(run / rundir.RUN_JSON, meta)
+    try:
+        _learn(run, scenario, config, model, log, progress=progress, resumed=resumed)
+    finally:
+        model.get_env().close()
+    return run
+
+
+def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: Log, *, progress: bool | None,
+           resumed: bool) -> None:
+    from stable_baselines3.common.callbacks import CallbackList
+    from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+
+    from scenario_dsl.callbacks import AppendingCSV, CheckpointCallback, EpisodeLog, EvalCallback, ProgressDisplay
+    from scenario_dsl.env import make_env
+    from scenario_dsl.evaluation import DEFAULT_EVAL_SEED, FAILURE_PREFIXES
+
+    formats: list[Any] = [AppendingCSV(run / rundir.PROGRESS_CSV)]
+    if tensorboard_available():
+        formats.append(TensorBoardOutputFormat(str(run / rundir.TENSORBOARD)))
+    model.set_logger(Logger(str(run), formats))
+
+    failed = sum(r.get("ending", "").startswith(FAILURE_PREFIXES)
+                 for r in rundir.read_csv(run / rundir.EPISODES_CSV))
+    compiled_terms = [t.name for t in scenario.reward]
+    episodes = EpisodeLog(run, compiled_terms, config.n_envs, failed=failed)
+    display = ProgressDisplay(config.n_timesteps, episodes, rich=progress)
+    eval_env = make_env(scenario)
+    callbacks = [
+        episodes,
+        CheckpointCallback(run, config.save_freq, config.keep_checkpoints, config.off_policy, display.message),
+        EvalCallback(run, eval_env, config.eval_freq, config.eval_episodes, config.seed + DEFAULT_EVAL_SEED,
+                     display.message),
+        display,
+    ]
+    started = time.monotonic()
+    remaining = max(config.n_timesteps - model.num_timesteps, 0)
+    try:
+        if remaining > 0:
+            model.learn(total_timesteps=remaining, callback=CallbackList(callbacks), reset_num_timesteps=not resumed,
+                        progress_bar=False)
+        else:
+            log(f"the run already has {model.num_timesteps} of {config.n_timesteps} timesteps")
+    finally:
+        eval_env.close()
+        for output in formats:
+            output.close()
+    done = rundir.checkpoints(run)
+    if remaining > 0 and (not done or done[-1].timesteps < model.num_timesteps):
+        callbacks[1].save()  # type: ignore[attr-defined]
+    vec_normalize = model.get_vec_normalize_env()
+    rundir.save_snapshot(run / rundir.FINAL, model, vec_normalize, {"timesteps": int(model.num_timesteps)})
+    meta = rundir.read_run(run)
+    meta.update(status="finished", timesteps=int(model.num_timesteps), failed_episodes=episodes.failed,
+                wall_seconds=round(meta.get("wall_seconds", 0.0) + time.monotonic() - started, 1))
+    rundir.write_json(run / rundir.RUN_JSON, meta)
+    log(f"finished at {model.num_timesteps} timesteps; failed simulations: {episodes.failed} episodes; "
+        f"final model: {run / rundir.FINAL / rundir.MODEL}")
