@@ -605,6 +605,9 @@ def train(args: argparse.Namespace, io: Streams) -> int:
     except (ConfigError, RunDirError) as exc:
         io.err.write(f"{PROG}: error: {exc}\n")
         return EXIT_USAGE
+    except training.TrainingDiverged as exc:
+        io.err.write(f"{PROG}: error: {exc}\n")
+        return EXIT_PROBLEMS
     io.out.write(f"{run}\n")
     return EXIT_OK
 

@@ -255,7 +255,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         columns = reader.fieldnames or []
-        return [row for row in reader if None not in row and all(row.get(c) is not None for c in columns)]
+        return [row for row in reader if _complete(row, columns)]
 
 
 def truncate_csv(path: Path, column: str, limit: int) -> None:
@@ -269,7 +269,7 @@ def truncate_csv(path: Path, column: str, limit: int) -> None:
         rows = []
         for row in reader:
             try:
-                if None not in row and float(row[column]) <= limit:
+                if _complete(row, columns) and float(row[column]) <= limit:
                     rows.append(row)
             except (KeyError, TypeError, ValueError):
                 continue
@@ -281,6 +281,11 @@ def truncate_csv(path: Path, column: str, limit: int) -> None:
         writer.writeheader()
         writer.writerows(rows)
     os.replace(tmp, path)
+
+
+def _complete(row: dict[Any, Any], columns: list[str]) -> bool:
+    """A row with every column (a partial last line has fewer; a garbled one more)."""
+    return None not in row and all(row.get(c) is not None for c in columns)
 
 
 def _fsync(path: Path) -> None:

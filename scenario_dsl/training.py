@@ -31,6 +31,11 @@ from scenario_dsl.model import Scenario
 Log = Callable[[str], None]
 
 
+class TrainingDiverged(RuntimeError):
+    """The learner's numbers became NaN (usually rewards or observations of enormous magnitude
+    from a simulation on its way to diverging); the message is one line."""
+
+
 def tensorboard_available() -> bool:
     """TensorBoard logs are written only when the `tensorboard` package is installed."""
     return importlib.util.find_spec("tensorboard") is not None
@@ -204,19 +209,29 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
     episodes = EpisodeLog(run, compiled_terms, config.n_envs, failed=failed)
     display = ProgressDisplay(config.n_timesteps, episodes, rich=progress)
     eval_env = make_env(scenario)
-    callbacks = [
-        episodes,
-        CheckpointCallback(run, config.save_freq, config.keep_checkpoints, config.off_policy, display.message),
-        EvalCallback(run, eval_env, config.eval_freq, config.eval_episodes, config.seed + DEFAULT_EVAL_SEED,
-                     display.message),
-        display,
-    ]
+    checkpoint = CheckpointCallback(run, config.save_freq, config.keep_checkpoints, config.off_policy,
+                                    display.message)
+    evaluate = EvalCallback(run, eval_env, config.eval_freq, config.eval_episodes, config.seed + DEFAULT_EVAL_SEED,
+                            display.message)
+    # Evaluation before the checkpoint at the same timestep: a run killed between the two resumes
+    # from the previous checkpoint and evaluates again, so evaluations.csv never misses one.
+    callbacks = [episodes, evaluate, checkpoint, display]
     started = time.monotonic()
     remaining = max(config.n_timesteps - model.num_timesteps, 0)
     try:
         if remaining > 0:
-            model.learn(total_timesteps=remaining, callback=CallbackList(callbacks), reset_num_timesteps=not resumed,
-                        progress_bar=False)
+            try:
+                model.learn(total_timesteps=remaining, callback=CallbackList(callbacks),
+                            reset_num_timesteps=not resumed, progress_bar=False)
+            except ValueError as exc:
+                if "nan" not in str(exc).lower():
+                    raise
+                done = rundir.checkpoints(run)
+                last = f"its last checkpoint is at {done[-1].timesteps} timesteps" if done else "it has no checkpoint"
+                raise TrainingDiverged(
+                    f"training diverged at {model.num_timesteps} timesteps: the policy's outputs became NaN "
+                    "(rewards or observations of enormous size? check the scenario with `scn check`, or set "
+                    f"normalize); {last}") from None
         else:
             log(f"the run already has {model.num_timesteps} of {config.n_timesteps} timesteps")
     finally:
@@ -225,7 +240,7 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
             output.close()
     done = rundir.checkpoints(run)
     if remaining > 0 and (not done or done[-1].timesteps < model.num_timesteps):
-        callbacks[1].save()  # type: ignore[attr-defined]
+        checkpoint.save()
     vec_normalize = model.get_vec_normalize_env()
     rundir.save_snapshot(run / rundir.FINAL, model, vec_normalize, {"timesteps": int(model.num_timesteps)})
     meta = rundir.read_run(run)
