@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, SupportsFloat
@@ -105,6 +106,10 @@ class ScenarioEnv(DrakeGymEnv):
         self._steps = 0
         self._failed: str | None = None
         self._last_observation: np.ndarray | None = None
+        # Per-step constants and handles (performance: each saves a pybind call or a NumPy lookup).
+        self._plant_context = compiled.plant.GetMyContextFromRoot(simulator.get_context())
+        self._observation_max = float(np.finfo(self.observation_space.dtype).max)
+        self._action_value: Any = None  # the action's FixedInputPortValue, fixed by the first step after a reset
 
     # -- the Gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None,
@@ -119,6 +124,7 @@ class ScenarioEnv(DrakeGymEnv):
             self.generator = RandomGenerator(drake_seed(seed))
             self._has_generator = True
         context = self.simulator.get_mutable_context()
+        self._action_value = None  # reset_context fixes a new value on the action input
         drawn = self.compiled.reset_context(context, self.generator)
         self.simulator.Initialize()
         self._steps = 0
@@ -134,7 +140,7 @@ class ScenarioEnv(DrakeGymEnv):
         if self._failed is not None:
             return self._failure(self._failed)
         context = self.simulator.get_mutable_context()
-        self.action_port.FixValue(context, np.asarray(action, dtype=np.float64).reshape(self.compiled.action_size))
+        self._set_action(context, action)
         rewarded: tuple[float, np.ndarray] | None = None
         if self._reward_at_start:  # the state-action pair the step starts from
             try:
@@ -145,15 +151,14 @@ class ScenarioEnv(DrakeGymEnv):
             self.simulator.AdvanceTo((self._steps + 1) * self.time_step)
         except RuntimeError as exc:
             return self._failure(f"simulator failure: {exc}")
-        plant = self.compiled.plant
-        if not np.all(np.isfinite(plant.GetPositionsAndVelocities(plant.GetMyContextFromRoot(context)))):
+        if not np.isfinite(self.compiled.plant.GetPositionsAndVelocities(self._plant_context)).all():
             return self._failure("simulator failure: the state is no longer finite (the simulation diverged)")
         self._steps += 1
         try:
             observation, reward, terminated, info = self._outcome(context, rewarded)
         except (RuntimeError, ValueError) as exc:  # the symbolic backend refuses NaN and domain errors
             return self._failure(f"evaluation failure: {exc}")
-        if not (np.all(np.abs(observation) <= np.finfo(self.observation_space.dtype).max) and np.isfinite(reward)):
+        if not ((np.abs(observation) <= self._observation_max).all() and math.isfinite(reward)):
             return self._failure("simulator failure: the observation or reward is not finite in "
                                  f"{self.observation_space.dtype} (the simulation diverged)")
         observation = observation.astype(self.observation_space.dtype)
@@ -178,6 +183,16 @@ class ScenarioEnv(DrakeGymEnv):
         return None
 
     # -- helpers
+    def _set_action(self, context: Any, action: Any) -> None:
+        """Put `action` on the action input: the first step after a reset fixes a value, later
+        steps write into it in place (about 15 us less per step than a new `FixValue`, which
+        also invalidates more of the cache). Nothing else fixes this input between resets."""
+        value = np.asarray(action, dtype=np.float64).reshape(self.compiled.action_size)
+        if self._action_value is None:
+            self._action_value = self.action_port.FixValue(context, value)
+        else:
+            self._action_value.GetMutableData().get_mutable_value().SetFromVector(value)
+
     def _reward(self, context: Any) -> tuple[float, np.ndarray]:
         return float(_vector(self._reward_port, context)[0]), _vector(self._reward_terms_port, context)
 
@@ -187,7 +202,7 @@ class ScenarioEnv(DrakeGymEnv):
         terms evaluated before the step, for `reward_at = step_start`)."""
         observation = self._observe()
         reward, terms = rewarded if rewarded is not None else self._reward(context)
-        info: dict[str, Any] = {"reward_terms": dict(zip(self.compiled.reward_terms, map(float, terms), strict=True)),
+        info: dict[str, Any] = {"reward_terms": dict(zip(self.compiled.reward_terms, terms.tolist(), strict=True)),
                                 "time": context.get_time()}
         terminated = False
         if self._termination_port is not None:
