@@ -66,17 +66,23 @@ class ModelInfo:
         return tuple(link for link in self.links if link not in children)
 
 
+_PACKAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _package_root(package: str) -> Path | None:
-    if package == "drake":
-        spec = importlib.util.find_spec("pydrake")
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        return Path(next(iter(spec.submodule_search_locations))) / "share" / "drake"
-    spec = importlib.util.find_spec(package)
+    """The folder of an installed Python package named `package` (a plain name, no dots), or None.
+
+    `find_spec` of a top-level name imports nothing; a dotted name would import its parent
+    package, so callers check the name first."""
+    module = "pydrake" if package == "drake" else package
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):  # e.g. a module in sys.modules without a __spec__
+        return None
     if spec is None or not spec.submodule_search_locations:
         return None
     root = Path(next(iter(spec.submodule_search_locations)))
-    return root / "models" if package == "manipulation" else root
+    return root / {"drake": "share/drake", "manipulation": "models"}.get(package, "")
 
 
 def resolve_url(url: str, base_dir: str | Path | None) -> Path:
@@ -87,10 +93,15 @@ def resolve_url(url: str, base_dir: str | Path | None) -> Path:
             raise ModelFileError("SCN502", f"`{url}` would be downloaded by Drake, and this machine has no network",
                                  "use a model shipped in the drake wheel (package://drake/examples/...), "
                                  "primitives declared in the scenario, or a model file next to the scenario")
+        if not _PACKAGE_NAME.fullmatch(package):
+            shown = f"`{package}`" if package else "an empty name"
+            raise ModelFileError("SCN502", f"`{url}` names {shown}, not a package",
+                                 "write package://NAME/path/to/file, where NAME is an installed package "
+                                 "(letters, digits and `_`), or use a path relative to the scenario")
         root = _package_root(package)
         if root is None:
-            raise ModelFileError("SCN502", f"package `{package}` is not installed", "install it, or ship the model file "
-                                 "next to the scenario and use a relative path")
+            raise ModelFileError("SCN502", f"package `{package}` is not installed",
+                                 "install it, or ship the model file next to the scenario and use a relative path")
         path = root / rest
     elif url.startswith("file://"):
         path = Path(url[len("file://"):])

@@ -163,7 +163,21 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
         if kind in ("joints", "bodies", "controllers"):
             attrs = _attrs_of(decls, head, kind)
             diagnostics.add("SCN206", f"`{head}` is a {kind[:-1].replace('bodie', 'body')}, not a value", span,
-                            f"read one of its signals: {', '.join(f'{head}.{a}' for a in attrs)}")
+                            f"read one of its signals: {', '.join(f'{head}.{a}' for a in attrs)}" if attrs
+                            else f"a {decls.joint_type(head)} joint has no signals")
+            return None
+        if kind == "models":
+            info = decls.model_info.get(head)
+            if info is None:
+                return None  # the model file could not be read; already reported
+            signals = [f"{head}.{j.name}.{a}" for j in info.joints for a in JOINT_ATTRS.get(j.type, {})]
+            diagnostics.add("SCN206", f"`{head}` is a model, not a value", span,
+                            f"read a signal of one of its joints or bodies, e.g. {signals[0]}" if signals
+                            else f"read a signal of one of its bodies, e.g. {head}.{info.links[0]}.position"
+                            if info.links else None)
+            return None
+        if kind == "frames":
+            diagnostics.add("SCN206", f"`{head}` is a frame, not a value", span, "read a body's signals: BODY.position")
             return None
         diagnostics.add("SCN201", f"undefined name `{head}`", span, did_you_mean(head, decls.all_names()))
         return None
@@ -175,15 +189,17 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
             unknown_attr("the plant", list(PLANT_ATTRS), attr)
             return None
         sizes = decls.plant_sizes()
-        size = None if sizes is None else (sizes[0] + sizes[1] if attr.name == "state" else sizes[0 if attr.name == "q" else 1])
-        return _signal("plant", "plant", attr.name, (size, None))
+        n = None if sizes is None else {"state": sizes[0] + sizes[1], "q": sizes[0], "v": sizes[1]}[attr.name]
+        return _signal("plant", "plant", attr.name, (n, None))
     if owner in decls.joints or (head in decls.models and len(parts) == 3 and decls.joint_type(owner)):
         kind = decls.joint_type(owner) or "revolute"
-        attrs = JOINT_ATTRS.get(kind, {})
-        if attr.name not in attrs:
-            unknown_attr(f"{kind} joint `{owner}`", list(attrs), attr)
+        if kind not in JOINT_ATTRS and owner in decls.joints:
+            return None  # a declared joint of unknown type: reported there (SCN404)
+        joint_attrs = JOINT_ATTRS.get(kind, {})
+        if attr.name not in joint_attrs:
+            unknown_attr(f"{kind} joint `{owner}`", list(joint_attrs), attr)
             return None
-        return _signal("joint", owner, attr.name, attrs[attr.name])
+        return _signal("joint", owner, attr.name, joint_attrs[attr.name])
     if owner in decls.bodies or (head in decls.models and len(parts) == 3 and parts[1] in decls.model_info[head].links
                                  if head in decls.model_info else False):
         if attr.name not in BODY_ATTRS:
@@ -208,9 +224,18 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
         if info is None:
             return None  # the model file could not be read; already reported
         if len(parts) == 2:
-            diagnostics.add("SCN206", f"`{owner}` is a model; name one of its joints or bodies", span,
-                            f"e.g. {head}.{info.joints[0].name}.q" if info.joints else None)
-            return None
+            name, joint = ref.dotted, info.joint(attr.name)
+            if joint is not None:
+                attrs = list(JOINT_ATTRS.get(joint.type, {}))
+                diagnostics.add("SCN206", f"`{name}` is a {joint.type} joint, not a value", span,
+                                f"read one of its signals: {', '.join(f'{name}.{a}' for a in attrs)}" if attrs
+                                else f"a {joint.type} joint has no signals")
+                return None
+            if attr.name in info.links:
+                attrs = _attrs_of(decls, name, "bodies")
+                diagnostics.add("SCN206", f"`{name}` is a body, not a value", span,
+                                f"read one of its signals: {', '.join(f'{name}.{a}' for a in attrs)}")
+                return None
         names = [j.name for j in info.joints] + list(info.links)
         diagnostics.add("SCN204", f"model `{head}` has no joint or body `{parts[1]}`", ref.parts[1].span,
                         did_you_mean(parts[1], names) or f"it has: {', '.join(names)}")

@@ -56,10 +56,12 @@ class Scope:
     what: str = "here"  # "in a setting", used in SCN307 messages
     # Top-level `let`s are lowered on first use (raises Failed when the let itself failed).
     resolve_let: Callable[[str], Typed | None] | None = None
+    # Bindings whose value had an error (already reported): a use fails quietly instead of `undefined name`.
+    failed: set[str] = field(default_factory=set)
 
     def child(self) -> Scope:
         return Scope(dict(self.constants), dict(self.bindings), self.resolve_ref, self.signals_allowed, self.what,
-                     self.resolve_let)
+                     self.resolve_let, set(self.failed))
 
 
 class Failed(Exception):
@@ -82,21 +84,34 @@ DISTRIBUTIONS = ("uniform", "normal", "truncnormal", "lognormal", "loguniform", 
                  "integers", "uniform_rotation")
 _ANGLE_IN = {"sin", "cos", "tan"}
 _ANGLE_OUT = {"asin", "acos", "atan", "atan2", "wrap"}
-_ELEMENTWISE = {"abs", "sin", "cos", "tan", "asin", "acos", "atan", "sqrt", "exp", "log", "floor", "ceil", "sign", "wrap", "sq"}
+_ELEMENTWISE = {"abs", "sin", "cos", "tan", "asin", "acos", "atan", "sqrt", "exp", "log", "floor", "ceil", "sign",
+                "wrap", "sq"}
 
 _PY: dict[str, Callable[..., float]] = {
     "abs": abs, "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos,
-    "atan": math.atan, "sqrt": math.sqrt, "exp": math.exp, "log": math.log, "floor": math.floor,
-    "ceil": math.ceil, "sign": lambda x: float((x > 0) - (x < 0)), "sq": lambda x: x * x,
+    "atan": math.atan, "sqrt": math.sqrt, "exp": math.exp, "log": math.log,
+    "floor": lambda x: float(math.floor(x)) if math.isfinite(x) else x,
+    "ceil": lambda x: float(math.ceil(x)) if math.isfinite(x) else x,
+    "sign": lambda x: float((x > 0) - (x < 0)), "sq": lambda x: x * x,
     "wrap": lambda x: x - 2 * math.pi * math.floor((x + math.pi) / (2 * math.pi)),
     "atan2": math.atan2, "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b, "mod": lambda a, b: a - b * math.floor(a / b), "pow": lambda a, b: a**b,
+    "div": lambda a, b: a / b, "mod": lambda a, b: a - b * math.floor(a / b), "pow": math.pow,
     "lt": lambda a, b: float(a < b), "le": lambda a, b: float(a <= b), "gt": lambda a, b: float(a > b),
     "ge": lambda a, b: float(a >= b), "eq": lambda a, b: float(a == b), "ne": lambda a, b: float(a != b),
     "and": lambda a, b: float(bool(a) and bool(b)), "or": lambda a, b: float(bool(a) or bool(b)),
     "neg": lambda a: -a, "pos": lambda a: a, "not": lambda a: float(not a),
     "clip": lambda x, lo, hi: min(max(x, lo), hi), "where": lambda c, a, b: a if c else b,
 }
+# Why a constant has no value, by function (SCN401 hints); math raises ValueError or OverflowError.
+_DOMAIN_HINTS: dict[str, str] = {
+    "sqrt": "sqrt takes numbers >= 0", "log": "log takes numbers > 0",
+    "asin": "asin takes numbers from -1 to 1", "acos": "acos takes numbers from -1 to 1",
+    "pow": "a negative number has no fractional power, and 0 no negative power",
+    "exp": "the result is larger than the largest float (about 1.8e308)",
+    "sin": "the argument must be finite", "cos": "the argument must be finite", "tan": "the argument must be finite",
+    "wrap": "the argument must be finite",
+}
+_OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "mod", "pow": "^"}
 _BINARY_FN = {"+": "add", "-": "sub", "*": "mul", "/": "div", "mod": "mod", "^": "pow", "and": "and", "or": "or"}
 _COMPARE_FN = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 
@@ -126,10 +141,11 @@ def fold(fn: str, args: list[Value]) -> Value:
             return math.sqrt(sum(x * x for x in flat)) if isinstance(args[0], list) else abs(flat[0])
         if fn == "sum":
             return math.fsum(flat)
-        if fn == "dot":
+        if fn == "dot":  # a scalar broadcasts, as in the compiler's `evaluate`
             a, b = args
-            return math.fsum(x * y for x, y in zip(a if isinstance(a, list) else [a], b if isinstance(b, list) else [b],
-                                                   strict=False))
+            n = len(a) if isinstance(a, list) else len(b) if isinstance(b, list) else 1
+            xs, ys = (a if isinstance(a, list) else [a] * n), (b if isinstance(b, list) else [b] * n)
+            return math.fsum(x * y for x, y in zip(xs, ys, strict=True))
         if len(args) == 1:
             return min(flat) if fn == "min" else max(flat)
         return _broadcast(min if fn == "min" else max, args)
@@ -177,16 +193,20 @@ class Checker:
                              span, "write the unit once")
         ir = typed.ir
         if factor != 1.0:
-            ir = self._apply("mul", [ir, Const(value=factor)], typed.size)
+            ir = self._apply("mul", [ir, Const(value=factor)], typed.size, span)
         return Typed(ir, typed.size, dim, typed.boolean)
 
-    @staticmethod
-    def _apply(fn: str, args: list[Expr], size: int | None) -> Expr:
+    def _apply(self, fn: str, args: list[Expr], size: int | None, span: Span) -> Expr:
+        """`fn` over `args`, folded when every argument is a constant; a constant outside the
+        function's domain (`sqrt(-1)`, `log(0)`, `asin(2)`) is an SCN401 at `span`."""
         if all(isinstance(a, Const) for a in args):
+            values = [a.value for a in args if isinstance(a, Const)]
             try:
-                return Const(value=fold(fn, [a.value for a in args if isinstance(a, Const)]), size=size)
-            except (ArithmeticError, ValueError):
-                pass  # left unfolded; the caller reports division by zero where it matters
+                return Const(value=fold(fn, values), size=size)
+            except (ArithmeticError, ValueError) as exc:
+                shown = _shown_call(fn, values)
+                what = "overflows" if isinstance(exc, OverflowError) else "is undefined"
+                raise self.error("SCN401", f"{shown} {what}", span, _DOMAIN_HINTS.get(fn)) from None
         return Apply(fn=fn, args=args, size=size)
 
     def _same_size(self, a: Typed, b: Typed, span: Span, what: str) -> int | None:
@@ -215,26 +235,27 @@ class Checker:
         dims = {t.dim for t in items if t.dim is not None}
         dim = dims.pop() if len(dims) == 1 else None
         size = sum(t.size or 1 for t in items)
-        typed = Typed(self._apply("vector", [t.ir for t in items], size), size, dim,
+        typed = Typed(self._apply("vector", [t.ir for t in items], size, node.span), size, dim,
                       all(t.boolean for t in items))
         return self._with_unit(typed, node.unit, node.span)
 
     def _norm(self, node: ast.Norm, scope: Scope) -> Typed:
         inner = self.lower(node.expr, scope)
-        return Typed(self._apply("norm", [inner.ir], None), None, inner.dim)
+        return Typed(self._apply("norm", [inner.ir], None, node.span), None, inner.dim)
 
     def _unary(self, node: ast.Unary, scope: Scope) -> Typed:
         inner = self.lower(node.operand, scope)
         if node.op == "not":
-            return Typed(self._apply("not", [inner.ir], inner.size), inner.size, None, True)
-        return Typed(self._apply("neg" if node.op == "-" else "pos", [inner.ir], inner.size), inner.size, inner.dim)
+            return Typed(self._apply("not", [inner.ir], inner.size, node.span), inner.size, None, True)
+        fn = "neg" if node.op == "-" else "pos"
+        return Typed(self._apply(fn, [inner.ir], inner.size, node.span), inner.size, inner.dim)
 
     def _binary(self, node: ast.Binary, scope: Scope) -> Typed:
         left, right = self.lower(node.left, scope), self.lower(node.right, scope)
         fn = _BINARY_FN[node.op]
         if fn in ("and", "or"):
             size = self._same_size(left, right, node.span, f"`{node.op}`")
-            return Typed(self._apply(fn, [left.ir, right.ir], size), size, None, True)
+            return Typed(self._apply(fn, [left.ir, right.ir], size, node.span), size, None, True)
         if fn == "pow":
             exponent = right.constant
             if right.size is not None or exponent is None or isinstance(exponent, list):
@@ -246,7 +267,7 @@ class Checker:
                     raise self.error("SCN302", f"fractional power of {a(left.dim)}", node.span,
                                      "use sqrt(...) or make the base dimensionless")
                 dim = left.dim ** int(exponent) if exponent == int(exponent) else DIMENSIONLESS
-            return Typed(self._apply("pow", [left.ir, right.ir], left.size), left.size, dim)
+            return Typed(self._apply("pow", [left.ir, right.ir], left.size, node.span), left.size, dim)
         size = self._same_size(left, right, node.span, f"`{node.op}`")
         if fn in ("add", "sub", "mod"):
             dim = self._same_dim(left, right, node.span, f"`{node.op}` between")
@@ -256,13 +277,13 @@ class Checker:
             dim = left.dim * right.dim if fn == "mul" else left.dim / right.dim
         if fn in ("div", "mod") and right.constant is not None and _has_zero(right.constant):
             raise self.error("SCN409", "division by zero", node.right.span, None)
-        return Typed(self._apply(fn, [left.ir, right.ir], size), size, dim)
+        return Typed(self._apply(fn, [left.ir, right.ir], size, node.span), size, dim)
 
     def _compare(self, node: ast.Compare, scope: Scope) -> Typed:
         left, right = self.lower(node.left, scope), self.lower(node.right, scope)
         size = self._same_size(left, right, node.span, f"`{node.op}`")
         self._same_dim(left, right, node.span, "comparing")
-        return Typed(self._apply(_COMPARE_FN[node.op], [left.ir, right.ir], size), size, None, True)
+        return Typed(self._apply(_COMPARE_FN[node.op], [left.ir, right.ir], size, node.span), size, None, True)
 
     def _index(self, node: ast.Index, scope: Scope) -> Typed:
         target = self.lower(node.target, scope)
@@ -276,18 +297,22 @@ class Checker:
             raise self.error("SCN303", f"index {i} is outside a {target.size}-vector", node.index.span,
                              f"valid indices: 0 to {target.size - 1}")
         i %= target.size
-        return Typed(self._apply("index", [target.ir, Const(value=float(i))], None), None, target.dim, target.boolean)
+        ir = self._apply("index", [target.ir, Const(value=float(i))], None, node.span)
+        return Typed(ir, None, target.dim, target.boolean)
 
     def _ref(self, node: ast.Ref, scope: Scope) -> Typed:
         name = node.parts[0].name
         if len(node.parts) == 1:
+            if name in scope.failed:
+                raise Failed()
             found = scope.bindings.get(name) or scope.constants.get(name)
             if found is None and scope.resolve_let is not None:
                 found = scope.resolve_let(name)
             if found is not None:
                 if not scope.signals_allowed and not isinstance(found.ir, Const):
                     raise self.error("SCN307", f"`{name}` changes during the simulation; a constant is needed "
-                                     f"{scope.what}", node.span, "use numbers, parameters and `let` bindings of numbers")
+                                     f"{scope.what}", node.span,
+                                     "use numbers, parameters and `let` bindings of numbers")
                 return found
             if name in CONSTANTS:
                 return Typed(Const(value=CONSTANTS[name]), None, None, name in ("true", "false"))
@@ -298,8 +323,8 @@ class Checker:
         if info is None:
             raise Failed()
         if not scope.signals_allowed:
-            raise self.error("SCN307", f"`{node.dotted}` changes during the simulation; a constant is needed {scope.what}",
-                             node.span, "use numbers, parameters and `let` bindings of numbers here")
+            raise self.error("SCN307", f"`{node.dotted}` changes during the simulation; a constant is needed "
+                             f"{scope.what}", node.span, "use numbers, parameters and `let` bindings of numbers here")
         return Typed(info.signal, info.signal.size, info.dim)
 
     def _call(self, node: ast.Call, scope: Scope) -> Typed:
@@ -340,33 +365,49 @@ class Checker:
                 dim = first.dim**2
             if name in ("sign",):
                 dim = DIMENSIONLESS
-            return Typed(self._apply(name, irs, first.size), first.size, dim)
+            return Typed(self._apply(name, irs, first.size, node.span), first.size, dim)
         if name == "atan2":
             size = self._same_size(args[0], args[1], node.span, "`atan2`")
-            return Typed(self._apply(name, irs, size), size, ANGLE)
+            return Typed(self._apply(name, irs, size, node.span), size, ANGLE)
         if name in ("norm", "sum"):
-            return Typed(self._apply(name, irs, None), None, first.dim)
+            return Typed(self._apply(name, irs, None, node.span), None, first.dim)
         if name == "dot":
-            size = self._same_size(args[0], args[1], node.span, "`dot`")
-            del size
+            if (args[0].size is None) != (args[1].size is None):
+                vector = args[0].size or args[1].size
+                raise self.error("SCN303", f"`dot` of a number and a {vector}-vector", node.span,
+                                 "dot takes two vectors of the same length; to scale a vector, multiply: s * v")
+            self._same_size(args[0], args[1], node.span, "`dot`")
             dim = None if first.dim is None or args[1].dim is None else first.dim * args[1].dim
-            return Typed(self._apply(name, irs, None), None, dim)
+            return Typed(self._apply(name, irs, None, node.span), None, dim)
         if name in ("min", "max"):
             if len(args) == 1:
-                return Typed(self._apply(name, irs, None), None, first.dim)
-            size: int | None = None
-            for other in args[1:]:
-                size = self._same_size(first, other, node.span, f"`{name}`")
-            return Typed(self._apply(name, irs, size), size, first.dim)
+                return Typed(self._apply(name, irs, None, node.span), None, first.dim)
+            size = first.size
+            for other in args[1:]:  # the length so far against each argument: min(1, v, 2) is as long as v
+                size = self._same_size(Typed(first.ir, size), other, node.span, f"`{name}`")
+            return Typed(self._apply(name, irs, size, node.span), size, first.dim)
         if name == "clip":
             size = self._same_size(args[0], args[1], node.span, "`clip`")
             size = self._same_size(Typed(args[0].ir, size), args[2], node.span, "`clip`")
             self._same_dim(args[0], args[1], node.span, "clipping")
-            return Typed(self._apply(name, irs, size), size, first.dim)
+            return Typed(self._apply(name, irs, size, node.span), size, first.dim)
         assert name == "where"
         size = self._same_size(args[1], args[2], node.span, "`where`")
         size = self._same_size(Typed(args[0].ir, size), args[0], node.span, "`where`")
-        return Typed(self._apply(name, irs, size), size, self._same_dim(args[1], args[2], node.span, "`where` between"))
+        dim = self._same_dim(args[1], args[2], node.span, "`where` between")
+        return Typed(self._apply(name, irs, size, node.span), size, dim)
+
+
+def _shown(value: Value) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in value) + "]" if isinstance(value, list) else f"{value:g}"
+
+
+def _shown_call(fn: str, values: list[Value]) -> str:
+    """`sqrt(-1)`, `(-1) ^ 0.5`: a folded call as a person would write it (values in SI units)."""
+    if fn in _OPERATORS and len(values) == 2:
+        left, right = (_shown(v) for v in values)
+        return f"{f'({left})' if left.startswith('-') else left} {_OPERATORS[fn]} {right}"
+    return f"{fn}({', '.join(_shown(v) for v in values)})"
 
 
 def _has_zero(value: Value) -> bool:

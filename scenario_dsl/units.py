@@ -110,6 +110,8 @@ def describe(dim: Dim | None) -> str:
 
 def example_unit(dim: Dim) -> str:
     """A unit a hint can suggest for a dimension (`m`, `N*m`, `kg*m^2`)."""
+    if dim == TORQUE:
+        return "N*m"  # not `J`: in a scenario this dimension is a torque far more often than an energy
     for name, (factor, d) in UNITS.items():
         if d == dim and factor == 1.0:
             return name
@@ -120,6 +122,8 @@ def example_unit(dim: Dim) -> str:
 
 
 def a(dim: Dim | None) -> str:
-    """`a length`, `an angle`: the dimension's name with its article."""
+    """`a length`, `an angle`: the dimension's name with its article (`a plain number` without a unit)."""
+    if dim == DIMENSIONLESS:
+        return "a plain number"
     text = describe(dim)
     return ("an " if text[:1] in "aeiou" else "a ") + text

@@ -20,6 +20,7 @@ from scenario_dsl.model import (
     Actuator,
     Body,
     Condition,
+    Const,
     Contact,
     Controller,
     Distribution,
@@ -50,11 +51,13 @@ from scenario_dsl.units import (
     ACCELERATION,
     ANGLE,
     DIMENSIONLESS,
+    FORCE,
     INERTIA,
     LENGTH,
     MASS,
     PRESSURE,
     TIME,
+    TORQUE,
     VELOCITY,
     Dim,
     a,
@@ -70,6 +73,10 @@ _CONTROLLER_TYPES = ("pd", "inverse_dynamics")
 _ALGOS = ("ppo", "sac", "td3", "a2c", "ddpg", "trpo", "ars", "tqc")
 _SHAPES = {"box": 3, "sphere": 1, "cylinder": 2, "capsule": 2, "ellipsoid": 3}
 _TRAIN_ALIASES = {"algorithm": "algo", "timesteps": "n_timesteps", "envs": "n_envs"}
+_TRAIN_SETTINGS = ("algo", "n_timesteps", "n_envs", "policy", "normalize", "seed", *_TRAIN_ALIASES)
+
+
+_Sizes = int | tuple[int | None, ...] | None  # the lengths a value may have (None: a number)
 
 
 def where(span: Span) -> Where:
@@ -97,6 +104,7 @@ class _Validator:
         self.constants = Scope(what="here", resolve_ref=resolve, resolve_let=self._resolve_let)
         self.signals = Scope(resolve_ref=resolve, resolve_let=self._resolve_let)
         self.let_values: dict[str, Typed | None] = {}  # None while being lowered, or when it failed
+        self.parents: dict[str, str] = {}  # body -> what attaches it to its parent (a joint or a weld), first wins
         self._lowering: set[str] = set()
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
@@ -158,7 +166,8 @@ class _Validator:
                 self.decls.welds.append(statement)
             if isinstance(statement, ast.ModelDecl):
                 self.decls.welds.extend(i for i in statement.items or () if isinstance(i, ast.Weld))
-            if isinstance(statement, (ast.PlantBlock, ast.RewardBlock, ast.EpisodeBlock, ast.TrainBlock, ast.ScenarioDecl)):
+            if isinstance(statement, (ast.PlantBlock, ast.RewardBlock, ast.EpisodeBlock, ast.TrainBlock,
+                                      ast.ScenarioDecl)):
                 first = seen_sections.setdefault(type(statement), statement)
                 if first is not statement and not (isinstance(statement, ast.ScenarioDecl)
                                                    and statement.span.path != first.span.path):
@@ -168,9 +177,9 @@ class _Validator:
                 for item in statement.items:
                     if isinstance(item, ast.Let):
                         self._add_name(item.name, item, "random_lets")
-            table = tables.get(type(statement))
-            if table is not None:
-                self._add_name(statement.name, statement, table)  # type: ignore[attr-defined]
+            if isinstance(statement, (ast.BodyDecl, ast.JointDecl, ast.FrameDecl, ast.ModelDecl, ast.ControllerDecl,
+                                      ast.ActionDecl, ast.ObservationDecl, ast.Param, ast.Let)):
+                self._add_name(statement.name, statement, tables[type(statement)])
         if len(self.decls.actions) > 1:
             second = list(self.decls.actions.values())[1]
             self.error("SCN211", "a scenario has one action", second.span,
@@ -196,18 +205,20 @@ class _Validator:
     # ---- constants
     def _params(self) -> None:
         for name, param in self.decls.params.items():
-            typed: Typed | None = None
-            if name in self.overrides:
-                typed = self._override(param, self.overrides.pop(name))
-            if typed is None:
-                try:
-                    typed = self.check.constant(param.value, self._constant_scope("in a `param`"))
-                except Failed:
-                    continue
-            self.constants.constants[name] = typed
+            override = self.overrides.pop(name, None)
+            try:
+                default = self.check.constant(param.value, self._constant_scope("in a `param`"))
+            except Failed:
+                self.constants.failed.add(name)  # reported; its uses fail quietly
+                self.signals.failed.add(name)
+                continue
+            typed = self._override(param, default, override) if override is not None else None
+            self.constants.constants[name] = typed or default
         self.signals.constants = self.constants.constants
 
-    def _override(self, param: ast.Param, value: Any) -> Typed | None:
+    def _override(self, param: ast.Param, default: Typed, value: Any) -> Typed | None:
+        """The `--param` value for `param`, or None (reported) when it is not a value of the default's
+        dimension and length; the default then stands in, so its uses report nothing more."""
         from scenario_dsl.loader import parse_source
 
         text = value if isinstance(value, str) else repr(value)
@@ -219,12 +230,22 @@ class _Validator:
             return None
         try:
             typed = self.check.constant(parsed.statements[0].value, self._constant_scope("in a `--param`"))
-            default = self.check.constant(param.value, self._constant_scope("in a `param`"))
         except Failed:
             return None
+        if not isinstance(typed.ir, Const):
+            return None  # SCN307, reported
         if default.dim is not None and typed.dim is not None and default.dim != typed.dim:
             self.error("SCN302", f"--param {param.name.name} is {a(typed.dim)}; the parameter is "
                        f"{a(default.dim)}", param.span, f"give it in {example_unit(default.dim)}")
+            return None
+        if typed.size != default.size:
+            def shape(size: int | None) -> str:
+                return "a number" if size is None else f"a {size}-vector"
+
+            self.error("SCN303", f"--param {param.name.name} is {shape(typed.size)}; the parameter is "
+                       f"{shape(default.size)}", param.span,
+                       "give one number" if default.size is None else f"give {default.size} numbers: [...]")
+            return None
         return Typed(typed.ir, typed.size, typed.dim or default.dim)
 
     def _constant_scope(self, what: str) -> Scope:
@@ -232,7 +253,7 @@ class _Validator:
         scope.what = what
         return scope
 
-    def _const(self, expr: ast.Expr, what: str, dim: Dim | None = None, size: int | tuple[int, ...] | None = None,
+    def _const(self, expr: ast.Expr, what: str, dim: Dim | None = None, size: _Sizes = None,
                *, at_least: float | None = None, above: float | None = None) -> Value | None:
         """A constant with an expected dimension, length (None: scalar) and lower bound."""
         try:
@@ -290,7 +311,7 @@ class _Validator:
                 out[key] = result
         return out
 
-    def _value(self, dim: Dim | None, size: int | tuple[int, ...] | None = None, *, at_least: float | None = None,
+    def _value(self, dim: Dim | None, size: _Sizes = None, *, at_least: float | None = None,
                above: float | None = None) -> Callable[[ast.Setting], Any]:
         def handle(setting: ast.Setting) -> Any:
             if setting.value is None:
@@ -374,7 +395,8 @@ class _Validator:
                     if info is not None and joint is None:
                         names = [j.name for j in info.joints]
                         self.error("SCN503", f"model `{decl.name.name}` has no joint `{setting.key.name}`",
-                                   setting.key.span, did_you_mean(setting.key.name, names) or f"joints: {', '.join(names)}")
+                                   setting.key.span,
+                                   did_you_mean(setting.key.name, names) or f"joints: {', '.join(names)}")
                         continue
                     value = self._const(setting.value, setting.key.name, None, (None, 2, 3, 4, 7)) \
                         if setting.value is not None else None
@@ -414,8 +436,24 @@ class _Validator:
         return ref.dotted
 
     def _weld(self, weld: ast.Weld, model: ast.ModelDecl | None = None) -> Weld:
-        return Weld(parent=self._frame_name(weld.parent, None), child=self._frame_name(weld.child, model),
-                    pose=self._pose(weld.pose), where=where(weld.span))
+        parent, child = self._frame_name(weld.parent, None), self._frame_name(weld.child, model)
+        self._attach(child, weld.child, f"the weld at {weld.span}")
+        return Weld(parent=parent, child=child, pose=self._pose(weld.pose), where=where(weld.span))
+
+    def _attach(self, child: str, ref: ast.Ref, by: str) -> None:
+        """Record what attaches body `child` to its parent; a second joint or weld is SCN407 (Drake rejects it)."""
+        model, _, link = child.partition(".")
+        info = self.decls.model_info.get(model) if link else None
+        if info is not None and link in info.links:
+            joint = next((j for j in info.joints if j.child == link), None)
+            if joint is not None:
+                self.parents.setdefault(child, f"joint `{joint.name}` in {info.path.name}")
+        elif child not in self.decls.bodies:
+            return  # not a body (undefined, a frame, `world`): reported elsewhere
+        first = self.parents.setdefault(child, by)
+        if first is not by:
+            self.error("SCN407", f"`{child}` is already attached to its parent by {first}", ref.span,
+                       "a body has one parent joint or weld; to hang it from several, add a body between them")
 
     def _frame(self, decl: ast.FrameDecl) -> Frame:
         return Frame(name=decl.name.name, parent=self._frame_name(decl.parent), pose=self._pose(decl.pose),
@@ -425,7 +463,8 @@ class _Validator:
         values = self._settings(decl.settings, {
             "shape": self._shape, "mass": self._value(MASS, at_least=0.0),
             "center_of_mass": self._value(LENGTH, 3), "inertia": self._value(INERTIA, (3, 6), at_least=None),
-            "color": self._value(DIMENSIONLESS, (3, 4), at_least=0.0), "friction": self._value(DIMENSIONLESS, (None, 2), at_least=0.0),
+            "color": self._value(DIMENSIONLESS, (3, 4), at_least=0.0),
+            "friction": self._value(DIMENSIONLESS, (None, 2), at_least=0.0),
             "collision": self._flag(), "visual": self._flag(),
             "point_stiffness": self._value(_STIFFNESS, above=0.0),
             "hunt_crossley_dissipation": self._value(_DISSIPATION, at_least=0.0),
@@ -444,12 +483,13 @@ class _Validator:
             f = values.pop("friction")
             contact["friction"] = (f, f) if not isinstance(f, list) else tuple(f)
             if isinstance(f, list) and f[1] > f[0]:
-                self.error("SCN401", "dynamic friction exceeds static friction", decl.span,
+                self.error("SCN401", "dynamic friction exceeds static friction", _value_span(decl.settings, "friction"),
                            "write friction = [static, dynamic] with dynamic <= static")
         if "color" in values:
             color = values["color"]
             if any(c > 1 for c in color):
-                self.error("SCN401", "colour components are between 0 and 1", decl.span, None)
+                self.error("SCN401", "colour components are between 0 and 1", _value_span(decl.settings, "color"),
+                           "e.g. color = [0.8, 0.2, 0.2] (red, green, blue), or with a fourth number for opacity")
             values["color"] = tuple(color) if len(color) == 4 else (*color, 1.0)
         if "center_of_mass" in values:
             values["center_of_mass"] = tuple(values["center_of_mass"])
@@ -486,6 +526,8 @@ class _Validator:
         parent, child = self._frame_name(decl.parent), self._frame_name(decl.child)
         if child in self.decls.frames:
             self.error("SCN206", f"`{child}` is a frame; a joint's child is a body", decl.child.span, None)
+        else:
+            self._attach(child, decl.child, f"joint `{decl.name.name}` at {decl.span}")
         nq, nv = self.decls.joint_sizes(decl.name.name)
         q_dim = {"prismatic": LENGTH, "revolute": ANGLE, "ball": ANGLE, "universal": ANGLE}.get(kind)
         v_dim = None if q_dim is None else q_dim / TIME
@@ -518,7 +560,8 @@ class _Validator:
             if key in values:
                 lo, hi = _split_bounds(values.pop(key), n)
                 if any(a >= b for a, b in zip(lo, hi, strict=True)):
-                    self.error("SCN402", f"`{key}` must be [lower, upper] with lower < upper", decl.span, None)
+                    self.error("SCN402", f"`{key}` must be [lower, upper] with lower < upper",
+                               _value_span(decl.settings, key), "the lower bound comes first")
                 extra[lower_name], extra[upper_name] = lo, hi
         if "damping" in values:
             d = values.pop("damping")
@@ -527,8 +570,10 @@ class _Validator:
             q = values.pop("initial")
             extra["initial_q"] = q if isinstance(q, list) else [q]
             lower, upper = extra.get("lower"), extra.get("upper")
-            if lower and upper and any(not lo <= x <= hi for x, lo, hi in zip(extra["initial_q"], lower, upper, strict=False)):
-                self.error("SCN401", "the initial position is outside the joint limits", decl.span, None)
+            if lower and upper and any(not lo <= x <= hi
+                                       for x, lo, hi in zip(extra["initial_q"], lower, upper, strict=False)):
+                self.error("SCN401", "the initial position is outside the joint limits",
+                           _value_span(decl.settings, "initial"), f"the limits are {_shown_bounds(lower, upper)}")
         if "initial_velocity" in values:
             v = values.pop("initial_velocity")
             extra["initial_v"] = v if isinstance(v, list) else [v]
@@ -561,7 +606,8 @@ class _Validator:
                            ref.span, "a controller drives joints")
                 continue
             if self.decls.joint_type(name) is None:
-                known = [*self.decls.joints, *(f"{m}.{j.name}" for m, i in self.decls.model_info.items() for j in i.joints)]
+                known = [*self.decls.joints,
+                         *(f"{m}.{j.name}" for m, i in self.decls.model_info.items() for j in i.joints)]
                 self.error("SCN201", f"undefined joint `{name}`", ref.span, did_you_mean(name, known))
                 continue
             declared = self.decls.joints.get(name)
@@ -570,7 +616,8 @@ class _Validator:
                            f"add `actuated` to joint `{name}`'s settings")
             joints.append(name)
         n = len(joints)
-        gains = self._settings(decl.settings, {k: self._value(None, (None, n), at_least=0.0) for k in ("kp", "ki", "kd")},
+        gains = self._settings(decl.settings,
+                               {k: self._value(None, (None, n), at_least=0.0) for k in ("kp", "ki", "kd")},
                                f"controller `{decl.name.name}`")
         if "kp" not in gains:
             if any(s.key.name == "kp" for s in decl.settings or ()):
@@ -603,8 +650,8 @@ class _Validator:
         self._lowering.add(name)
         try:
             if let.drawn:
-                raise self.check.error("SCN308", "`let x ~ ...` draws a value; it belongs in a `randomize` block",
-                                       let.span, "move it into `randomize { ... }`")
+                raise self.check.error("SCN308", f"`let {name} ~ ...` draws a value; it belongs in a `randomize` block",
+                                       let.span, f"move it into `randomize {{ let {name} ~ ... }}`")
             value = self.check.lower(let.value, self.signals)
         finally:
             self._lowering.discard(name)
@@ -631,7 +678,7 @@ class _Validator:
         requirements: list[Requirement] = []
         for item in block.items:
             if isinstance(item, ast.Let):
-                dist = self._distribution(item.value, None, None) if item.drawn else None
+                dist = self._distribution(item.value, None, None, False) if item.drawn else None
                 if not item.drawn:
                     self.error("SCN306", "a `let` in a `randomize` block draws: write `let x ~ ...`", item.span, None)
                 if dist is not None:
@@ -649,13 +696,15 @@ class _Validator:
         return Randomization(scope=scope, every=every, lets=lets, draws=draws, requirements=requirements,  # type: ignore[arg-type]
                              where=where(block.span))
 
-    def _draw_target(self, ref: ast.Ref) -> tuple[int | None, Dim | None, float | None] | None:
+    def _draw_target(self, ref: ast.Ref) -> tuple[int | None, Dim | None, float | None, bool] | None:
+        """What a draw may set: (size, None for a scalar; dimension; lower bound; whether the size
+        is known here: a joint's, body's or the plant's is, an observation's noise is not)."""
         parts = [p.name for p in ref.parts]
         owner, attr = ".".join(parts[:-1]), parts[-1]
         if len(parts) == 1:
             kind = self.decls.kind_of(attr)
             if kind in ("observations", "actions"):
-                return self.decls.sizes.get(attr), None, None
+                return self.decls.sizes.get(attr), None, None, False
             self.error("SCN201" if kind is None else "SCN206", f"`{attr}` cannot be randomized", ref.span,
                        did_you_mean(attr, list(self.decls.order)) or "randomize an attribute, e.g. box.mass")
             return None
@@ -663,8 +712,12 @@ class _Validator:
         model, _, link = owner.partition(".")
         if not kind and model in self.decls.model_info and link in self.decls.model_info[model].links:
             kind = "bodies"  # a body of a loaded model
-        if self.decls.joint_type(owner):
-            attrs = JOINT_ATTRS.get(self.decls.joint_type(owner) or "", {})
+        joint_type = self.decls.joint_type(owner)
+        if joint_type and joint_type not in JOINT_ATTRS and owner in self.decls.joints:
+            return None  # a declared joint of unknown type; reported at the joint (SCN404)
+        table: dict[str, tuple[int | None, Dim | None, float | None]]
+        if joint_type:
+            attrs = JOINT_ATTRS.get(joint_type, {})
             table = {k: (size, dim, None) for k, (size, dim) in attrs.items()}
             table["damping"] = (None, None, 0.0)
         else:
@@ -677,17 +730,17 @@ class _Validator:
             self.error("SCN204", f"`{owner}` has no randomizable `{attr}`", ref.parts[-1].span,
                        did_you_mean(attr, list(table)) or f"it has: {', '.join(table)}")
             return None
-        return table[attr]
+        return (*table[attr], kind in ("plant", "bodies") or bool(joint_type))
 
     def _draw(self, item: ast.Draw) -> Draw | None:
         target = self._draw_target(item.target)
         if target is None:
             return None
-        size, dim, lower = target
+        size, dim, lower, known = target
         operation = {"~": "set", "+~": "offset", "*~": "scale"}[item.op]
         value: Distribution | Expr | None
         if isinstance(item.value, ast.Call) and item.value.func.name in _DIST_ARGS:
-            value = self._distribution(item.value, dim if operation != "scale" else DIMENSIONLESS, size)
+            value = self._distribution(item.value, dim if operation != "scale" else DIMENSIONLESS, size, known)
         else:
             try:
                 scope = self.signals.child()
@@ -700,7 +753,7 @@ class _Validator:
                 self.error("SCN302", f"`{item.target.dotted}` is {a(want)}, this is {a(typed.dim)}", item.value.span,
                            f"give it in {example_unit(want)}" if want != DIMENSIONLESS else "a scale has no unit")
                 return None
-            if typed.size is not None and typed.size != size:
+            if known and typed.size is not None and typed.size != size:
                 self.error("SCN303", f"`{item.target.dotted}` takes {'a number' if size is None else f'{size} numbers'}"
                            f", this is a {typed.size}-vector", item.value.span, None)
                 return None
@@ -715,7 +768,9 @@ class _Validator:
                            "use a distribution bounded below, e.g. uniform, truncnormal or lognormal")
         return Draw(target=item.target.dotted, operation=operation, value=value, where=where(item.span))  # type: ignore[arg-type]
 
-    def _distribution(self, expr: ast.Expr, dim: Dim | None, size: int | None) -> Distribution | None:
+    def _distribution(self, expr: ast.Expr, dim: Dim | None, size: int | None, known: bool) -> Distribution | None:
+        """A distribution for a target of dimension `dim` (None: any) and length `size` (None: a
+        scalar; checked when `known`). A scalar distribution may be drawn for a vector target."""
         if not isinstance(expr, ast.Call) or expr.func.name not in _DIST_ARGS:
             self.error("SCN205", "expected a distribution", expr.span,
                        "distributions: " + ", ".join(f"{k}({', '.join(v)})" for k, v in _DIST_ARGS.items()))
@@ -728,11 +783,15 @@ class _Validator:
             return None
         params: dict[str, Any] = {}
         ok = True
-        values: list[tuple[str, ast.Expr]] = list(zip((n.rstrip("?") for n in names), args, strict=False))
-        values += [(k.name.name, k.value) for k in expr.kwargs]
-        for key, arg in values:
-            if key not in (n.rstrip("?") for n in names):
-                self.error("SCN305", f"`{family}` has no parameter `{key}`", arg.span, None)
+        accepted = [n.rstrip("?") for n in names]
+        values: list[tuple[ast.Ident | None, str, ast.Expr]] = [
+            (None, n, v) for n, v in zip(accepted, args, strict=False)]
+        values += [(k.name, k.name.name, k.value) for k in expr.kwargs]
+        dim_reported = False
+        for ident, key, arg in values:
+            if key not in accepted:
+                self.error("SCN305", f"`{family}` has no parameter `{key}`", (ident or arg).span,
+                           did_you_mean(key, accepted) or f"its parameters: {', '.join(accepted) or 'none'}")
                 ok = False
                 continue
             unitless = key in ("p", "weights", "sigma") or family in ("lognormal",)
@@ -743,8 +802,11 @@ class _Validator:
                 ok = False
                 continue
             if dim is not None and typed.dim is not None and typed.dim != dim and not unitless and key != "values":
-                self.error("SCN302", f"drawing {a(typed.dim)} for {a(dim)}", arg.span,
-                           f"give it in {example_unit(dim)}" if dim != DIMENSIONLESS else "a scale has no unit")
+                if not dim_reported:  # once per distribution: `uniform(1, 2) m` has one wrong unit, not two
+                    self.error("SCN302", f"drawing {a(typed.dim)} for {a(dim)}", arg.span if expr.unit is None
+                               else expr.span, f"give it in {example_unit(dim)}" if dim != DIMENSIONLESS
+                               else "a scale has no unit")
+                dim_reported = True
                 ok = False
             params[key] = typed.constant
         if not ok:
@@ -757,16 +819,19 @@ class _Validator:
         dist_size = lengths.pop() if len(lengths) == 1 else None
         if family == "uniform_rotation":
             dist_size = 4
-        if size is not None and dist_size is not None and size != dist_size:
-            self.error("SCN303", f"drawing a {dist_size}-vector for a {size}-vector target", expr.span, None)
+        if known and dist_size is not None and size != dist_size:
+            takes = "a number" if size is None else f"{size} numbers"
+            self.error("SCN303", f"drawing a {dist_size}-vector for a target that takes {takes}", expr.span,
+                       "draw one number" if size is None else f"give {size} numbers, or one for all of them")
             return None
         return Distribution(family=family, params=params, size=dist_size, where=where(expr.span))  # type: ignore[arg-type]
 
     # ---- the agent's ports
     def _action(self) -> Action | None:
         if not self.decls.actions:
-            self._missing("action", "e.g. `action torque = pendulum.effort in [-2, 2] N*m`")
-            return None
+            if not any(isinstance(s, ast.ActionDecl) for s in self.statements):
+                self._missing("action", "e.g. `action torque = pendulum.effort in [-2, 2] N*m`")
+            return None  # else its name was taken (SCN202)
         decl = next(iter(self.decls.actions.values()))
         target = decl.target.dotted
         owner, _, attr = target.rpartition(".")
@@ -788,6 +853,7 @@ class _Validator:
                 self.error("SCN504", f"joint `{owner}` has no actuator in {info.path.name}", decl.target.span,
                            f"actuated joints there: {', '.join(info.actuated) or 'none'}")
             size = 1
+            dim = {"revolute": TORQUE, "prismatic": FORCE}.get(self.decls.joint_type(owner) or "")
         elif target == "plant.actuation":
             size = None  # from the bounds
         elif target.split(".")[0] in self.decls.models and target.split(".")[0] not in self.decls.model_info:
@@ -816,7 +882,8 @@ class _Validator:
         lower, upper = (bounds[:n], bounds[n:]) if nested else ([bounds[0]] * n, [bounds[1]] * n)
         if any(lo >= hi for lo, hi in zip(lower, upper, strict=True)):
             self.error("SCN402", "action bounds must be [lower, upper] with lower < upper", decl.bounds.span, None)
-        values = self._settings(decl.settings, {"normalize": self._flag(), "dtype": self._choice(("float32", "float64"))},
+        values = self._settings(decl.settings,
+                                {"normalize": self._flag(), "dtype": self._choice(("float32", "float64"))},
                                 f"action `{decl.name.name}`")
         self.decls.sizes[decl.name.name] = n if n > 1 else None  # type: ignore[assignment]
         return Action(name=decl.name.name, target=target, size=n, lower=lower, upper=upper, where=where(decl.span),
@@ -826,7 +893,7 @@ class _Validator:
         return {"prismatic": LENGTH, "revolute": ANGLE}.get(self.decls.joint_type(joint) or "")
 
     def _observations(self) -> list[Observation]:
-        if not self.decls.observations:
+        if not any(isinstance(s, ast.ObservationDecl) for s in self.statements):
             self._missing("observation", "e.g. `observation state = plant.state`")
         out = []
         for name, decl in self.decls.observations.items():
@@ -859,7 +926,7 @@ class _Validator:
                 try:
                     scope.bindings[item.name.name] = self.check.lower(item.value, scope)
                 except Failed:
-                    pass
+                    scope.failed.add(item.name.name)  # reported; its uses fail quietly
                 continue
             name = item.name.name if item.name else f"term_{i}"
             if name in names:
@@ -924,12 +991,14 @@ class _Validator:
         step = values["step"]
         ratio = step / plant.time_step if plant.time_step > 0 else 1.0
         if plant.time_step > 0 and abs(ratio - round(ratio)) > 1e-6 * max(1.0, ratio):
-            self.error("SCN403", f"episode step {step:g} s is not a whole number of plant steps ({plant.time_step:g} s)",
+            self.error("SCN403",
+                       f"episode step {step:g} s is not a whole number of plant steps ({plant.time_step:g} s)",
                        next(s for s in settings if s.key.name == "step").span,
                        f"use {max(1, round(ratio)) * plant.time_step:g} s, or change plant.time_step")
         limit = values.get("time_limit")
         if limit is not None and limit < step:
-            self.error("SCN401", "time_limit is shorter than one step", block.span, None)
+            self.error("SCN401", "time_limit is shorter than one step", _value_span(settings, "time_limit"),
+                       f"the step is {step:g} s")
         return Episode(step=step, time_limit=limit, reward_at=values.get("reward_at", "step_end"),
                        terminations=terminations, success=success, where=where(block.span))
 
@@ -948,7 +1017,13 @@ class _Validator:
                 continue
             seen[key] = setting
             if setting.value is None:
-                values[key] = True
+                if key == "normalize" and setting.block is None:
+                    values[key] = True
+                else:  # a flag elsewhere is more likely a typo than `= true`: `n_timestep`
+                    name = setting.key.name
+                    hint = f"write `{name} = ...`" if name in _TRAIN_SETTINGS else did_you_mean(name, _TRAIN_SETTINGS)
+                    self.error("SCN406", f"`{name}` needs a value", setting.span,
+                               hint or f"write `{name} = ...`; only `normalize` is a flag")
                 continue
             if isinstance(setting.value, ast.Ref) and setting.value.dotted in ("true", "false"):
                 (values if key == "normalize" else hyper)[key] = setting.value.dotted == "true"
@@ -959,8 +1034,10 @@ class _Validator:
                 call = setting.value
                 if isinstance(call, ast.Call) and call.func.name == "mlp" and len(call.args) == 1:
                     arch = self._const(call.args[0], "mlp layers", None, tuple(range(1, 9)), above=0.0)
-                    if arch is not None:
-                        values["net_arch"] = [int(x) for x in arch]  # type: ignore[union-attr]
+                    if isinstance(arch, list) and any(x != int(x) for x in arch):
+                        self.error("SCN401", "layer sizes are whole numbers", call.args[0].span, "e.g. mlp([64, 64])")
+                    elif isinstance(arch, list):
+                        values["net_arch"] = [int(x) for x in arch]
                 else:
                     self.error("SCN404", "a policy is written `mlp([64, 64])`", call.span, None)
             elif isinstance(setting.value, ast.Ref) and len(setting.value.parts) == 1 \
@@ -992,7 +1069,7 @@ class _Validator:
                        for item in block.items if isinstance(item, ast.Let)]
         if not declared and not reward_lets:
             return  # nothing to look for: skip the walk over every node
-        used = {part.name for f in self.files for node in f.walk() if isinstance(node, ast.Ref) for part in node.parts[:1]}
+        used = {node.parts[0].name for f in self.files for node in f.walk() if isinstance(node, ast.Ref)}
         for name, node in declared:
             if name not in used:
                 kind = "parameter" if isinstance(node, ast.Param) else "binding"
@@ -1095,6 +1172,17 @@ def _support_low(dist: Distribution) -> float | None:
 def _split_bounds(value: Value, n: int) -> tuple[list[float], list[float]]:
     values = _flat(value)
     return (values[:n], values[n:]) if len(values) == 2 * n else ([values[0]] * n, [values[1]] * n)
+
+
+def _value_span(settings: tuple[ast.Setting, ...] | None, key: str) -> Span:
+    """The value of the setting `key` (that a handler has read, so it has one)."""
+    value = next(s.value for s in settings or () if s.key.name == key and s.value is not None)
+    return value.span
+
+
+def _shown_bounds(lower: list[float], upper: list[float]) -> str:
+    pairs = [f"[{lo:g}, {hi:g}]" for lo, hi in zip(lower, upper, strict=True)]
+    return pairs[0] if len(pairs) == 1 else ", ".join(pairs)
 
 
 def _folder_of(span: Span) -> str | None:
