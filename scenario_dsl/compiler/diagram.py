@@ -62,6 +62,8 @@ class CompiledScenario:
     termination_port: str = "termination"
     success_port: str = "success"
     rgb_port: str = "rgb_image"
+    # (the action input port, the neutral agent action), filled by the first reset_context
+    _reset_cache: tuple[Any, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def action_size(self) -> int:
@@ -104,7 +106,10 @@ class CompiledScenario:
             self.diagram.SetRandomContext(context, generator)
 
         reset()
-        self.diagram.GetInputPort(self.action_port).FixValue(context, self.to_agent(self.neutral_action()))
+        if self._reset_cache is None:  # performance: a port lookup and two conversions less per reset
+            self._reset_cache = (self.diagram.GetInputPort(self.action_port), self.to_agent(self.neutral_action()))
+        port, neutral = self._reset_cache
+        port.FixValue(context, neutral)
         return self.randomizer.apply(context, generator, reset)
 
     def build_simulator(self, generator: RandomGenerator | None = None) -> Simulator:
