@@ -1,10 +1,11 @@
-"""Env steps per second: scn's compiled box_flipup against the lecture's hand-written env
-(manipulation.envs.box_flipup), in one process, plus the per-step cost of scn's signal
-gathering and expressions (observation + reward + reward terms after a state change).
+"""Against the lecture (issue 6, item 3): scenarios/box_flipup.scn against the lecture's
+hand-written env (manipulation.envs.box_flipup.BoxFlipUpEnv), same physics, in one process:
+steps per second (the same random physical actions, resetting at episode ends) and resets per
+second, lecture and scn taking turns within each repeat. Target: scn / lecture >= 1.0. Also the
+per-step cost of evaluating each env's outputs after a state change, and scn's pendulum.
 
-    .venv/bin/python bench/bench_env.py [--steps 300] [--repeats 3]
+    .venv/bin/python -m bench.bench_env [--quick] [--steps 60] [--resets 200] [--repeats 5]
 """
-
 from __future__ import annotations
 
 import argparse
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import interleaved, machine, median, paired_ratio, runs_text
 from scenario_dsl import load
 from scenario_dsl.env import make_env
 
@@ -20,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def steps_per_second(env, actions: np.ndarray) -> float:
+    """Steps per second over `actions` from a fresh episode (resets at episode ends included)."""
     env.reset(seed=0)
     start = time.perf_counter()
     for action in actions:
@@ -51,26 +54,44 @@ def output_cost(env, observation: str, reward: str, extra: tuple[str, ...] = (),
     return (run(True) - run(False)) / n * 1e6
 
 
+def resets_per_second(env, count: int) -> float:
+    start = time.perf_counter()
+    for i in range(count):
+        env.reset(seed=i)
+    return count / (time.perf_counter() - start)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
+    parser.add_argument("--steps", type=int, default=None, help="env steps per run (default 60, quick 20)")
+    parser.add_argument("--resets", type=int, default=None, help="resets per run (default 200, quick 50)")
+    parser.add_argument("--repeats", type=int, default=None, help="default 5, quick 3")
     args = parser.parse_args()
+    steps = args.steps or (20 if args.quick else 60)
+    resets = args.resets or (50 if args.quick else 200)
+    repeats = args.repeats or (3 if args.quick else 5)
     from manipulation.envs.box_flipup import BoxFlipUpEnv
 
+    print(f"against the lecture: {machine()}; median of {repeats} repeats, lecture and scn taking turns")
     reference = BoxFlipUpEnv()
     ours = make_env(load(ROOT / "scenarios" / "box_flipup.scn"))
     rng = np.random.default_rng(0)
     low, high = reference.action_space.low.astype(float), reference.action_space.high.astype(float)
-    physical = rng.uniform(low, high, (args.steps, 2))
+    physical = rng.uniform(low, high, (steps, 2))
     agent = np.array([ours.compiled.to_agent(a) for a in physical], dtype=np.float32)
-    results: dict[str, list[float]] = {"lecture": [], "scn": []}
-    for _ in range(args.repeats):  # alternate, so that drifts of the machine hit both
-        results["lecture"].append(steps_per_second(reference, physical.astype(np.float32)))
-        results["scn"].append(steps_per_second(ours, agent))
-    for name, values in results.items():
-        print(f"box_flipup {name:8s} steps/s: median {np.median(values):6.1f}  (runs: "
-              + ", ".join(f"{v:.1f}" for v in values) + ")")
+    lecture_actions = physical.astype(np.float32)
+    steps_figures = interleaved({"lecture": lambda: steps_per_second(reference, lecture_actions),
+                                 "scn": lambda: steps_per_second(ours, agent)}, repeats)
+    reset_figures = interleaved({"lecture": lambda: resets_per_second(reference, resets),
+                                 "scn": lambda: resets_per_second(ours, resets)}, repeats)
+    for what, figures, count in (("steps/s", steps_figures, f"{steps} steps"),
+                                 ("resets/s", reset_figures, f"{resets} resets")):
+        ratio = paired_ratio(figures["scn"], figures["lecture"])
+        print(f"box_flipup {what:<8} ({count} per run): lecture {median(figures['lecture']):8.1f}  "
+              f"scn {median(figures['scn']):8.1f}  scn/lecture {ratio:.3f} "
+              f"{'(target >= 1.0: ok)' if ratio >= 1.0 else '(target >= 1.0: MISS)'}")
+        print(f"    runs lecture [{runs_text(figures['lecture'])}] scn [{runs_text(figures['scn'])}]")
     print(f"outputs after a state change, us/step: lecture {output_cost(reference, 'observations', 'reward'):.1f}, "
           f"scn {output_cost(ours, 'observation', 'reward', ('reward_terms',)):.1f} "
           f"(expressions backend: {ours.compiled.systems['reward'].backend})")

@@ -52,7 +52,7 @@ def _views(buffer: Any, layout: list[tuple[str, tuple[int, ...], np.dtype, int]]
 
 
 def _size(layout: list[tuple[str, tuple[int, ...], np.dtype, int]]) -> int:
-    name, shape, dtype, offset = layout[-1]
+    _, shape, dtype, offset = layout[-1]
     return max(8, offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)
 
 
@@ -73,7 +73,8 @@ def _worker(remote: Any, parent_remote: Any, env_fns: CloudpickleWrapper, start:
             except (EOFError, KeyboardInterrupt):
                 break
             if cmd == "step":
-                actions, observations, rewards, dones = buf["actions"], buf["observations"], buf["rewards"], buf["dones"]
+                actions, observations = buf["actions"], buf["observations"]
+                rewards, dones = buf["rewards"], buf["dones"]
                 infos, reset_infos = [], []
                 for env, row in zip(envs, rows, strict=True):
                     observation, reward, terminated, truncated, info = env.step(actions[row].copy())
