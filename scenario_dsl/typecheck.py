@@ -107,10 +107,10 @@ _DOMAIN_HINTS: dict[str, str] = {
     "sqrt": "sqrt takes numbers >= 0", "log": "log takes numbers > 0",
     "asin": "asin takes numbers from -1 to 1", "acos": "acos takes numbers from -1 to 1",
     "pow": "a negative number has no fractional power, and 0 no negative power",
-    "exp": "the result is larger than the largest float (about 1.8e308)",
     "sin": "the argument must be finite", "cos": "the argument must be finite", "tan": "the argument must be finite",
     "wrap": "the argument must be finite",
 }
+_OVERFLOW_HINT = "the result is larger than the largest float (about 1.8e308)"
 _OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "mod", "pow": "^"}
 _BINARY_FN = {"+": "add", "-": "sub", "*": "mul", "/": "div", "mod": "mod", "^": "pow", "and": "and", "or": "or"}
 _COMPARE_FN = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
@@ -202,11 +202,21 @@ class Checker:
         if all(isinstance(a, Const) for a in args):
             values = [a.value for a in args if isinstance(a, Const)]
             try:
-                return Const(value=fold(fn, values), size=size)
-            except (ArithmeticError, ValueError) as exc:
-                shown = _shown_call(fn, values)
-                what = "overflows" if isinstance(exc, OverflowError) else "is undefined"
-                raise self.error("SCN401", f"{shown} {what}", span, _DOMAIN_HINTS.get(fn)) from None
+                value = fold(fn, values)
+            except OverflowError:
+                raise self.error("SCN401", f"{_shown_call(fn, values)} overflows", span, _OVERFLOW_HINT) from None
+            except (ArithmeticError, ValueError):
+                raise self.error("SCN401", f"{_shown_call(fn, values)} is undefined", span,
+                                 _DOMAIN_HINTS.get(fn)) from None
+            # IEEE arithmetic does not raise: `inf - inf` is NaN, `1e300 * 1e300` is inf
+            inputs = [x for v in values for x in (v if isinstance(v, list) else [v])]
+            outputs = value if isinstance(value, list) else [value]
+            if any(math.isnan(x) for x in outputs) and not any(math.isnan(x) for x in inputs):
+                raise self.error("SCN401", f"{_shown_call(fn, values)} is undefined", span,
+                                 _DOMAIN_HINTS.get(fn, "the result is not a number (NaN)"))
+            if any(math.isinf(x) for x in outputs) and all(math.isfinite(x) for x in inputs):
+                raise self.error("SCN401", f"{_shown_call(fn, values)} overflows", span, _OVERFLOW_HINT)
+            return Const(value=value, size=size)
         return Apply(fn=fn, args=args, size=size)
 
     def _same_size(self, a: Typed, b: Typed, span: Span, what: str) -> int | None:
@@ -261,6 +271,8 @@ class Checker:
             if right.size is not None or exponent is None or isinstance(exponent, list):
                 raise self.error("SCN307", "the exponent must be a constant number", node.right.span,
                                  "use `exp` and `log` for variable exponents")
+            if not math.isfinite(exponent):
+                raise self.error("SCN401", f"the exponent must be a finite number, not {exponent:g}", node.right.span)
             dim = None
             if left.dim is not None:
                 if exponent != int(exponent) and left.dim != DIMENSIONLESS:
@@ -288,7 +300,7 @@ class Checker:
     def _index(self, node: ast.Index, scope: Scope) -> Typed:
         target = self.lower(node.target, scope)
         index = self.lower(node.index, scope).constant
-        if index is None or isinstance(index, list) or index != int(index):
+        if index is None or isinstance(index, list) or not index.is_integer():
             raise self.error("SCN307", "an index must be a constant whole number", node.index.span)
         if target.size is None:
             raise self.error("SCN303", "indexing a scalar", node.span, "only vectors can be indexed")

@@ -46,7 +46,7 @@ from scenario_dsl.model import (
 from scenario_dsl.modelfiles import ModelFileError, inspect_model, resolve_url
 from scenario_dsl.signals import JOINT_ATTRS, RANDOM_TARGETS, RESERVED, Declarations, resolve_signal
 from scenario_dsl.source import SourceFile, Span
-from scenario_dsl.typecheck import Checker, Failed, Scope, Typed, Value, did_you_mean
+from scenario_dsl.typecheck import CONSTANTS, Checker, Failed, Scope, Typed, Value, did_you_mean
 from scenario_dsl.units import (
     ACCELERATION,
     ANGLE,
@@ -670,9 +670,11 @@ class _Validator:
                 unit = block.scope.every_unit.name if block.scope.every_unit else ""
                 if scope != "build" or unit not in ("episodes", "episode"):
                     self.error("SCN407", "`every N episodes` applies to `per build`", block.scope.span, None)
-                every = int(float(block.scope.every))
-                if every != float(block.scope.every) or every < 1:
+                count = float(block.scope.every)
+                if not count.is_integer() or count < 1:
                     self.error("SCN401", "`every` takes a whole number of episodes, at least 1", block.scope.span, None)
+                else:
+                    every = int(count)
         lets: list[RandomLet] = []
         draws: list[Draw] = []
         requirements: list[Requirement] = []
@@ -799,6 +801,9 @@ class _Validator:
             try:
                 typed = self.check.constant(scoped, self._constant_scope(f"for `{family}`"))
             except Failed:
+                ok = False
+                continue
+            if typed.constant is None:  # SCN307, reported
                 ok = False
                 continue
             if dim is not None and typed.dim is not None and typed.dim != dim and not unitless and key != "values":
@@ -1040,8 +1045,8 @@ class _Validator:
                         values["net_arch"] = [int(x) for x in arch]
                 else:
                     self.error("SCN404", "a policy is written `mlp([64, 64])`", call.span, None)
-            elif isinstance(setting.value, ast.Ref) and len(setting.value.parts) == 1 \
-                    and setting.value.parts[0].name not in self.constants.constants:
+            elif isinstance(setting.value, ast.Ref) and len(setting.value.parts) == 1 and key not in _TRAIN_SETTINGS \
+                    and setting.value.parts[0].name not in (*self.constants.constants, *CONSTANTS):
                 hyper[key] = setting.value.parts[0].name  # a word, e.g. activation = tanh
             else:
                 value = self._const(setting.value, key, None, (None, *range(1, 9)))
@@ -1117,6 +1122,10 @@ def _check_distribution(family: str, p: dict[str, Any]) -> str | None:
         n = max(len(x), len(y))
         return [(x[i % len(x)], y[i % len(y)]) for i in range(n)]
 
+    for key, value in p.items():
+        unbounded = family == "truncnormal" and key in ("low", "high")  # truncnormal(0, 1, 0, inf): a half-normal
+        if not unbounded and not all(math.isfinite(x) for x in _flat(value)):
+            return f"`{key}` of {family} must be finite"
     try:
         if family in ("uniform", "loguniform", "integers"):
             for lo, hi in pairs("low", "high"):
@@ -1124,7 +1133,7 @@ def _check_distribution(family: str, p: dict[str, Any]) -> str | None:
                     return f"{family}(low, high) needs low < high, got {lo:g} and {hi:g}"
                 if family == "loguniform" and lo <= 0:
                     return f"loguniform needs low > 0, got {lo:g}"
-                if family == "integers" and (lo != int(lo) or hi != int(hi)):
+                if family == "integers" and not (lo.is_integer() and hi.is_integer()):
                     return "integers(low, high) takes whole numbers"
         elif family in ("normal", "lognormal"):
             spread = "std" if family == "normal" else "sigma"

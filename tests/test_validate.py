@@ -971,6 +971,29 @@ def test_domain_error_message_names_the_call(value: str, message: str, hint: str
     assert (d.code, d.message, d.hint, d.span is not None and d.span.text) == ("SCN401", message, hint, value)
 
 
+@pytest.mark.parametrize(("snippet", "code", "shown"), [
+    ("observation o2 = [hinge.q ^ inf]", "SCN401", "inf"),
+    ("observation o2 = [[hinge.q, hinge.v][inf]]", "SCN307", "inf"),
+    ("observation o2 = [0 * inf]", "SCN401", "0 * inf"),
+    ("observation o2 = [1e300 * 1e300]", "SCN401", "1e300 * 1e300"),
+    ("randomize { rod.mass ~ integers(0, inf) kg }", "SCN405", "integers(0, inf) kg"),
+    ("randomize { rod.mass ~ uniform(1, inf) kg }", "SCN405", "uniform(1, inf) kg"),
+    ("randomize per build every 1e400 episodes { rod.mass *~ uniform(0.5, 2) }", "SCN401",
+     "per build every 1e400 episodes"),
+    ("train { n_envs = inf }", "SCN401", "inf"),
+    ("train { normalize = yes }", "SCN201", "yes"),
+])
+def test_infinities_are_diagnostics_not_internal_errors(snippet: str, code: str, shown: str) -> None:
+    (d,) = analyze(BASE + snippet + "\n").diagnostics
+    assert (d.code, d.span is not None and d.span.text) == (code, shown)
+
+
+def test_truncnormal_may_be_unbounded_on_one_side() -> None:
+    s = scenario_dsl.loads(BASE + "randomize { rod.mass ~ truncnormal(1, 0.1, 0, inf) kg }\n")
+    dist = s.randomizations[0].draws[0].value
+    assert isinstance(dist, m.Distribution) and dist.params["high"] == math.inf
+
+
 def test_constant_functions_at_infinity_fold_like_the_runtime() -> None:
     s = scenario_dsl.loads(BASE + "observation o2 = [floor(inf), ceil(-inf), 2 ^ 3]\n")
     o2 = s.observations[-1].value
