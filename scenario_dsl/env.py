@@ -110,6 +110,7 @@ class ScenarioEnv(DrakeGymEnv):
         self._plant_context = compiled.plant.GetMyContextFromRoot(simulator.get_context())
         self._observation_max = float(np.finfo(self.observation_space.dtype).max)
         self._action_value: Any = None  # the action's FixedInputPortValue, fixed by the first step after a reset
+        self._noisy = compiled.randomizer.has_noise  # observation or action noise is drawn
 
     # -- the Gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None,
@@ -126,6 +127,8 @@ class ScenarioEnv(DrakeGymEnv):
         context = self.simulator.get_mutable_context()
         self._action_value = None  # reset_context fixes a new value on the action input
         drawn = self.compiled.reset_context(context, self.generator)
+        if self._noisy:  # per-step noise for the first observation
+            self.compiled.randomizer.step_noise()
         self.simulator.Initialize()
         self._steps = 0
         self._failed = None
@@ -140,6 +143,8 @@ class ScenarioEnv(DrakeGymEnv):
         if self._failed is not None:
             return self._failure(self._failed)
         context = self.simulator.get_mutable_context()
+        if self._noisy:
+            action = self._noisy_action(action)
         self._set_action(context, action)
         rewarded: tuple[float, np.ndarray] | None = None
         if self._reward_at_start:  # the state-action pair the step starts from
@@ -219,7 +224,18 @@ class ScenarioEnv(DrakeGymEnv):
         return observation, reward, terminated, info
 
     def _observe(self) -> np.ndarray:
-        return _vector(self.observation_port, self.simulator.get_context())
+        observation = _vector(self.observation_port, self.simulator.get_context())
+        noise = self.compiled.randomizer.observation_noise() if self._noisy else None
+        return observation if noise is None else observation + noise
+
+    def _noisy_action(self, action: Any) -> np.ndarray:
+        """`action` with this step's action noise (drawn in physical units) added."""
+        randomizer = self.compiled.randomizer
+        randomizer.step_noise()
+        noise = randomizer.action_noise()
+        if noise is None:
+            return np.asarray(action, dtype=np.float64)
+        return self.compiled.to_agent(self.compiled.to_physical(np.asarray(action, dtype=np.float64)) + noise)
 
     def _failure(self, reason: str) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
         self._failed = reason

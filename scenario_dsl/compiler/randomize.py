@@ -1,22 +1,24 @@
 """Compiler: `randomize` blocks -> a `Randomizer` that redraws a context each episode.
 
-Every draw comes from Drake's `RandomGenerator` (through `pydrake.common.schema`), so one seed
-fixes an episode. A draw's target ("joint.attr", "body.attr") becomes a `Target`: a getter of
-its nominal value (what the context holds after `SetRandomContext`, so nothing drifts across
-episodes) and a setter. `TARGETS` is the catalogue; a later kind of target adds an entry there.
+The values come from `scenario_dsl.sampling.Sampler` (vectorized NumPy draws, `let`s,
+`require`s by rejection). Each episode's NumPy generator is seeded from two numbers of the
+episode's Drake `RandomGenerator`, which `reset(seed=...)` seeds: one seed fixes every draw of
+an episode, per-step noise included. A draw's target ("joint.attr", "body.attr") becomes a
+`Target`: a getter of its nominal value (what the context holds after `SetRandomContext`, read
+once, so nothing drifts across episodes) and a setter. `_TargetFactory` is the catalogue of
+context targets; observation and action noise are not in the context and are applied by the
+environment (`observation_noise`, `action_noise`).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from pydrake.common import RandomGenerator
 from pydrake.common.eigen_geometry import Quaternion
-from pydrake.common.schema import Gaussian, Rotation, Transform, Uniform, UniformDiscrete
 from pydrake.geometry import ProximityProperties, RoleAssign, SceneGraph
 from pydrake.math import RollPitchYaw
 from pydrake.multibody.plant import CoulombFriction
@@ -25,9 +27,9 @@ from pydrake.systems.framework import Context, OutputPort
 from scenario_dsl import model as m
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, vec
 from scenario_dsl.compiler.signals import Gather, joint_rows
+from scenario_dsl.sampling import MAX_TRIES, Sampler, Samples, SamplingError, Value, requirement_label
 
-Value = float | list[float]
-MAX_TRIES = 1000  # rejection sampling for `require`
+NOISE = "noise"  # the attribute of observation and action noise targets
 
 
 @dataclass
@@ -40,24 +42,43 @@ class Target:
     set: Callable[[Context, Any], None]
 
 
+def episode_rng(generator: RandomGenerator) -> np.random.Generator:
+    """The NumPy generator of one episode, seeded by 64 bits of Drake's `generator`."""
+    return np.random.default_rng([generator(), generator()])
+
+
 class Randomizer:
-    """Draws an episode: `let`s, then draws in order, then checks `require`s (redrawing on failure)."""
+    """Draws an episode with a `Sampler`, writes the values into a context, and checks the
+    `require`s that read the simulated scene (redrawing the episode when one fails)."""
 
     def __init__(self, scenario: m.Scenario, handles: PlantHandles, scene_graph: SceneGraph,
                  gather: Gather | None, requirements: OutputPort | None) -> None:
         for r in scenario.randomizations:
-            if r.scope != "episode":
-                raise CompileError("SCN505", f"`randomize per {r.scope}` is not supported yet; use per episode",
+            if r.scope == "build":
+                raise CompileError("SCN505", "`randomize per build` is not supported yet; use per episode",
                                    None, r.where)
-        self.blocks = scenario.randomizations
+            if r.scope == "step":
+                for d in r.draws:
+                    if not _is_noise(scenario, d.target):
+                        raise CompileError("SCN505", f"`randomize per step` draws observation and action noise "
+                                           f"only; `{d.target}` is drawn per episode", None, d.where)
+        self.scenario = scenario
         self.handles = handles
         self.gather = gather
         self.requirements = requirements
-        self.messages = [q.message or "a requirement" for r in self.blocks for q in r.requirements]
+        self.messages = [requirement_label(q) for r in scenario.randomizations for q in r.requirements]
         factory = _TargetFactory(handles, scene_graph)
-        self.targets = {d.target: factory.make(d.target, d.where) for r in self.blocks for d in r.draws}
+        self.targets = {d.target: factory.make(d.target, d.where) for r in scenario.randomizations
+                        if r.scope == "episode" for d in r.draws if not _is_noise(scenario, d.target)}
+        self._noise_sizes = _noise_sizes(scenario)
+        # whether the env must add noise to observations or actions (checked every step)
+        self.has_noise = any(_is_noise(scenario, d.target) for r in scenario.randomizations for d in r.draws)
         self._initial_v = [(joint_rows(handles, name, "v"), np.asarray(v, dtype=float))
                            for name, v in handles.initial_v.items()]
+        self._sampler: Sampler | None = None  # built by the first `apply`, from the nominal values
+        self._step_sampler: Sampler | None = None
+        self.rng: np.random.Generator | None = None  # the episode's generator, continued by per-step noise
+        self.noise: dict[str, np.ndarray] = {}  # this episode's (or step's) noise by target
 
     def set_initial_state(self, context: Context) -> None:
         """Write the declared initial velocities (Drake has no default velocities)."""
@@ -70,47 +91,84 @@ class Randomizer:
             x[rows] = v
         plant.SetPositionsAndVelocities(plant_context, x)
 
+    def nominal(self, context: Context) -> dict[str, np.ndarray]:
+        """Every target's nominal value: what `context` holds after a reset, before the draws."""
+        values = {name: np.array(t.get(context), dtype=float) for name, t in self.targets.items()}
+        values.update({name: np.zeros(size) for name, size in self._noise_sizes.items()})
+        return values
+
+    def sampler_for(self, diagram: Any, scopes: tuple[str, ...] = ("episode",)) -> Sampler:
+        """A `Sampler` of `scopes` with the nominal values of a fresh context of `diagram`
+        (for drawing many episodes without simulating them: `scn sample`)."""
+        context = diagram.CreateDefaultContext()
+        self.set_initial_state(context)
+        return Sampler(self.scenario, scopes=scopes, nominal=self.nominal(context))
+
+    def sampler(self, context: Context) -> Sampler:
+        """The episode sampler, with the nominal values read from `context` (a reset context)."""
+        if self._sampler is None:
+            nominal = self.nominal(context)
+            self._sampler = Sampler(self.scenario, nominal=nominal)
+            if any(r.scope == "step" for r in self.scenario.randomizations):
+                self._step_sampler = Sampler(self.scenario, scopes=("step",), nominal=nominal)
+        return self._sampler
+
     def apply(self, context: Context, generator: RandomGenerator,
               reset: Callable[[], None] | None = None) -> dict[str, Value]:
         """Draw and apply one episode's values; returns them by `let` name and target.
 
-        `reset` restores the nominal context before a redraw when a `require` fails.
+        `reset` restores the nominal context before a redraw when a scene `require` fails.
         """
+        self.rng = rng = episode_rng(generator)
+        failed = "a requirement"
         for attempt in range(MAX_TRIES):
             if attempt and reset is not None:
                 reset()
             self.set_initial_state(context)
-            drawn = self._draw(context, generator)
-            failed = self._failed_requirement(context)
-            if failed is None:
-                return drawn
-        raise RuntimeError(f"randomization: `{failed}` still fails after {MAX_TRIES} draws; "
-                           "widen the distributions or relax the requirement")
+            samples = self.sampler(context).sample(1, rng)
+            self._write(context, samples)
+            failure = self._failed_requirement(context)
+            if failure is None:
+                return samples.episode(0)
+            failed = failure
+        raise SamplingError(failed, None, 0.0, MAX_TRIES, MAX_TRIES)
 
-    def _draw(self, context: Context, generator: RandomGenerator) -> dict[str, Value]:
-        drawn: dict[str, Value] = {}
+    def step_noise(self) -> None:
+        """Draw the per-step blocks (noise) for the next step, from the episode's generator."""
+        if self._step_sampler is None or self.rng is None:
+            return
+        samples = self._step_sampler.sample(1, self.rng)
+        self.noise.update({k: v[0] for k, v in samples.values.items() if k in self._noise_sizes})
+
+    def observation_noise(self) -> np.ndarray | None:
+        """What to add to the observation vector now (None: nothing is drawn)."""
+        parts = [self.noise.get(f"{o.name}.{NOISE}") for o in self.scenario.observations]
+        if all(p is None for p in parts):
+            return None
+        return np.concatenate([np.zeros(o.size) if p is None else p
+                               for o, p in zip(self.scenario.observations, parts, strict=True)])
+
+    def action_noise(self) -> np.ndarray | None:
+        """What to add to the agent's action now (None: nothing is drawn)."""
+        return self.noise.get(f"{self.scenario.action.name}.{NOISE}")
+
+    def _write(self, context: Context, samples: Samples) -> None:
         lets: dict[str, np.ndarray] = {}
-        for block in self.blocks:
+        self.noise = {}
+        for block in self.sampler(context).blocks:
             for let in block.lets:
-                lets[let.name] = sample(let.value, generator)
-                drawn[let.name] = _plain(lets[let.name])
-            if self.gather is not None:
-                self.gather.set_random_values(self.gather.GetMyMutableContextFromRoot(context), lets)
-            for draw in block.draws:
-                target = self.targets[draw.target]
-                if isinstance(draw.value, m.Distribution):
-                    value = sample(draw.value, generator)
+                lets[let.name] = samples.values[let.name][0]
+            for d in block.draws:
+                value = samples.values[d.target][0]
+                if d.target in self._noise_sizes:
+                    self.noise[d.target] = value
                 else:
-                    from scenario_dsl.compiler.expressions import evaluate
-
-                    value = evaluate(draw.value, {("random", k, "value"): v for k, v in lets.items()})
-                new = _combine(draw.operation, target.get(context), value, target.size)
-                target.set(context, new)
-                drawn[draw.target] = _plain(new)
-        return drawn
+                    self.targets[d.target].set(context, value)
+        if self.gather is not None and lets:
+            self.gather.set_random_values(self.gather.GetMyMutableContextFromRoot(context), lets)
 
     def _failed_requirement(self, context: Context) -> str | None:
-        if self.requirements is None:
+        if self.requirements is None or self._sampler is None or not self._sampler.scene_requirements:
             return None
         values: Any = self.requirements.Eval(context)
         for ok, message in zip(values, self.messages, strict=True):
@@ -119,90 +177,15 @@ class Randomizer:
         return None
 
 
-def _combine(operation: str, nominal: np.ndarray, value: np.ndarray, size: int) -> np.ndarray:
-    """The new value of a target: `set` (value), `offset` (nominal + value), `scale` (nominal * value)."""
-    new = value if operation == "set" else nominal + value if operation == "offset" else nominal * value
-    return np.broadcast_to(np.asarray(new, dtype=float), (size,)).copy()
+def _is_noise(scenario: m.Scenario, target: str) -> bool:
+    return target in _noise_sizes(scenario)
 
 
-def _plain(value: np.ndarray) -> Value:
-    flat = np.atleast_1d(value).astype(float)
-    return float(flat[0]) if flat.size == 1 else [float(x) for x in flat]
-
-
-# ---- sampling -------------------------------------------------------------------------------
-
-def _param(dist: m.Distribution, *names: str) -> np.ndarray:
-    for name in names:
-        if name in dist.params:
-            return np.asarray(dist.params[name], dtype=float)
-    raise CompileError("SCN405", f"`{dist.family}` needs a parameter named {' or '.join(names)}",
-                       f"it has: {', '.join(dist.params) or 'none'}", dist.where)
-
-
-def sample(dist: m.Distribution, generator: RandomGenerator) -> np.ndarray:
-    """One draw from `dist` using Drake's generator (element by element for vectors)."""
-    n = dist.size or 1
-    family = dist.family
-    if family in ("uniform_rotation", "rpy"):
-        return _rotation(dist, generator, n)
-    if family == "choice":
-        values = _param(dist, "values", "choices", "options")
-        weights = dist.params.get("weights", dist.params.get("p"))
-        if weights is None:
-            index = int(UniformDiscrete(list(range(len(values)))).Sample(generator))
-        else:
-            cdf = np.cumsum(np.asarray(weights, dtype=float))
-            index = int(np.searchsorted(cdf / cdf[-1], Uniform(0.0, 1.0).Sample(generator), side="right"))
-        return np.atleast_1d(values[min(index, len(values) - 1)]).astype(float)
-    scalar = _SCALAR.get(family)
-    if scalar is None:
-        raise CompileError("SCN505", f"distribution `{family}` is not supported yet", None, dist.where)
-    params = {name: np.broadcast_to(value, (n,)) for name, value in _scalar_params(dist).items()}
-    return np.array([scalar({k: float(v[i]) for k, v in params.items()}, generator) for i in range(n)])
-
-
-def _scalar_params(dist: m.Distribution) -> dict[str, np.ndarray]:
-    family = dist.family
-    if family in ("uniform", "loguniform", "integers"):
-        return {"low": _param(dist, "low", "lo", "min", "a"), "high": _param(dist, "high", "hi", "max", "b")}
-    if family in ("normal", "lognormal"):
-        return {"mean": _param(dist, "mean", "mu", "loc"), "std": _param(dist, "std", "stddev", "sigma", "scale")}
-    if family == "truncnormal":
-        return {"mean": _param(dist, "mean", "mu", "loc"), "std": _param(dist, "std", "stddev", "sigma", "scale"),
-                "low": _param(dist, "low", "lo", "min", "a"), "high": _param(dist, "high", "hi", "max", "b")}
-    if family == "bernoulli":
-        return {"p": _param(dist, "p", "probability")}
-    return {"value": _param(dist, "value")}  # constant
-
-
-def _truncnormal(p: Mapping[str, float], generator: RandomGenerator) -> float:
-    for _ in range(MAX_TRIES):
-        x = Gaussian(p["mean"], p["std"]).Sample(generator)
-        if p["low"] <= x <= p["high"]:
-            return float(x)
-    return float(np.clip(p["mean"], p["low"], p["high"]))
-
-
-_SCALAR: dict[str, Callable[[Mapping[str, float], RandomGenerator], float]] = {
-    "uniform": lambda p, g: Uniform(p["low"], p["high"]).Sample(g),
-    "normal": lambda p, g: Gaussian(p["mean"], p["std"]).Sample(g),
-    "truncnormal": _truncnormal,
-    "lognormal": lambda p, g: math.exp(Gaussian(p["mean"], p["std"]).Sample(g)),
-    "loguniform": lambda p, g: math.exp(Uniform(math.log(p["low"]), math.log(p["high"])).Sample(g)),
-    "integers": lambda p, g: float(math.floor(Uniform(p["low"], p["high"] + 1.0).Sample(g))),  # both ends included
-    "bernoulli": lambda p, g: float(Uniform(0.0, 1.0).Sample(g) < p["p"]),
-    "constant": lambda p, g: p["value"],
-}
-
-
-def _rotation(dist: m.Distribution, generator: RandomGenerator, n: int) -> Any:
-    if dist.family == "rpy":
-        raise CompileError("SCN505", "`rpy(...)` draws are not supported yet", None, dist.where)
-    transform = Transform()
-    transform.rotation = Rotation(value=Rotation.Uniform())
-    rotation = transform.Sample(generator).rotation()
-    return rotation.ToQuaternion().wxyz() if n == 4 else RollPitchYaw(rotation).vector()
+def _noise_sizes(scenario: m.Scenario) -> dict[str, int]:
+    """Noise targets and their sizes: `OBSERVATION.noise` and `ACTION.noise`."""
+    sizes = {f"{o.name}.{NOISE}": o.size for o in scenario.observations}
+    sizes[f"{scenario.action.name}.{NOISE}"] = scenario.action.size
+    return sizes
 
 
 # ---- targets --------------------------------------------------------------------------------
