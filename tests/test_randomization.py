@@ -80,7 +80,7 @@ def ks_pvalue(samples: np.ndarray, cdf: object) -> float:
     return float(min(1.0, max(0.0, 2 * sum((-1) ** (k - 1) * math.exp(-2 * k * k * lam * lam) for k in range(1, 101)))))
 
 
-def _uniform_cdf(lo: float, hi: float):  # noqa: ANN202
+def _uniform_cdf(lo: float, hi: float):
     return lambda x: np.clip((x - lo) / (hi - lo), 0, 1)
 
 
@@ -99,14 +99,14 @@ CONTINUOUS = {
 
 
 @pytest.fixture(scope="module")
-def env():  # noqa: ANN201
+def env():
     env = make_env(scenario_dsl.loads(SCENARIO, "dists.scn"))
     yield env
     env.close()
 
 
 @pytest.fixture(scope="module")
-def episodes(env) -> dict[str, np.ndarray]:  # noqa: ANN001
+def episodes(env) -> dict[str, np.ndarray]:
     """EPISODES resets of one env (seed 7 first, then the stream): the values in `info`, and the
     mass and friction read back from the simulator's context after each reset."""
     rows: dict[str, list] = {}
@@ -124,7 +124,7 @@ def episodes(env) -> dict[str, np.ndarray]:  # noqa: ANN001
     return {k: np.asarray(v, dtype=float) for k, v in rows.items()}
 
 
-def _context_friction(env, body) -> float:  # noqa: ANN001
+def _context_friction(env, body) -> float:
     """The dynamic friction of `body`'s collision geometry in the simulator's context (what contact uses)."""
     plant, scene_graph = env.compiled.plant, env.compiled.scene_graph
     sg_context = scene_graph.GetMyContextFromRoot(env.simulator.get_context())
@@ -197,7 +197,7 @@ def test_scale_draws_never_accumulate(episodes: dict[str, np.ndarray]) -> None:
     assert abs(np.log(mass[-500:]).mean() - np.log(mass[:500]).mean()) < 0.05
 
 
-def test_drawn_mass_is_the_simulated_mass(env) -> None:  # noqa: ANN001
+def test_drawn_mass_is_the_simulated_mass(env) -> None:
     """The same torque turns the rod by tau t^2 / (2 I), I proportional to the drawn mass: the
     turn times the mass is the same in every episode."""
     products = []
@@ -213,7 +213,7 @@ def test_drawn_mass_is_the_simulated_mass(env) -> None:  # noqa: ANN001
 
 # ---- reproducibility ------------------------------------------------------------------------
 
-def test_same_seed_same_episode(env) -> None:  # noqa: ANN001
+def test_same_seed_same_episode(env) -> None:
     first = env.reset(seed=123)
     env.reset(seed=5)
     again = env.reset(seed=123)
