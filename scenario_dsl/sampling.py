@@ -86,8 +86,24 @@ def draw(dist: m.Distribution, rng: np.random.Generator, n: int, size: int | Non
     sampler = _FAMILIES.get(family)
     if sampler is None:
         raise ValueError(f"unknown distribution `{family}`")
-    params = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), (width,)) for k, v in dist.params.items()}
-    return np.asarray(sampler(params, rng, shape), dtype=np.float64)
+    return np.asarray(sampler(_prepared(dist, width), rng, shape), dtype=np.float64)
+
+
+_PREPARED: dict[tuple[int, int], tuple[m.Distribution, dict[str, Array]]] = {}
+
+
+def _prepared(dist: m.Distribution, width: int) -> dict[str, Array]:
+    """`dist`'s parameters as arrays of `width` elements, computed once per distribution (a reset
+    draws one episode: this saves most of its cost). Keyed by identity; the entry keeps `dist`
+    alive so the identity is not reused."""
+    key = (id(dist), width)
+    entry = _PREPARED.get(key)
+    if entry is None or entry[0] is not dist:
+        if len(_PREPARED) > 10_000:
+            _PREPARED.clear()
+        params = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), (width,)) for k, v in dist.params.items()}
+        entry = _PREPARED[key] = (dist, params)
+    return entry[1]
 
 
 def _component(value: Any, rng: np.random.Generator, n: int) -> Array:
@@ -137,12 +153,15 @@ def truncated_standard_normal(rng: np.random.Generator, n: int, a: float, b: flo
 
 
 _Sampler = Callable[[Mapping[str, Array], np.random.Generator, tuple[int, int]], Array]
+# Written with `random` and `standard_normal` (what NumPy's own `uniform`, `normal` and `lognormal`
+# compute) rather than those: with array parameters they check their arguments on every call,
+# which costs more than the draw itself when a reset draws one episode.
 _FAMILIES: dict[str, _Sampler] = {
-    "uniform": lambda p, rng, s: rng.uniform(p["low"], p["high"], s),
-    "normal": lambda p, rng, s: rng.normal(p["mean"], p["std"], s),
+    "uniform": lambda p, rng, s: p["low"] + (p["high"] - p["low"]) * rng.random(s),
+    "normal": lambda p, rng, s: p["mean"] + p["std"] * rng.standard_normal(s),
     "truncnormal": _truncnormal,
-    "lognormal": lambda p, rng, s: rng.lognormal(p["mean"], p["sigma"], s),
-    "loguniform": lambda p, rng, s: np.exp(rng.uniform(np.log(p["low"]), np.log(p["high"]), s)),
+    "lognormal": lambda p, rng, s: np.exp(p["mean"] + p["sigma"] * rng.standard_normal(s)),
+    "loguniform": lambda p, rng, s: np.exp(np.log(p["low"]) + np.log(p["high"] / p["low"]) * rng.random(s)),
     "integers": lambda p, rng, s: rng.integers(p["low"].astype(np.int64), p["high"].astype(np.int64),
                                                s, endpoint=True).astype(np.float64),
     "bernoulli": lambda p, rng, s: (rng.random(s) < p["p"]).astype(np.float64),
@@ -349,16 +368,28 @@ def _inline(expr: m.Expr, scenario: m.Scenario) -> m.Expr:
     return expr
 
 
-def _evaluate(expr: m.Expr, env: Mapping[str, Array], n: int) -> Array:
-    """An expression over random lets and drawn targets, for `n` episodes: shape (n, width)."""
-    from scenario_dsl.compiler.expressions import evaluate
+_COMPILED: dict[int, tuple[m.Expr, Callable[[Mapping[str, Array]], Array]]] = {}
 
-    values: dict[tuple[str, str, str], Array] = {}
-    for s in _signals(expr):
-        name = s.name if s.source == "random" else f"{s.name}.{s.attribute}"
-        values[(s.source, s.name, s.attribute)] = env[name]
-    result = evaluate(expr, values)
-    return np.broadcast_to(result, (n, result.shape[-1])).astype(np.float64)
+
+def _evaluate(expr: m.Expr, env: Mapping[str, Array], n: int) -> Array:
+    """An expression over random lets and drawn targets, for `n` episodes: shape (n, width).
+    Compiled once per expression with the compiler's NumPy reference (`expressions._compile`),
+    reading a random let by its name and a drawn target by `owner.attribute`."""
+    entry = _COMPILED.get(id(expr))
+    if entry is None or entry[0] is not expr:
+        from scenario_dsl.compiler.expressions import _compile
+
+        def leaf(s: m.Signal) -> Callable[[Mapping[str, Array]], Array]:
+            name = s.name if s.source == "random" else f"{s.name}.{s.attribute}"
+            return lambda values: values[name]
+
+        if len(_COMPILED) > 10_000:
+            _COMPILED.clear()
+        entry = _COMPILED[id(expr)] = (expr, _compile(expr, leaf))
+    result = np.asarray(entry[1](env), dtype=np.float64)
+    if result.ndim == 2 and result.shape[0] == n:
+        return result.copy() if any(result is v for v in env.values()) else result  # never an alias
+    return np.broadcast_to(result, (n, result.shape[-1])).copy()
 
 
 def _truth(expr: m.Expr, env: Mapping[str, Array]) -> npt.NDArray[np.bool_]:
