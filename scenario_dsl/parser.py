@@ -16,6 +16,9 @@ from typing import Any
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lexer import ContextualLexer
+from lark.parser_frontends import PostLexConnector
+from lark.parsers.lalr_analysis import Shift
 
 from scenario_dsl.diagnostics import Diagnostic
 from scenario_dsl.source import SourceFile, Span
@@ -217,9 +220,137 @@ def _parse_collecting_comments(parser: Lark, text: str, comments: list[Token]) -
     _COMMENTS.target = comments
     _NEWLINES.text = text
     try:
+        fast = _fast_parser(parser)
+        if fast is not None:
+            try:
+                return fast.parse(text)
+            except Exception:  # any problem at all: Lark parses again and says what it is
+                del comments[:]
         return parser.parse(text)
     finally:
         _COMMENTS.target = []
+
+
+class _Reject(Exception):
+    """The fast parser met something it leaves to Lark: a syntax error."""
+
+
+class _FastParser:
+    """Lark's LALR parser loop and contextual lexer, over Lark's own tables, scanners and callbacks.
+
+    Parsing is most of what `scn lint` does per file, and Lark spends much of it on per-token
+    bookkeeping that a grammar without error recovery does not need: method calls through the
+    lexer thread, the parser state and the rule objects. This loop does the same steps inline,
+    so valid input gives the same tokens (types, positions, lines and columns), the same
+    reductions in the same order and the same result. It never reports errors: on anything
+    unexpected it gives up, and the caller parses again with Lark for Lark's exact exception.
+    """
+
+    def __init__(self, lark: Lark, lexer: ContextualLexer) -> None:
+        parser = lark.parser.parser.parser  # frontend -> LALR_Parser -> _Parser
+        table = parser.parse_table
+        self.start_state = table.start_states["start"]
+        self.end_state = table.end_states["start"]
+        # state -> token or rule name -> the next state (a shift, or the goto after a reduction),
+        # or (size, rule name, callback) for a reduction.
+        self.actions: dict[Any, dict[str, Any]] = {
+            state: {name: arg if action is Shift else (len(arg.expansion), arg.origin.name, parser.callbacks[arg])
+                    for name, (action, arg) in row.items()}
+            for state, row in table.states.items()
+        }
+        self.lexer = lexer
+        # state -> (regexps, ignored types, types that may hold newlines, token callbacks); each
+        # state's scanner is built on first use, as Lark does (building them all costs ~20 ms).
+        self.scanners: dict[Any, tuple[Any, ...]] = {}
+
+    def _scanner(self, state: Any) -> tuple[Any, ...]:
+        lexer: Any = self.lexer.lexers[state]  # a BasicLexer
+        scanner = lexer.scanner  # builds `lexer.callback` too
+        found = self.scanners[state] = (scanner._mres, lexer.ignore_types, lexer.newline_types, lexer.callback)
+        return found
+
+    def _tokens(self, text: str, states: list[Any]) -> Iterator[Token]:
+        """Lark's `ContextualLexer.lex` and `BasicLexer.next_token`: each token is lexed with
+        the terminals of the parser state it is asked for in (`states[-1]`)."""
+        pos, line, line_start, end = 0, 1, 0, len(text)
+        scanners = self.scanners
+        new = str.__new__
+        while pos < end:
+            state = states[-1]
+            regexps, ignored_types, newline_types, callbacks = scanners.get(state) or self._scanner(state)
+            while pos < end:
+                for regexp in regexps:
+                    match = regexp.match(text, pos)
+                    if match is not None:
+                        break
+                else:
+                    raise _Reject
+                value: str = match.group(0)
+                kind = match.lastgroup
+                ignored = kind in ignored_types
+                token = None
+                if not ignored or kind in callbacks:
+                    token = new(Token, value)
+                    token.type, token.value, token.start_pos = kind, value, pos  # type: ignore[assignment]
+                    token.line, token.column = line, pos - line_start + 1
+                if kind in newline_types and (newlines := value.count("\n")):
+                    line += newlines
+                    line_start = pos + value.rindex("\n") + 1
+                pos += len(value)
+                if token is not None:
+                    token.end_line, token.end_column, token.end_pos = line, pos - line_start + 1, pos
+                    if token.type in callbacks:
+                        token = callbacks[token.type](token)
+                    if not ignored:
+                        yield token
+                        break
+
+    def parse(self, text: str) -> Any:
+        """What `Lark.parse(text)` returns; raises (anything) where Lark would report an error."""
+        actions = self.actions
+        states = [self.start_state]
+        values: list[Any] = []
+        for token in _NEWLINES.process(self._tokens(text, states)):
+            kind = token.type
+            while (action := actions[states[-1]].get(kind)).__class__ is tuple:
+                self._reduce(action, states, values)
+            if action is None:
+                raise _Reject
+            states.append(action)
+            values.append(token)
+        while (action := actions[states[-1]].get("$END")).__class__ is tuple:
+            self._reduce(action, states, values)
+            if states[-1] == self.end_state:
+                return values[-1]
+        raise _Reject
+
+    def _reduce(self, action: tuple[int, str, Any], states: list[Any], values: list[Any]) -> None:
+        size, rule, callback = action
+        if size:
+            children = values[-size:]
+            del states[-size:]
+            del values[-size:]
+        else:
+            children = []
+        values.append(callback(children))
+        states.append(self.actions[states[-1]][rule])
+
+
+@functools.cache
+def _fast_parser(parser: Lark) -> _FastParser | None:
+    """The fast loop for a parser built by `_lark`, or None where Lark is not set up as this
+    module expects (another Lark version), so that Lark parses alone."""
+    try:
+        frontend = parser.parser
+        callbacks = frontend.parser.parser.callbacks
+        connector = frontend.lexer
+        if (not isinstance(connector, PostLexConnector) or connector.postlexer is not _NEWLINES
+                or not isinstance(connector.lexer, ContextualLexer)
+                or any(isinstance(key, str) for key in callbacks)):  # terminal callbacks: not handled
+            return None
+        return _FastParser(parser, connector.lexer)
+    except Exception:
+        return None
 
 
 def _token_span(source: SourceFile, token: Token) -> Span:
