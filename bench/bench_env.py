@@ -9,12 +9,11 @@ per-step cost of evaluating each env's outputs after a state change, and scn's p
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.common import interleaved, machine, median, paired_ratio, runs_text
+from bench.common import clock_name, interleaved, machine, median, now, paired_ratio, runs_text, use_wall_clock
 from scenario_dsl import load
 from scenario_dsl.env import make_env
 
@@ -24,12 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def steps_per_second(env, actions: np.ndarray) -> float:
     """Steps per second over `actions` from a fresh episode (resets at episode ends included)."""
     env.reset(seed=0)
-    start = time.perf_counter()
+    start = now()
     for action in actions:
         *_, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
             env.reset()
-    return len(actions) / (time.perf_counter() - start)
+    return len(actions) / (now() - start)
 
 
 def output_cost(env, observation: str, reward: str, extra: tuple[str, ...] = (), n: int = 2000) -> float:
@@ -42,23 +41,23 @@ def output_cost(env, observation: str, reward: str, extra: tuple[str, ...] = (),
     ports = [diagram.GetOutputPort(name) for name in (observation, reward, *extra)]
 
     def run(evaluate: bool) -> float:
-        start = time.perf_counter()
+        start = now()
         for i in range(n):
             x[0] = 1e-6 * i
             plant.SetPositionsAndVelocities(plant_context, x)
             if evaluate:
                 for port in ports:
                     port.Eval(context)
-        return time.perf_counter() - start
+        return now() - start
 
     return (run(True) - run(False)) / n * 1e6
 
 
 def resets_per_second(env, count: int) -> float:
-    start = time.perf_counter()
+    start = now()
     for i in range(count):
         env.reset(seed=i)
-    return count / (time.perf_counter() - start)
+    return count / (now() - start)
 
 
 def main() -> None:
@@ -67,13 +66,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="env steps per run (default 60, quick 20)")
     parser.add_argument("--resets", type=int, default=None, help="resets per run (default 200, quick 50)")
     parser.add_argument("--repeats", type=int, default=None, help="default 5, quick 3")
+    parser.add_argument("--wall", action="store_true", help="time with the wall clock, not CPU time")
     args = parser.parse_args()
+    use_wall_clock(args.wall)
     steps = args.steps or (20 if args.quick else 60)
     resets = args.resets or (50 if args.quick else 200)
     repeats = args.repeats or (3 if args.quick else 5)
     from manipulation.envs.box_flipup import BoxFlipUpEnv
 
-    print(f"against the lecture: {machine()}; median of {repeats} repeats, lecture and scn taking turns")
+    print(f"against the lecture: {machine()}; median of {repeats} repeats, lecture and scn taking turns; "
+          f"clock: {clock_name()}")
     reference = BoxFlipUpEnv()
     ours = make_env(load(ROOT / "scenarios" / "box_flipup.scn"))
     rng = np.random.default_rng(0)

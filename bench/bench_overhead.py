@@ -17,7 +17,17 @@ import math
 
 import numpy as np
 
-from bench.common import SCENARIOS, interleaved, machine, median, paired_ratio, runs_text
+from bench.common import (
+    SCENARIOS,
+    clock_name,
+    interleaved,
+    machine,
+    median,
+    now,
+    paired_ratio,
+    runs_text,
+    use_wall_clock,
+)
 
 #: env steps per run, per scenario (about a second of work each on one core here)
 BUDGET = {"pendulum": 4000, "cart_pole": 1000, "acrobot": 1000, "push_box": 100, "box_flipup": 40}
@@ -40,14 +50,12 @@ def bench(name: str, steps: int, repeats: int) -> None:
         return plant.GetPositionsAndVelocities(plant.GetMyContextFromRoot(context)).copy()
 
     def timed(body) -> float:  # steps per second over `episodes` episodes; resets untimed
-        import time
-
         elapsed = 0.0
         for e in range(episodes):
             env.reset(seed=e)
-            start = time.perf_counter()
+            start = now()
             body()
-            elapsed += time.perf_counter() - start
+            elapsed += now() - start
         return total / elapsed
 
     def env_steps() -> None:
@@ -86,9 +94,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a quarter of the steps, 3 repeats")
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--scenario", nargs="*", default=list(BUDGET))
+    parser.add_argument("--wall", action="store_true", help="time with the wall clock, not CPU time")
     options = parser.parse_args()
+    use_wall_clock(options.wall)
     repeats = options.repeats or (3 if options.quick else 5)
-    print(f"env overhead: {machine()}; median of {repeats} interleaved repeats")
+    print(f"env overhead: {machine()}; median of {repeats} interleaved repeats; clock: {clock_name()}")
     print("steps/s: env = ScenarioEnv.step; raw = one AdvanceTo over the same steps; loop = AdvanceTo per step "
           "from Python, nothing evaluated")
     print("ratio = median over repeats of env/raw (target >= 0.97); overhead, loop = us per step above raw")

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
 
 import numpy as np
 
-from bench.common import machine, median, runs_text
+from bench.common import clock_name, machine, median, now, runs_text, use_wall_clock
 
 CONTACT_MODELS = ("hydroelastic_with_fallback", "hydroelastic", "point")
 LECTURE = ("hydroelastic_with_fallback", "lagged", 1.0)
@@ -29,7 +28,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="simulated seconds per run (default 2)")
     parser.add_argument("--repeats", type=int, default=None, help="default 3")
     parser.add_argument("--steps", default=None, help="plant time steps in ms, comma separated (default 1,2,5)")
+    parser.add_argument("--wall", action="store_true", help="time with the wall clock, not CPU time")
     options = parser.parse_args()
+    use_wall_clock(options.wall)
     seconds = options.seconds or (1.0 if options.quick else 2.0)
     repeats = options.repeats or (1 if options.quick else 3)
     time_steps = [float(x) for x in (options.steps or ("1,2" if options.quick else "1,2,5")).split(",")]
@@ -39,7 +40,7 @@ def main() -> None:
     from scenario_dsl.env import ScenarioEnv
 
     approximations = discrete_contact_approximations()
-    print(f"physics settings: {machine()}")
+    print(f"physics settings: {machine()}; clock: {clock_name()}")
     print(f"box_flipup, {seconds:g} s simulated per run, median of {repeats} repeats (all settings take turns); "
           f"approximations offered by this Drake: {', '.join(approximations)}")
     envs: dict[tuple[str, str, float], ScenarioEnv | str] = {}
@@ -61,14 +62,14 @@ def main() -> None:
             env = envs[key]
             assert not isinstance(env, str)
             env.reset(seed=0)
-            start = time.perf_counter()
+            start = now()
             truncated = False
             for action in actions:
                 _, _, _, truncated, info = env.step(action)
                 if truncated and "truncation_reason" in info and info["truncation_reason"] != "time_limit":
                     notes[key] = info["truncation_reason"][:60]
                     break
-            elapsed = time.perf_counter() - start
+            elapsed = now() - start
             simulated = env.simulator.get_context().get_time()
             figures[key].append(simulated / elapsed)
     lecture = figures.get(LECTURE)

@@ -13,9 +13,19 @@ time (adds Gymnasium's and scn's seeding: about 0.1 ms).
 from __future__ import annotations
 
 import argparse
-import time
 
-from bench.common import SCENARIOS, interleaved, load_variant, machine, median, paired_ratio, runs_text
+from bench.common import (
+    SCENARIOS,
+    clock_name,
+    interleaved,
+    load_variant,
+    machine,
+    median,
+    now,
+    paired_ratio,
+    runs_text,
+    use_wall_clock,
+)
 
 #: scenario -> what its randomize block draws
 CASES = {
@@ -32,7 +42,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="default 5, quick 3")
     parser.add_argument("--rebuilds", type=int, default=None, help="rebuilds per run (default 5, quick 2)")
     parser.add_argument("--seeded", action="store_true", help="reset(seed=i) instead of reset()")
+    parser.add_argument("--wall", action="store_true", help="time with the wall clock, not CPU time")
     options = parser.parse_args()
+    use_wall_clock(options.wall)
     count = options.resets or (100 if options.quick else 300)
     repeats = options.repeats or (3 if options.quick else 5)
     rebuilds = options.rebuilds or (2 if options.quick else 5)
@@ -41,14 +53,14 @@ def main() -> None:
     from scenario_dsl.env import ScenarioEnv
 
     print(f"resets: {machine()}; {'seeded' if options.seeded else 'unseeded'} resets, {count} per run, "
-          f"median of {repeats} repeats (plain and randomized take turns)")
+          f"median of {repeats} repeats (plain and randomized take turns); clock: {clock_name()}")
     print(f"{'scenario':<11} {'plain/s':>9} {'random/s':>9} {'ratio':>6} {'+us/reset':>11}  randomization")
 
     def resets(env: ScenarioEnv) -> float:
-        start = time.perf_counter()
+        start = now()
         for i in range(count):
             env.reset(seed=i) if options.seeded else env.reset()
-        return count / (time.perf_counter() - start)
+        return count / (now() - start)
 
     for name, what in CASES.items():
         plain = ScenarioEnv(load_variant(name, randomize=False), seed=0)
@@ -64,10 +76,10 @@ def main() -> None:
     scenario = load(SCENARIOS / "box_flipup.scn")
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = now()
         for i in range(rebuilds):
             ScenarioEnv(scenario, seed=i).reset()
-        times.append((time.perf_counter() - start) / rebuilds)
+        times.append((now() - start) / rebuilds)
     print("box_flipup rebuild per episode (compile_scenario + ScenarioEnv + reset): "
           f"median {median(times) * 1e3:.0f} ms "
           f"= {1 / median(times):.1f} resets/s  (runs, ms: [{runs_text([t * 1e3 for t in times], 0)}])")
