@@ -55,8 +55,9 @@ def plot_run(run_path: str | Path, out: str | Path | None = None, *, window: int
         top.fill_between(steps, mean - std, mean + std, color="tab:orange", alpha=0.2)
     top.set_ylabel("episode return")
     config = meta.get("config", {})
+    envs = config.get("n_envs", "?")
     top.set_title(f"{meta.get('scenario', run.name)}: {str(config.get('algo', '?')).upper()}, "
-                  f"seed {meta.get('seed', '?')}, {config.get('n_envs', '?')} envs")
+                  f"seed {meta.get('seed', '?')}, {envs} env" + ("" if envs == 1 else "s"))
     top.grid(alpha=0.3)
     top.legend(loc="lower right", fontsize="small")
     if terms:
