@@ -67,7 +67,17 @@ def _rule(method: Callable[[Any, Span, list[Any]], Any]) -> Callable[[Any, list[
     """Adapt a rule method to Lark's internal-transformer call: compute the span of all the
     children (keywords and brackets included) and pass on only the meaningful ones."""
     def call(self: _Builder, children: list[Any]) -> Any:
+        # One call per reduction: the usual case (the first and last children are tokens or
+        # nodes) is handled here without calls; `_span_of` handles the others.
         values = [c for c in children if (c.type in _VALUE_TERMINALS if isinstance(c, Token) else c is not None)]
+        if children:
+            first, last = children[0], children[-1]
+            start = (first.start_pos or 0) if first.__class__ is Token else first.span.start if isinstance(
+                first, ast.Node) else None
+            end = (last.end_pos or 0) if last.__class__ is Token else last.span.end if isinstance(
+                last, ast.Node) else None
+            if start is not None and end is not None:
+                return method(self, Span(self.source, start, end), values)
         return method(self, _span_of(self.source, children), values)
     return call
 

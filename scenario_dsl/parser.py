@@ -9,6 +9,7 @@ the expected tokens in words.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,32 +309,34 @@ class _FastParser:
     def parse(self, text: str) -> Any:
         """What `Lark.parse(text)` returns; raises (anything) where Lark would report an error."""
         actions = self.actions
+        end_state = self.end_state
         states = [self.start_state]
         values: list[Any] = []
-        for token in _NEWLINES.process(self._tokens(text, states)):
+        for token in itertools.chain(_NEWLINES.process(self._tokens(text, states)), (_END,)):
             kind = token.type
+            # Reduce while the parse table says so (the reductions inline: they are most of the
+            # calls), then shift the token.
             while (action := actions[states[-1]].get(kind)).__class__ is tuple:
-                self._reduce(action, states, values)
+                size, rule, callback = action
+                if size:
+                    children = values[-size:]
+                    del states[-size:]
+                    del values[-size:]
+                else:
+                    children = []
+                values.append(callback(children))
+                states.append(actions[states[-1]][rule])
+                if states[-1] == end_state and token is _END:
+                    return values[-1]
             if action is None:
                 raise _Reject
             states.append(action)
             values.append(token)
-        while (action := actions[states[-1]].get("$END")).__class__ is tuple:
-            self._reduce(action, states, values)
-            if states[-1] == self.end_state:
-                return values[-1]
         raise _Reject
 
-    def _reduce(self, action: tuple[int, str, Any], states: list[Any], values: list[Any]) -> None:
-        size, rule, callback = action
-        if size:
-            children = values[-size:]
-            del states[-size:]
-            del values[-size:]
-        else:
-            children = []
-        values.append(callback(children))
-        states.append(self.actions[states[-1]][rule])
+
+# The end of the input, as the parse table names it (only its type is looked at).
+_END = Token("$END", "")
 
 
 @functools.cache

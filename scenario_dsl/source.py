@@ -21,7 +21,10 @@ class SourceFile:
 
     def __post_init__(self) -> None:
         starts = [0]
-        starts.extend(i + 1 for i, ch in enumerate(self.text) if ch == "\n")
+        find, at = self.text.find, self.text.find("\n")
+        while at >= 0:  # str.find skips to each newline in C; a loop over characters is ~20x slower
+            starts.append(at + 1)
+            at = find("\n", at + 1)
         object.__setattr__(self, "_line_starts", tuple(starts))
 
     @classmethod
@@ -61,6 +64,12 @@ class Span:
     source: SourceFile = field(repr=False, compare=False, hash=False)
     start: int
     end: int
+
+    def __init__(self, source: SourceFile, start: int, end: int) -> None:
+        # The parser makes a span per node and per name; filling `__dict__` directly takes half
+        # the time of the `object.__setattr__` calls that the dataclass would generate.
+        fields = self.__dict__
+        fields["source"], fields["start"], fields["end"] = source, start, end
 
     @property
     def path(self) -> str:
