@@ -639,7 +639,7 @@ def _short(value: Any) -> str:
         help="override a hyperparameter (repeatable), e.g. --set learning_rate=1e-3 --set net_arch=[256,256]"),
     arg("--out", default="runs", metavar="DIR", help="where run directories go (default: runs/)"),
     arg("--device", choices=["cpu", "cuda", "auto"], help="torch device (default: auto)"),
-    arg("--threads", type=int, metavar="N", help="torch threads in this process (default: torch's)"),
+    arg("--threads", type=int, metavar="N", help="torch threads in the training process (default: 1)"),
     arg("--progress", action=argparse.BooleanOptionalAction, default=None,
         help="a live progress bar (default: on a terminal; otherwise a status line every 30 s)"),
 )
@@ -654,10 +654,10 @@ def train(args: argparse.Namespace, io: Streams) -> int:
         io.err.write(text + "\n")
         io.err.flush()
 
-    if args.threads is not None:
-        import torch
+    import torch
 
-        torch.set_num_threads(max(1, args.threads))
+    # One thread unless asked: on shared cores two torch threads made SAC 10x slower (docs/results.md).
+    torch.set_num_threads(max(1, args.threads or 1))
     try:
         if args.resume:
             changed = [flag for flag, value in (("FILE", args.path), ("--algo", args.algo), ("--n-envs", args.n_envs),
