@@ -20,6 +20,7 @@ from scenario_dsl.units import (
     ANGLE,
     ANGULAR_VELOCITY,
     DIMENSIONLESS,
+    FORCE,
     LENGTH,
     MASS,
     VELOCITY,
@@ -53,7 +54,8 @@ RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]
              "center_of_mass": (3, LENGTH, None), "position": (3, LENGTH, None), "rpy": (3, ANGLE, None),
              "x": (None, LENGTH, None), "y": (None, LENGTH, None), "z": (None, LENGTH, None),
              "yaw": (None, ANGLE, None),
-             "velocity": (3, VELOCITY, None), "angular_velocity": (3, ANGULAR_VELOCITY, None)},
+             "velocity": (3, VELOCITY, None), "angular_velocity": (3, ANGULAR_VELOCITY, None),
+             "push": (3, FORCE, None)},  # a force in the world frame at the body's origin
     "controller": {"kp": (None, None, 0.0), "ki": (None, None, 0.0), "kd": (None, None, 0.0)},
     "plant": {"gravity": (3, ACCELERATION, None)},
     "observation": {"noise": (None, None, None)},

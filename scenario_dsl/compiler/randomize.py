@@ -59,9 +59,9 @@ class Randomizer:
                                    None, r.where)
             if r.scope == "step":
                 for d in r.draws:
-                    if not _is_noise(scenario, d.target):
+                    if not _is_noise(scenario, d.target) and not _is_push(d.target):
                         raise CompileError("SCN505", f"`randomize per step` draws observation and action noise "
-                                           f"only; `{d.target}` is drawn per episode", None, d.where)
+                                           f"and pushes only; `{d.target}` is drawn per episode", None, d.where)
         self.scenario = scenario
         self.handles = handles
         self.gather = gather
@@ -69,10 +69,16 @@ class Randomizer:
         self.messages = [requirement_label(q) for r in scenario.randomizations for q in r.requirements]
         factory = _TargetFactory(handles, scene_graph)
         self.targets = {d.target: factory.make(d.target, d.where) for r in scenario.randomizations
-                        if r.scope == "episode" for d in r.draws if not _is_noise(scenario, d.target)}
+                        if r.scope == "episode" for d in r.draws
+                        if not _is_noise(scenario, d.target) and not _is_push(d.target)}
         self._noise_sizes = _noise_sizes(scenario)
-        # whether the env must add noise to observations or actions (checked every step)
-        self.has_noise = any(_is_noise(scenario, d.target) for r in scenario.randomizations for d in r.draws)
+        # pushes: target -> body index; a force in the world frame at the body's origin
+        self._pushes = {d.target: handles.body(d.target.rpartition(".")[0]).index()
+                        for r in scenario.randomizations for d in r.draws if _is_push(d.target)}
+        # whether the env must add noise to observations or actions, or push, every step
+        self.has_noise = any(_is_noise(scenario, d.target) or _is_push(d.target)
+                             for r in scenario.randomizations for d in r.draws)
+        self._context: Context | None = None  # the context of the episode (pushes are fixed on it)
         self._initial_v = [(joint_rows(handles, name, "v"), np.asarray(v, dtype=float))
                            for name, v in handles.initial_v.items()]
         self._sampler: Sampler | None = None  # built by the first `apply`, from the nominal values
@@ -95,6 +101,7 @@ class Randomizer:
         """Every target's nominal value: what `context` holds after a reset, before the draws."""
         values = {name: np.array(t.get(context), dtype=float) for name, t in self.targets.items()}
         values.update({name: np.zeros(size) for name, size in self._noise_sizes.items()})
+        values.update({name: np.zeros(3) for name in self._pushes})
         return values
 
     def sampler_for(self, diagram: Any, scopes: tuple[str, ...] = ("episode",)) -> Sampler:
@@ -120,6 +127,7 @@ class Randomizer:
         `reset` restores the nominal context before a redraw when a scene `require` fails.
         """
         self.rng = rng = episode_rng(generator)
+        self._context = context
         failed = "a requirement"
         for attempt in range(MAX_TRIES):
             if attempt and reset is not None:
@@ -138,7 +146,9 @@ class Randomizer:
         if self._step_sampler is None or self.rng is None:
             return
         samples = self._step_sampler.sample(1, self.rng)
-        self.noise.update({k: v[0] for k, v in samples.values.items() if k in self._noise_sizes})
+        self.noise.update({k: v[0] for k, v in samples.values.items() if k in self._noise_sizes or k in self._pushes})
+        if self._pushes and self._context is not None:
+            self._push(self._context)
 
     def observation_noise(self) -> np.ndarray | None:
         """What to add to the observation vector now (None: nothing is drawn)."""
@@ -160,12 +170,32 @@ class Randomizer:
                 lets[let.name] = samples.values[let.name][0]
             for d in block.draws:
                 value = samples.values[d.target][0]
-                if d.target in self._noise_sizes:
+                if d.target in self._noise_sizes or d.target in self._pushes:
                     self.noise[d.target] = value
                 else:
                     self.targets[d.target].set(context, value)
         if self.gather is not None and lets:
             self.gather.set_random_values(self.gather.GetMyMutableContextFromRoot(context), lets)
+        if self._pushes:
+            self._push(context)
+
+    def _push(self, context: Context) -> None:
+        """Fix the plant's applied-spatial-force input to the pushes drawn now (none: no force)."""
+        from pydrake.multibody.math import SpatialForce
+        from pydrake.multibody.plant import ExternallyAppliedSpatialForce
+
+        forces = []
+        for target, index in self._pushes.items():
+            force = self.noise.get(target)
+            if force is None or not np.any(force):
+                continue
+            push = ExternallyAppliedSpatialForce()
+            push.body_index = index
+            push.p_BoBq_B = vec(np.zeros(3))
+            push.F_Bq_W = SpatialForce(vec(np.zeros(3)), vec(np.asarray(force, dtype=float)))
+            forces.append(push)
+        plant = self.handles.plant
+        plant.get_applied_spatial_force_input_port().FixValue(plant.GetMyMutableContextFromRoot(context), forces)
 
     def _failed_requirement(self, context: Context) -> str | None:
         if self.requirements is None or self._sampler is None or not self._sampler.scene_requirements:
@@ -179,6 +209,10 @@ class Randomizer:
 
 def _is_noise(scenario: m.Scenario, target: str) -> bool:
     return target in _noise_sizes(scenario)
+
+
+def _is_push(target: str) -> bool:
+    return target.rpartition(".")[2] == "push"
 
 
 def _noise_sizes(scenario: m.Scenario) -> dict[str, int]:
