@@ -34,7 +34,7 @@ class Node:
             if isinstance(value, Node):
                 out.append(value)
             elif isinstance(value, tuple):
-                out.extend(v for v in value if isinstance(v, Node))
+                out += [v for v in value if isinstance(v, Node)]
         return out
 
     def walk(self) -> Iterator[Node]:

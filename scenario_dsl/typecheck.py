@@ -9,7 +9,6 @@ NumPy or Drake.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +68,8 @@ class Failed(Exception):
 
 
 def did_you_mean(name: str, candidates: Sequence[str]) -> str | None:
+    import difflib  # only hints for errors need it: linting clean files never imports it
+
     close = difflib.get_close_matches(name, [c for c in candidates if c != name], n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
 

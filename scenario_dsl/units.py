@@ -7,6 +7,7 @@ accept them. Every quantity is converted to SI (and radians) when the scenario i
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import NamedTuple
@@ -77,6 +78,7 @@ class UnitError(ValueError):
         self.name = name
 
 
+@functools.lru_cache(maxsize=1024)  # a scenario writes the same few units many times over
 def parse_unit(text: str) -> tuple[float, Dim]:
     """Factor to SI and dimension of a unit expression such as `m/s^2` or `N*m`.
 
