@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, SupportsFloat
@@ -36,6 +35,9 @@ from scenario_dsl.compiler import CompiledScenario, compile_scenario
 
 RENDER_MODES = ["human", "rgb_array", "ansi"]
 ScenarioLike = m.Scenario | str | Path
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _entropy() -> int:
@@ -163,9 +165,10 @@ class ScenarioEnv(DrakeGymEnv):
             observation, reward, terminated, info = self._outcome(context, rewarded)
         except (RuntimeError, ValueError) as exc:  # the symbolic backend refuses NaN and domain errors
             return self._failure(f"evaluation failure: {exc}")
-        if not ((np.abs(observation) <= self._observation_max).all() and math.isfinite(reward)):
-            return self._failure("simulator failure: the observation or reward is not finite in "
-                                 f"{self.observation_space.dtype} (the simulation diverged)")
+        # Learners keep rewards as float32 (SB3's buffers): a reward beyond its range is infinite there.
+        if not ((np.abs(observation) <= self._observation_max).all() and abs(reward) <= _FLOAT32_MAX):
+            return self._failure(f"simulator failure: the observation is not finite in {self.observation_space.dtype}, "
+                                 "or the reward in float32 (the simulation diverged)")
         observation = observation.astype(self.observation_space.dtype)
         truncated = self.max_steps is not None and self._steps >= self.max_steps
         if truncated:

@@ -191,6 +191,16 @@ def test_a_diverging_simulation_truncates_with_a_reason_and_reset_recovers() -> 
     assert not truncated and np.isfinite(reward) and "truncation_reason" not in info
 
 
+def test_a_reward_beyond_float32_truncates_as_a_failure() -> None:
+    """A finite float64 reward that a learner's float32 buffer would hold as infinity."""
+    text = PENDULUM.read_text().replace("-(wrap(pendulum.q)^2", "1e30 * pendulum.v^2 * 1e30 - (wrap(pendulum.q)^2")
+    env = make_env(scenario_dsl.loads(text, str(PENDULUM)))
+    env.reset(seed=0)
+    _, reward, terminated, truncated, info = env.step(np.ones(1, dtype=np.float32))
+    assert truncated and not terminated and reward == 0.0
+    assert info["truncation_reason"].startswith("simulator failure") and "float32" in info["truncation_reason"]
+
+
 # ---- pickling, vector envs, registration, training ------------------------------------------
 
 def test_env_factory_is_picklable_and_builds_in_subprocesses() -> None:
