@@ -73,7 +73,7 @@ def main() -> None:
             simulated = env.simulator.get_context().get_time()
             figures[key].append(simulated / elapsed)
     lecture = figures.get(LECTURE)
-    print(f"{'contact model':<27} {'approximation':<13} {'dt ms':>5} {'sim s/wall s':>12} {'vs lecture':>10}  runs")
+    print(f"{'contact model':<27} {'approximation':<13} {'dt ms':>5} {'sim s/clock s':>12} {'vs lecture':>10}  runs")
     for key, env in envs.items():
         model, approximation, dt = key
         if isinstance(env, str):
