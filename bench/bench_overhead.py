@@ -29,7 +29,7 @@ from bench.common import (
     use_wall_clock,
 )
 
-#: env steps per run, per scenario (about a second of work each on one core here)
+#: env steps per run, per scenario (about a second of work each on one core here; others: 200)
 BUDGET = {"pendulum": 4000, "cart_pole": 1000, "acrobot": 1000, "push_box": 100, "box_flipup": 40}
 
 
@@ -84,16 +84,17 @@ def bench(name: str, steps: int, repeats: int) -> None:
     ratio = paired_ratio(figures["env"], figures["raw"])
     overhead_us = (1 / env_rate - 1 / raw_rate) * 1e6
     loop_us = (1 / loop_rate - 1 / raw_rate) * 1e6
-    print(f"{name:<11} {total:>5} {env_rate:>9.1f} {raw_rate:>9.1f} {loop_rate:>9.1f} {ratio:>7.3f} "
+    print(f"{name:<14} {total:>5} {env_rate:>9.1f} {raw_rate:>9.1f} {loop_rate:>9.1f} {ratio:>7.3f} "
           f"{'ok' if ratio >= 0.97 else 'MISS':>4} {overhead_us:>8.0f} {loop_us:>8.0f} {1e6 / raw_rate:>9.0f}  {same}")
-    print(f"{'':<11} runs env [{runs_text(figures['env'])}] raw [{runs_text(figures['raw'])}]")
+    print(f"{'':<14} runs env [{runs_text(figures['env'])}] raw [{runs_text(figures['raw'])}]")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a quarter of the steps, 3 repeats")
     parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--scenario", nargs="*", default=list(BUDGET))
+    bundled = [*BUDGET, *sorted(p.stem for p in SCENARIOS.glob("*.scn") if p.stem not in BUDGET)]
+    parser.add_argument("--scenario", nargs="*", default=bundled, help="default: every bundled scenario")
     parser.add_argument("--wall", action="store_true", help="time with the wall clock, not CPU time")
     options = parser.parse_args()
     use_wall_clock(options.wall)
@@ -102,7 +103,7 @@ def main() -> None:
     print("steps/s: env = ScenarioEnv.step; raw = one AdvanceTo over the same steps; loop = AdvanceTo per step "
           "from Python, nothing evaluated")
     print("ratio = median over repeats of env/raw (target >= 0.97); overhead, loop = us per step above raw")
-    print(f"{'scenario':<11} {'steps':>5} {'env':>9} {'raw':>9} {'loop':>9} {'ratio':>7} {'':>4} "
+    print(f"{'scenario':<14} {'steps':>5} {'env':>9} {'raw':>9} {'loop':>9} {'ratio':>7} {'':>4} "
           f"{'overhead':>8} {'loop':>8} {'raw us':>9}")
     for name in options.scenario:
         steps = BUDGET.get(name, 200)
