@@ -197,6 +197,11 @@ def parse_param(text: str) -> tuple[str, str]:
     return name, value.strip()
 
 
+#: `--param NAME=VALUE`, for every subcommand that loads a scenario.
+PARAM_ARG = arg("--param", action="append", default=[], type=parse_param, metavar="NAME=VALUE",
+                help="override a `param` of the scenario (repeatable), e.g. --param mass=2kg")
+
+
 def exit_code(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> int:
     """2 for an internal error (SCN9xx), 1 for an error (or a warning when `strict`), else 0."""
     code = EXIT_OK
@@ -272,8 +277,7 @@ def _wants_colour(stream: TextIO) -> bool:
     arg("--format", choices=list(FORMATS), default="human", help="output format (default: human)"),
     arg("--strict", action="store_true", help="treat warnings as errors for the exit code"),
     arg("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output"),
-    arg("--param", action="append", default=[], type=parse_param, metavar="NAME=VALUE",
-        help="override a `param` of the scenario (repeatable), e.g. --param mass=2kg"),
+    PARAM_ARG,
 )
 def lint(args: argparse.Namespace, io: Streams) -> int:
     """Front end only (parse, includes, validate): no Drake, NumPy, torch or Gymnasium."""
@@ -395,8 +399,7 @@ def _write_atomically(path: Path, text: str) -> None:
     arg("--plot", metavar="PNG", help="also write a histogram of each quantity to this PNG file"),
     arg("--scope", choices=["episode", "step"], default="episode",
         help="which `randomize` blocks to draw (default: episode)"),
-    arg("--param", action="append", default=[], type=parse_param, metavar="NAME=VALUE",
-        help="override a `param` of the scenario (repeatable), e.g. --param mass=2kg"),
+    PARAM_ARG,
 )
 def sample(args: argparse.Namespace, io: Streams) -> int:
     """Draw the blocks of one scope for N episodes at once (`sampling.Sampler`, nominal values
@@ -514,9 +517,6 @@ def _compile_failure(exc: Exception, io: Streams) -> int:
     return EXIT_USAGE
 
 
-_PARAM = arg("--param", action="append", default=[], type=parse_param, metavar="NAME=VALUE",
-             help="override a `param` of the scenario (repeatable), e.g. --param mass=2kg")
-
 
 @command(
     "compile", "build the Drake diagram; write the resolved scenario (JSON) and the diagram (Graphviz)",
@@ -524,7 +524,7 @@ _PARAM = arg("--param", action="append", default=[], type=parse_param, metavar="
     arg("-o", "--out", default="build", metavar="DIR", help="output folder (default: build)"),
     arg("--depth", type=int, default=1, metavar="N",
         help="how deep the Graphviz drawing opens subdiagrams (default: 1, the scenario's own systems)"),
-    _PARAM,
+    PARAM_ARG,
 )
 def compile_(args: argparse.Namespace, io: Streams) -> int:
     """Front end, then `compile_scenario`; writes DIR/<name>.json, .dot and (with Graphviz) .svg."""
@@ -560,7 +560,7 @@ def compile_(args: argparse.Namespace, io: Streams) -> int:
     arg("path", metavar="FILE", help="a .scn file, or a JSON file written by `scn compile`"),
     arg("--steps", type=int, default=1000, metavar="N", help="random steps to take (default: 1000)"),
     arg("--seed", type=int, default=0, metavar="S", help="seed of the resets and of the random actions (default: 0)"),
-    _PARAM,
+    PARAM_ARG,
 )
 def check(args: argparse.Namespace, io: Streams) -> int:
     """Exit 0 when both checkers pass, 1 when one fails (or the scenario has errors)."""
@@ -634,7 +634,7 @@ def _short(value: Any) -> str:
     arg("--timesteps", type=int, metavar="N", help="timesteps to train (with --resume: the new total)"),
     arg("--n-envs", type=int, metavar="K", help="environments in parallel (subprocesses when K > 1)"),
     arg("--seed", type=int, metavar="S", help="the run's seed (default: the train block's, else random)"),
-    _PARAM,
+    PARAM_ARG,
     arg("--set", action="append", default=[], metavar="KEY=VALUE",
         help="override a hyperparameter (repeatable), e.g. --set learning_rate=1e-3 --set net_arch=[256,256]"),
     arg("--out", default="runs", metavar="DIR", help="where run directories go (default: runs/)"),
