@@ -76,7 +76,10 @@ def test_pendulum_structure() -> None:
     assert [r.name for r in s.reward] == ["cost"]
     assert s.plant.time_step == pytest.approx(0.05)
     assert s.plant.gravity == (0.0, 0.0, -10.0)
-    (rod,) = s.bodies
+    rod, stick, bob = s.bodies
+    assert (stick.name, stick.mass, stick.collision, bob.name, bob.mass, bob.collision) == (
+        "stick", 0.0, False, "bob", 0.0, False)  # drawn only: no mass, no contact
+    assert [(w.parent, w.child) for w in s.welds] == [("rod", "stick"), ("rod", "bob")]
     assert rod.mass == 1.0 and rod.center_of_mass == (0.0, 0.0, 0.5)
     assert rod.inertia == pytest.approx([1 / 12, 1 / 12, 1e-6])
     assert rod.color == (0.8, 0.3, 0.3, 1.0)
