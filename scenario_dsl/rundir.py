@@ -28,7 +28,7 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -283,7 +283,7 @@ def truncate_csv(path: Path, column: str, limit: int) -> None:
     os.replace(tmp, path)
 
 
-def _complete(row: dict[Any, Any], columns: list[str]) -> bool:
+def _complete(row: dict[Any, Any], columns: Sequence[str]) -> bool:
     """A row with every column (a partial last line has fewer; a garbled one more)."""
     return None not in row and all(row.get(c) is not None for c in columns)
 

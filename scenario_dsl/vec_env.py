@@ -162,7 +162,7 @@ class ScenarioVecEnv(VecEnv):
             raise ValueError(f"n_workers must be in [1, {n_envs}] (the number of environments), not {n_workers}")
         if start_method is None:
             start_method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-        ctx = mp.get_context(start_method)
+        ctx: Any = mp.get_context(start_method)  # typeshed: BaseContext lacks Process
         self.waiting = False
         self.closed = False
         self._shm: SharedMemory | None = None
@@ -284,13 +284,13 @@ class ScenarioVecEnv(VecEnv):
         wanted = list(self._get_indices(indices))
         per_worker: dict[int, list[int]] = {}
         for i in wanted:
-            worker, local = self._owner[i]
-            per_worker.setdefault(worker, []).append(local)
-        for worker, local in per_worker.items():
-            self.remotes[worker].send((cmd, payload(local)))
+            worker, position = self._owner[i]
+            per_worker.setdefault(worker, []).append(position)
+        for worker, positions in per_worker.items():
+            self.remotes[worker].send((cmd, payload(positions)))
         answers: dict[int, Any] = {}
-        for worker, local in per_worker.items():
+        for worker, positions in per_worker.items():
             values = self.remotes[worker].recv()
             if results:
-                answers.update({self._blocks[worker][j]: v for j, v in zip(local, values, strict=True)})
+                answers.update({self._blocks[worker][j]: v for j, v in zip(positions, values, strict=True)})
         return [answers[i] for i in wanted] if results else []

@@ -13,9 +13,8 @@ box_flipup = pytest.importorskip(
     "manipulation.envs.box_flipup",
     reason="the `manipulation` package (pip install manipulation==2026.10.17) holds the reference env")
 
-from scn_fixtures import box_flipup_scenario  # noqa: E402
-
 from pydrake.multibody.plant import MultibodyPlantConfig  # noqa: E402
+from scn_fixtures import box_flipup_scenario  # noqa: E402
 
 from scenario_dsl.env import make_env  # noqa: E402
 

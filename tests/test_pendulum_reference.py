@@ -36,14 +36,14 @@ def _start_together(reference, ours, seed: int) -> np.ndarray:
 @pytest.mark.parametrize("seed", range(5))
 def test_same_actions_give_the_same_trajectory_and_rewards(envs, seed: int) -> None:
     reference, ours = envs
-    observation = _start_together(reference, ours, seed)
+    _start_together(reference, ours, seed)
     assert -np.pi <= reference.state[0] <= np.pi and abs(reference.state[1]) <= 1  # theta ~ U(-pi, pi), v ~ U(-1, 1)
     rng = np.random.default_rng(seed)
     compared = 0
     for _ in range(200):
         torque = rng.uniform(-2.0, 2.0)
-        expected, expected_reward, _, expected_truncated, _ = reference.step(np.array([torque]))
-        got, reward, terminated, truncated, info = ours.step(np.array([torque / 2.0]))  # normalized
+        expected, expected_reward, _, _expected_truncated, _ = reference.step(np.array([torque]))
+        got, reward, terminated, _truncated, info = ours.step(np.array([torque / 2.0]))  # normalized
         if abs(expected[2]) >= MAX_SPEED:  # Pendulum-v1 clipped: the trajectories part here
             break
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)  # both float32 observations
