@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gymnasium import spaces
-from scn_fixtures import SCENARIOS, pendulum_scenario
+from scn_fixtures import SCENARIOS
 
 import scenario_dsl
 from scenario_dsl import rundir
@@ -191,13 +191,13 @@ def test_failed_simulations_are_counted_not_fatal(tmp_path: Path) -> None:
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflows are the point
 def test_a_learner_poisoned_by_huge_rewards_stops_with_one_line(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture) -> None:
-    # Stiff gains at a large step: finite but enormous rewards (1e27) before the state turns
-    # non-finite make the policy NaN; that is a clean error, exit 1, not a traceback.
-    from scenario_dsl.artifacts import compiled_document
-
-    compiled = tmp_path / "diverging.json"
-    compiled.write_text(json.dumps(compiled_document(pendulum_scenario(kp=1e6, time_step=0.01, step=0.05))))
-    code = main(["train", str(compiled), "--algo", "ppo", "--timesteps", "512", "--seed", "0", "--set", "n_steps=128",
+    # Rewards near float32's limit (the env truncates beyond it) are finite, but squaring them in
+    # the value loss is not: the policy turns NaN. That is a clean error, exit 1, not a traceback.
+    text = PENDULUM.read_text().replace("-(wrap(pendulum.q)^2", "1e37 * (1 + pendulum.v^2) - (wrap(pendulum.q)^2")
+    assert "1e37" in text
+    huge = tmp_path / "huge.scn"
+    huge.write_text(text)
+    code = main(["train", str(huge), "--algo", "ppo", "--timesteps", "512", "--seed", "0", "--set", "n_steps=128",
                  "--set", "batch_size=64", "--set", "eval_freq=0", "--out", str(tmp_path / "runs"), *QUIET])
     err = capsys.readouterr().err
     assert code == 1, err
