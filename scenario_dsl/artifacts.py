@@ -100,8 +100,8 @@ def write_artifacts(scenario: Scenario, graphviz: str, out_dir: str | Path) -> W
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, dot_path = out / f"{scenario.name}.json", out / f"{scenario.name}.dot"
-    _write(json_path, json.dumps(compiled_document(scenario), indent=2) + "\n")
-    _write(dot_path, graphviz)
+    write_text_atomically(json_path, json.dumps(compiled_document(scenario), indent=2) + "\n")
+    write_text_atomically(dot_path, graphviz)
     dot = shutil.which("dot")
     if dot is None:
         return Written([json_path, dot_path], "Graphviz's `dot` is not installed")
@@ -109,15 +109,19 @@ def write_artifacts(scenario: Scenario, graphviz: str, out_dir: str | Path) -> W
     result = subprocess.run([dot, "-Tsvg", str(dot_path)], capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
         return Written([json_path, dot_path], f"`dot -Tsvg` failed: {result.stderr.strip()[:200]}")
-    _write(svg_path, result.stdout)
+    write_text_atomically(svg_path, result.stdout)
     return Written([json_path, dot_path, svg_path])
 
 
-def _write(path: Path, text: str) -> None:
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` (UTF-8) through a temporary file, flushed to disk and renamed into
+    place, so `path` is never partial; the file gets the mode a plain `open` would give it."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it a plain file's mode
         os.replace(tmp, path)
     except BaseException:

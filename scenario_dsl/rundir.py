@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scenario_dsl.artifacts import write_text_atomically
+
 RUN_FORMAT = "scn.run/1"
 RUN_JSON, SCENARIO_JSON = "run.json", "scenario.json"
 PROGRESS_CSV, EPISODES_CSV, EVALUATIONS_CSV = "progress.csv", "episodes.csv", "evaluations.csv"
@@ -85,16 +87,8 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write text atomically (`artifacts.write_text_atomically`)."""
+    write_text_atomically(path, text)
 
 
 # ---- checkpoints -------------------------------------------------------------------------------
