@@ -68,6 +68,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "SCN407": (Severity.ERROR, "conflicting settings"),
     "SCN408": (Severity.WARNING, "suspicious value"),
     "SCN409": (Severity.ERROR, "division by zero in a constant"),
+    "SCN410": (Severity.WARNING, "randomization rebuilds the diagram"),
     "SCN501": (Severity.ERROR, "model file not found"),
     "SCN502": (Severity.ERROR, "package URL cannot be resolved offline"),
     "SCN503": (Severity.ERROR, "name not found in the loaded model"),

@@ -32,6 +32,7 @@ from pydrake.systems.analysis import Simulator
 
 from scenario_dsl import model as m
 from scenario_dsl.compiler import CompiledScenario, compile_scenario
+from scenario_dsl.compiler.randomize import episode_rng
 
 RENDER_MODES = ["human", "rgb_array", "ansi"]
 ScenarioLike = m.Scenario | str | Path
@@ -95,12 +96,10 @@ class ScenarioEnv(DrakeGymEnv):
                          render_rgb_port_id=rgb_port)
         self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 1.0 / step}
         self.render_mode = render_mode
-        diagram = compiled.diagram
-        self._reward_terms_port = diagram.GetOutputPort(compiled.reward_terms_port)
-        self._reward_port = diagram.GetOutputPort(compiled.reward_port)
-        self._termination_port = (diagram.GetOutputPort(compiled.termination_port)
-                                  if compiled.termination_reasons else None)
-        self._success_port = diagram.GetOutputPort(compiled.success_port) if compiled.has_success else None
+        self._adopt(compiled, simulator)
+        self._params = params
+        self._build_drawn: dict[str, Any] = {}
+        self._episodes_since_build: int | None = None  # None: the nominal diagram, not built from draws
         self.max_steps = spec.episode.max_steps
         self._reward_at_start = spec.episode.reward_at == "step_start"
         self._initial_seed = seed
@@ -108,11 +107,42 @@ class ScenarioEnv(DrakeGymEnv):
         self._steps = 0
         self._failed: str | None = None
         self._last_observation: np.ndarray | None = None
-        # Per-step constants and handles (performance: each saves a pybind call or a NumPy lookup).
-        self._plant_context = compiled.plant.GetMyContextFromRoot(simulator.get_context())
         self._observation_max = float(np.finfo(self.observation_space.dtype).max)
+
+    def _adopt(self, compiled: CompiledScenario, simulator: Simulator | None = None) -> None:
+        """Drive `compiled`'s diagram from now on: at construction, and after a rebuild for
+        `randomize per build` (same ports and spaces, other values inside)."""
+        if simulator is None:
+            simulator = Simulator(compiled.diagram)
+            simulator.set_target_realtime_rate(0.0)
+            self.simulator = simulator
+            self._setup()  # DrakeGymEnv's: the action, observation and rgb ports of the new diagram
+        self.compiled = compiled
+        diagram = compiled.diagram
+        self._reward_terms_port = diagram.GetOutputPort(compiled.reward_terms_port)
+        self._reward_port = diagram.GetOutputPort(compiled.reward_port)
+        self._termination_port = (diagram.GetOutputPort(compiled.termination_port)
+                                  if compiled.termination_reasons else None)
+        self._success_port = diagram.GetOutputPort(compiled.success_port) if compiled.has_success else None
+        # Per-step handles (performance: each saves a pybind call).
+        self._plant_context = compiled.plant.GetMyContextFromRoot(simulator.get_context())
         self._action_value: Any = None  # the action's FixedInputPortValue, fixed by the first step after a reset
         self._noisy = compiled.randomizer.has_noise  # observation or action noise is drawn
+
+    def _rebuild_if_due(self, seeded: bool) -> None:
+        """`randomize per build`: draw the build-scope values from the episode's generator and
+        compile the diagram they describe, at the first reset, every N episodes, and at every
+        seeded reset (so that `reset(seed=s)` always replays the same episode)."""
+        builder = self.compiled.build_randomizer
+        if builder is None:
+            return
+        if not seeded and self._episodes_since_build is not None and self._episodes_since_build < builder.every:
+            return
+        variant, self._build_drawn = builder.draw(episode_rng(self.generator))
+        self._adopt(compile_scenario(variant, params=self._params, camera=self.compiled.has_camera,
+                                     meshcat=self.meshcat))
+        self.compiled.build_randomizer = builder  # keep counting and drawing from the scenario as written
+        self._episodes_since_build = 0
 
     # -- the Gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None,
@@ -126,9 +156,13 @@ class ScenarioEnv(DrakeGymEnv):
         if seed is not None:
             self.generator = RandomGenerator(drake_seed(seed))
             self._has_generator = True
+        self._rebuild_if_due(seeded=seed is not None)
         context = self.simulator.get_mutable_context()
         self._action_value = None  # reset_context fixes a new value on the action input
         drawn = self.compiled.reset_context(context, self.generator)
+        if self.compiled.build_randomizer is not None:
+            drawn = {**self._build_drawn, **drawn}
+            self._episodes_since_build = (self._episodes_since_build or 0) + 1
         if self._noisy:  # per-step noise for the first observation
             self.compiled.randomizer.step_noise()
         self.simulator.Initialize()

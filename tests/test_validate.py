@@ -987,7 +987,7 @@ def test_domain_error_message_names_the_call(value: str, message: str, hint: str
     ("train { normalize = yes }", "SCN201", "yes"),
 ])
 def test_infinities_are_diagnostics_not_internal_errors(snippet: str, code: str, shown: str) -> None:
-    (d,) = analyze(BASE + snippet + "\n").diagnostics
+    (d,) = [d for d in analyze(BASE + snippet + "\n").diagnostics if d.code != "SCN410"]  # SCN410: per build
     assert (d.code, d.span is not None and d.span.text) == (code, shown)
 
 

@@ -29,6 +29,7 @@ from scenario_dsl import model as m
 from scenario_dsl.compiler.actuation import add_controller, connect_actuation, direct_actuation
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, plant_config, populate, vec
 from scenario_dsl.compiler.randomize import Randomizer
+from scenario_dsl.compiler.rebuild import BuildRandomizer, has_build_scope
 from scenario_dsl.compiler.signals import Gathered, gather_signals, inline, with_plant_sizes
 
 Params = Mapping[str, float | list[float]]
@@ -53,6 +54,7 @@ class CompiledScenario:
     observation_upper: np.ndarray
     has_success: bool = False
     has_camera: bool = False
+    build_randomizer: BuildRandomizer | None = None  # `randomize per build`: the env recompiles with its draws
     controller_plants: list[MultibodyPlant] = field(default_factory=list)  # kept alive with the diagram
 
     action_port: str = "action"
@@ -181,6 +183,7 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
     diagram = builder.Build()
     diagram.set_name(scenario.name)
     requirement_port = diagram.GetOutputPort("requirements") if requirements else None
+    build_randomizer = BuildRandomizer(scenario) if has_build_scope(scenario) else None
     randomizer = Randomizer(scenario, handles, scene_graph, gathered.gather, requirement_port)
     lower, upper = _observation_bounds(scenario)
     return CompiledScenario(
@@ -191,6 +194,7 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
         action_lower=np.asarray(action.lower, dtype=float), action_upper=np.asarray(action.upper, dtype=float),
         observation_lower=lower, observation_upper=upper, has_success=scenario.episode.success is not None,
         has_camera=camera, controller_plants=controller_plants,
+        build_randomizer=build_randomizer,
     )
 
 

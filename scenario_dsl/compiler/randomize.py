@@ -53,10 +53,7 @@ class Randomizer:
 
     def __init__(self, scenario: m.Scenario, handles: PlantHandles, scene_graph: SceneGraph,
                  gather: Gather | None, requirements: OutputPort | None) -> None:
-        for r in scenario.randomizations:
-            if r.scope == "build":
-                raise CompileError("SCN505", "`randomize per build` is not supported yet; use per episode",
-                                   None, r.where)
+        for r in scenario.randomizations:  # build-scope blocks are `rebuild.BuildRandomizer`'s
             if r.scope == "step":
                 for d in r.draws:
                     if not _is_noise(scenario, d.target) and not _is_push(d.target):

@@ -1,0 +1,66 @@
+"""Build-scope randomization: the values Drake takes only when a diagram is built.
+
+`randomize per build [every N episodes] { ... }` draws the plant's gravity and controller gains
+(`C.kp`, `C.ki`, `C.kd`): `InverseDynamicsController` fixes its gains at construction, and the
+gravity field belongs to the plant's model, not to its context. `BuildRandomizer.draw` returns
+a copy of the scenario with the drawn values in place; the environment compiles that copy into
+a fresh diagram (see `ScenarioEnv.reset`), every episode or every N episodes, and reports the
+values in `info["randomization"]` with the episode's own draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scenario_dsl import model as m
+from scenario_dsl.compiler.plant import CompileError
+from scenario_dsl.sampling import Sampler, Value
+
+GAINS = ("kp", "ki", "kd")
+
+
+def build_nominal(scenario: m.Scenario) -> dict[str, np.ndarray]:
+    """What a build-scope block may draw, with its nominal value (for `+~` and `*~`)."""
+    nominal = {"plant.gravity": np.asarray(scenario.plant.gravity, dtype=float)}
+    for controller in scenario.controllers:
+        for gain in GAINS:
+            nominal[f"{controller.name}.{gain}"] = np.asarray(getattr(controller, gain), dtype=float)
+    return nominal
+
+
+class BuildRandomizer:
+    """Draws a scenario's build-scope blocks and makes the scenario they describe."""
+
+    def __init__(self, scenario: m.Scenario) -> None:
+        blocks = [r for r in scenario.randomizations if r.scope == "build"]
+        nominal = build_nominal(scenario)
+        for block in blocks:
+            for draw in block.draws:
+                if draw.target not in nominal:
+                    raise CompileError("SCN505", f"`randomize per build` draws the plant's gravity and controller "
+                                       f"gains; draw `{draw.target}` per episode", None, draw.where)
+        self.scenario = scenario
+        self.every = min((block.every or 1 for block in blocks), default=1)
+        self.sampler = Sampler(scenario, scopes=("build",), nominal=nominal)
+
+    def draw(self, rng: np.random.Generator) -> tuple[m.Scenario, dict[str, Value]]:
+        """The scenario with one draw of every build-scope target, and the values drawn."""
+        values = self.sampler.sample(1, rng).episode(0)
+        plant = self.scenario.plant
+        if "plant.gravity" in values:
+            gravity = np.broadcast_to(np.asarray(values["plant.gravity"], dtype=float), (3,))
+            plant = plant.model_copy(update={"gravity": tuple(float(g) for g in gravity)})
+        controllers = []
+        for controller in self.scenario.controllers:
+            gains = {}
+            for gain in GAINS:
+                key = f"{controller.name}.{gain}"
+                if key in values:
+                    size = len(getattr(controller, gain))
+                    gains[gain] = [float(g) for g in np.broadcast_to(np.asarray(values[key], dtype=float), (size,))]
+            controllers.append(controller.model_copy(update=gains))
+        return self.scenario.model_copy(update={"plant": plant, "controllers": controllers}), values
+
+
+def has_build_scope(scenario: m.Scenario) -> bool:
+    return any(r.scope == "build" for r in scenario.randomizations)
