@@ -728,6 +728,8 @@ class _Validator:
             attrs = JOINT_ATTRS.get(joint_type, {})
             table = {k: (size, dim, None) for k, (size, dim) in attrs.items()}
             table["damping"] = (None, None, 0.0)
+            table["gear_ratio"] = (None, DIMENSIONLESS, 0.0)  # of the joint's actuator
+            table["rotor_inertia"] = (None, INERTIA, 0.0)
         else:
             table = RANDOM_TARGETS.get({"bodies": "body", "controllers": "controller", "observations": "observation",
                                         "actions": "action"}.get(kind, kind), {})

@@ -22,6 +22,7 @@ from pydrake.common.eigen_geometry import Quaternion
 from pydrake.geometry import ProximityProperties, RoleAssign, SceneGraph
 from pydrake.math import RollPitchYaw
 from pydrake.multibody.plant import CoulombFriction
+from pydrake.multibody.tree import SpatialInertia
 from pydrake.systems.framework import Context, OutputPort
 
 from scenario_dsl import model as m
@@ -237,6 +238,8 @@ class _TargetFactory:
             return Target(target, joint.num_velocities(),
                           lambda c: joint.GetDampingVector(self._plant_context(c)),
                           lambda c, v: joint.SetDampingVector(self._plant_context(c), vec(v)))
+        if joint is not None and attribute in ("gear_ratio", "rotor_inertia"):
+            return self._actuator(target, joint, attribute, where)
         if joint is not None:
             return self._state(target, joint_rows(self.handles, owner, attribute))
         try:
@@ -253,7 +256,38 @@ class _TargetFactory:
                           lambda c, v: body.SetCenterOfMassInBodyFrame(self._plant_context(c), vec(v)))
         if attribute == "friction":
             return self._friction(target, body)
+        if attribute == "inertia_scale":
+            return self._inertia_scale(target, body)
         return self._free_body(target, body, attribute, where)
+
+    def _actuator(self, name: str, joint: Any, attribute: str, where: m.Where | None) -> Target:
+        """A joint actuator's gear ratio or rotor inertia: parameters of the plant's context."""
+        actuator = next((self.plant.get_joint_actuator(i) for i in self.plant.GetJointActuatorIndices()
+                         if self.plant.get_joint_actuator(i).joint().index() == joint.index()), None)
+        if actuator is None:
+            raise CompileError("SCN504", f"`{name}`: joint `{joint.name()}` has no actuator",
+                               "declare it `actuated`, or draw another target", where)
+        if attribute == "gear_ratio":
+            return Target(name, 1, lambda c: np.array([actuator.gear_ratio(self._plant_context(c))]),
+                          lambda c, v: actuator.SetGearRatio(self._plant_context(c), float(v[0])))
+        return Target(name, 1, lambda c: np.array([actuator.rotor_inertia(self._plant_context(c))]),
+                      lambda c, v: actuator.SetRotorInertia(self._plant_context(c), float(v[0])))
+
+    def _inertia_scale(self, name: str, body: Any) -> Target:
+        """Scales the body's rotational inertia about its centre of mass (nominal 1). The model's
+        inertia is the base, so draws never compound; a mass or centre of mass drawn in the same
+        episode is kept, and the inertia follows the mass as a uniform density would."""
+        nominal = body.default_spatial_inertia()
+        central = nominal.Shift(nominal.get_com()).CalcRotationalInertia()  # about the centre of mass
+
+        def set_(context: Context, value: Any) -> None:
+            plant_context = self._plant_context(context)
+            mass, com = body.get_mass(plant_context), body.CalcCenterOfMassInBodyFrame(plant_context)
+            density = mass / nominal.get_mass() if nominal.get_mass() > 0 else 1.0
+            inertia = central * (float(value[0]) * density)
+            body.SetSpatialInertiaInBodyFrame(plant_context, SpatialInertia.MakeFromCentralInertia(mass, com, inertia))
+
+        return Target(name, 1, lambda c: np.ones(1), set_)
 
     def _plant_context(self, context: Context) -> Context:
         return self.plant.GetMyMutableContextFromRoot(context)
