@@ -139,7 +139,7 @@ def truncated_standard_normal(rng: np.random.Generator, n: int, a: float, b: flo
         if a <= 0 and b - a > 2.0:
             x = rng.standard_normal(k)
             ok = (x >= a) & (x <= b)
-        elif (b - lo) * max(lo, 1.0) <= 1.0:
+        elif a <= 0 or (b - lo) * max(lo, 1.0) <= 1.0:  # a narrow [a, b] around 0 too: the tail's x >= 0
             x = rng.uniform(a, b, k)
             ok = rng.random(k) <= np.exp((lo * lo - x * x) / 2.0)
         else:

@@ -381,6 +381,15 @@ def test_truncated_normal_matches_its_cdf(a: float, width: float) -> None:
     assert ks_pvalue(x, lambda t: (_phi(t) - lo) / (hi - lo)) > 1e-4
 
 
+@pytest.mark.parametrize(("a", "b"), [(-0.5, 1.4), (-0.9, 1.05), (-1.4, 0.5), (-0.01, 1.9)])
+def test_truncated_normal_straddling_zero_draws_both_sides(a: float, b: float) -> None:
+    # [a, b] holds 0, is narrower than 2 standard deviations and reaches past 1: the exponential
+    # tail proposal (x >= 0 only) would never draw the negative part.
+    x = truncated_standard_normal(np.random.default_rng(0), 4000, a, b)
+    lo, hi = _phi(a), _phi(b)
+    assert ks_pvalue(x, lambda t: (_phi(t) - lo) / (hi - lo)) > 1e-4
+
+
 @settings(max_examples=60, deadline=None)
 @given(lo=st.integers(-50, 50), span=st.integers(0, 20), seed=st.integers(0, 2**32 - 1))
 def test_integers_are_whole_and_inclusive(lo: int, span: int, seed: int) -> None:
