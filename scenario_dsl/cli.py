@@ -467,8 +467,8 @@ def sample(args: argparse.Namespace, io: Streams) -> int:
     if args.plot:
         try:
             plot_histograms(samples, args.plot)
-        except OSError as exc:
-            io.err.write(f"{PROG}: error: cannot write {args.plot}: {exc.strerror or exc}\n")
+        except (OSError, ValueError) as exc:  # ValueError: matplotlib knows no such image format
+            io.err.write(f"{PROG}: error: cannot write {args.plot}: {getattr(exc, 'strerror', None) or exc}\n")
             return EXIT_USAGE
         io.err.write(f"wrote {args.plot}\n")
     return EXIT_OK

@@ -448,5 +448,7 @@ def plot_histograms(samples: Samples, out: str, *, bins: int = 50) -> None:
         ax.axis("off")
     fig.suptitle(f"{samples.n} episodes, acceptance rate {samples.acceptance:.3g}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    try:
+        fig.savefig(out, dpi=100)
+    finally:
+        plt.close(fig)

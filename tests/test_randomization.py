@@ -313,6 +313,17 @@ def test_scn_sample_cli(tmp_path: Path) -> None:
     assert main(["sample", str(path), "-n", "10"]) == 1
 
 
+def test_scn_sample_plot_to_an_unknown_image_format_is_a_usage_error(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from scenario_dsl.cli import main
+
+    path = tmp_path / "req.scn"
+    path.write_text(REQUIRE.replace("LIMIT", "0.5"))
+    assert main(["sample", str(path), "-n", "10", "--format", "json", "--plot", str(tmp_path / "h.xyz")]) == 2
+    err = capsys.readouterr().err
+    assert "SCN901" not in err and "h.xyz" in err
+
+
 def test_scn_sample_json_statistics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
