@@ -145,7 +145,11 @@ def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
     model_path = rundir.model_in(p)
     scenario = load_compiled(run / rundir.SCENARIO_JSON)
     cls = algorithm_class(meta["config"]["algo"])
-    model = cls.load(model_path, device=device)
+    try:
+        model = cls.load(model_path, device=device)
+    except (ValueError, KeyError) as exc:  # not a zip, or a zip without a saved model in it
+        raise rundir.RunDirError(f"{model_path}: cannot load it as a {meta['config']['algo'].upper()} model "
+                                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     vec_normalize = None
     stats = model_path.parent / rundir.VECNORMALIZE
     if stats.is_file():

@@ -189,6 +189,8 @@ def model_in(path: Path) -> Path:
     """The model `scn eval` uses for `path`: a `.zip` as given; for a run directory its best
     model, else its final one, else its latest checkpoint."""
     if path.is_file():
+        if path.suffix != ".zip":
+            raise RunDirError(f"{path}: not a model (a model is a .zip file: model.zip in best/, final/ or a checkpoint)")
         return path
     for candidate in (path / BEST / MODEL, path / FINAL / MODEL):
         if candidate.is_file():

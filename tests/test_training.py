@@ -231,6 +231,27 @@ def test_resume_refuses_new_settings_and_non_runs(tmp_path: Path, capsys: pytest
     assert main(["plot", str(tmp_path)]) == 2
 
 
+def _fake_run(tmp_path: Path) -> Path:
+    """A run directory with its descriptions and no model (nothing trained)."""
+    from scenario_dsl.artifacts import compiled_document
+
+    run = tmp_path / "run"
+    run.mkdir()
+    rundir.write_json(run / rundir.SCENARIO_JSON, compiled_document(scenario_dsl.load(PENDULUM)))
+    rundir.write_json(run / rundir.RUN_JSON, {"format": rundir.RUN_FORMAT, "scenario": "pendulum", "seed": 0,
+                                              "config": TrainConfig().to_json()})
+    return run
+
+
+def test_eval_of_a_file_that_is_no_model_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run = _fake_run(tmp_path)
+    (run / "notes.zip").write_text("not a zip")
+    for path in (run / rundir.RUN_JSON, run / "notes.zip"):
+        assert main(["eval", str(path), "--episodes", "1"]) == 2
+        err = capsys.readouterr().err
+        assert "SCN901" not in err and err.startswith(f"scn: error: {path}"), err
+
+
 def test_bad_set_exits_2_from_the_command_line() -> None:
     result = subprocess.run([*SCN, "train", str(PENDULUM), "--set", "learning_rte=1e-3"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
