@@ -190,7 +190,7 @@ def model_in(path: Path) -> Path:
     model, else its final one, else its latest checkpoint."""
     if path.is_file():
         if path.suffix != ".zip":
-            raise RunDirError(f"{path}: not a model (a model is a .zip file: model.zip in best/, final/ or a checkpoint)")
+            raise RunDirError(f"{path}: not a model (a model is a .zip: model.zip in best/, final/ or a checkpoint)")
         return path
     for candidate in (path / BEST / MODEL, path / FINAL / MODEL):
         if candidate.is_file():
