@@ -235,6 +235,13 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
         else:
             log(f"the run already has {model.num_timesteps} of {config.n_timesteps} timesteps")
     finally:
+        # On an error (divergence, Ctrl-C) stable-baselines3 calls no `_on_training_end`: close the
+        # callbacks' logs and the progress bar here.
+        if display.progress is not None:
+            display.progress.stop()
+            display.progress = None
+        episodes.csv.close()
+        evaluate.csv.close()
         eval_env.close()
         for output in formats:
             output.close()

@@ -202,6 +202,11 @@ def test_a_learner_poisoned_by_huge_rewards_stops_with_one_line(tmp_path: Path,
     err = capsys.readouterr().err
     assert code == 1, err
     assert err.splitlines()[-1].startswith("scn: error: training diverged at ")
+    # the run's logs are closed even though training stopped with an error
+    fds = Path("/proc/self/fd")
+    if fds.is_dir():
+        open_files = [os.readlink(fd) for fd in fds.iterdir() if fd.is_symlink()]
+        assert not [f for f in open_files if f.startswith(str(tmp_path))], open_files
 
 
 @pytest.mark.parametrize(("args", "message"), [
