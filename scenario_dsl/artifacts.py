@@ -35,11 +35,14 @@ def scenario_hash(scenario: Scenario) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def _without_places(data: Any) -> Any:
+def _without_places(data: Any, top: bool = True) -> Any:
+    # Only the scenario's own `path` and the `where` fields (None or {file, line, column}) are
+    # places: a parameter, joint or other user-named key may be spelled `path` or `where` too.
     if isinstance(data, dict):
-        return {k: _without_places(v) for k, v in data.items() if k not in ("path", "where")}
+        return {k: _without_places(v, False) for k, v in data.items()
+                if not (top and k == "path") and not (k == "where" and (v is None or isinstance(v, dict)))}
     if isinstance(data, list):
-        return [_without_places(v) for v in data]
+        return [_without_places(v, False) for v in data]
     return data
 
 

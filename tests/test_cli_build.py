@@ -66,6 +66,18 @@ def test_the_hash_ignores_comments_and_layout(project: Path) -> None:
     assert scenario_hash(load("pendulum.scn")) != before
 
 
+def test_the_hash_covers_names_spelled_like_places(project: Path) -> None:
+    # `path` and `where` are dropped as places in the source, not as any dictionary key: a
+    # parameter (or a joint) may be called `where`.
+    text = (project / "pendulum.scn").read_text()
+    hashes = set()
+    for value in (1, 2):
+        declared = text.replace("scenario pendulum", f"param where = {value}\nscenario pendulum")
+        (project / "pendulum.scn").write_text(declared)
+        hashes.add(scenario_hash(load("pendulum.scn")))
+    assert len(hashes) == 2
+
+
 def test_an_edited_compiled_file_is_refused(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "compile", "pendulum.scn", "-o", "out")
     path = project / "out" / "pendulum.json"
