@@ -647,6 +647,7 @@ def train(args: argparse.Namespace, io: Streams) -> int:
     """Settings errors (unknown or mistyped hyperparameters, an algorithm that cannot act in the
     action space) exit 2 before any training; a scenario with errors exits 1."""
     from scenario_dsl import training
+    from scenario_dsl.artifacts import CompiledFileError
     from scenario_dsl.hyperparams import ConfigError, check_spaces, parse_set, resolve
     from scenario_dsl.rundir import RunDirError
 
@@ -691,7 +692,7 @@ def train(args: argparse.Namespace, io: Streams) -> int:
         env.close()
         run = training.start(scenario, config, args.out, source=args.path, command=sys.argv, log=log,
                              progress=args.progress)
-    except (ConfigError, RunDirError) as exc:
+    except (ConfigError, RunDirError, CompiledFileError) as exc:  # CompiledFileError: a run's scenario.json
         io.err.write(f"{PROG}: error: {exc}\n")
         return EXIT_USAGE
     except training.TrainingDiverged as exc:

@@ -257,6 +257,17 @@ def test_eval_of_a_file_that_is_no_model_is_a_one_line_error(tmp_path: Path, cap
         assert "SCN901" not in err and err.startswith(f"scn: error: {path}"), err
 
 
+def test_resume_of_a_run_with_an_edited_scenario_is_a_one_line_error(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    run = _fake_run(tmp_path)
+    document = json.loads((run / rundir.SCENARIO_JSON).read_text())
+    document["scenario"]["episode"]["time_limit"] = 99.0
+    (run / rundir.SCENARIO_JSON).write_text(json.dumps(document))
+    assert main(["train", "--resume", str(run), *QUIET]) == 2
+    err = capsys.readouterr().err
+    assert "SCN901" not in err and "hash does not match" in err, err
+
+
 def test_bad_set_exits_2_from_the_command_line() -> None:
     result = subprocess.run([*SCN, "train", str(PENDULUM), "--set", "learning_rte=1e-3"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
