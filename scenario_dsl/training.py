@@ -138,6 +138,8 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
     scenario = load_compiled(run / rundir.SCENARIO_JSON)
     config = TrainConfig.from_json(meta["config"])
     if n_timesteps is not None:
+        if n_timesteps < 1:  # as `resolve` checks a new run's
+            raise ConfigError(f"`n_timesteps` must be at least 1, got {n_timesteps}")
         config = replace(config, n_timesteps=n_timesteps)
     if device is not None:
         config = replace(config, device=device)

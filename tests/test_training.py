@@ -268,6 +268,16 @@ def test_resume_of_a_run_with_an_edited_scenario_is_a_one_line_error(tmp_path: P
     assert "SCN901" not in err and "hash does not match" in err, err
 
 
+@pytest.mark.parametrize("timesteps", ["0", "-5"])
+def test_resume_refuses_a_total_below_one_as_a_new_run_does(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                             timesteps: str) -> None:
+    run = _fake_run(tmp_path)
+    before = (run / rundir.RUN_JSON).read_text()
+    assert main(["train", "--resume", str(run), "--timesteps", timesteps, *QUIET]) == 2
+    assert "`n_timesteps` must be at least 1" in capsys.readouterr().err
+    assert (run / rundir.RUN_JSON).read_text() == before and not (run / rundir.FINAL).exists()
+
+
 def test_bad_set_exits_2_from_the_command_line() -> None:
     result = subprocess.run([*SCN, "train", str(PENDULUM), "--set", "learning_rte=1e-3"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
