@@ -186,13 +186,14 @@ def save_best(run: Path, model: Any, vec_normalize: Any | None, state: dict[str,
 
 
 def model_in(path: Path) -> Path:
-    """The model `scn eval` uses for `path`: a `.zip` as given; for a run directory its best
-    model, else its final one, else its latest checkpoint."""
+    """The model `scn eval` uses for `path`: a `.zip` as given; the model of a snapshot folder
+    (`best/`, `final/`, a checkpoint); for a run directory its best model, else its final one,
+    else its latest checkpoint."""
     if path.is_file():
         if path.suffix != ".zip":
             raise RunDirError(f"{path}: not a model (a model is a .zip: model.zip in best/, final/ or a checkpoint)")
         return path
-    for candidate in (path / BEST / MODEL, path / FINAL / MODEL):
+    for candidate in (path / MODEL, path / BEST / MODEL, path / FINAL / MODEL):
         if candidate.is_file():
             return candidate
     found = checkpoints(path)

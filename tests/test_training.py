@@ -278,6 +278,15 @@ def test_resume_refuses_a_total_below_one_as_a_new_run_does(tmp_path: Path, caps
     assert (run / rundir.RUN_JSON).read_text() == before and not (run / rundir.FINAL).exists()
 
 
+def test_a_snapshot_folder_names_its_own_model(tmp_path: Path) -> None:
+    # `scn eval RUN/final` (or RUN/best, or a checkpoint folder): that folder's model.zip
+    run = _fake_run(tmp_path)
+    for folder in (run / rundir.FINAL, rundir.checkpoint_folder(run, 64)):
+        folder.mkdir(parents=True)
+        (folder / rundir.MODEL).write_bytes(b"")
+        assert rundir.model_in(folder) == folder / rundir.MODEL
+
+
 def test_bad_set_exits_2_from_the_command_line() -> None:
     result = subprocess.run([*SCN, "train", str(PENDULUM), "--set", "learning_rte=1e-3"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
