@@ -766,6 +766,9 @@ def plot(args: argparse.Namespace, io: Streams) -> int:
     except (RunDirError, OSError) as exc:
         io.err.write(f"{PROG}: error: {exc}\n")
         return EXIT_USAGE
+    except ValueError as exc:  # an image format matplotlib does not know
+        io.err.write(f"{PROG}: error: cannot write {args.output}: {exc}\n")
+        return EXIT_USAGE
     io.out.write(f"{out}\n")
     return EXIT_OK
 

@@ -72,8 +72,14 @@ def plot_run(run_path: str | Path, out: str | Path | None = None, *, window: int
     axes[-1][0].set_xlabel("timesteps")
     fig.tight_layout()
     target = Path(out) if out is not None else run / "curve.png"
-    tmp = target.with_name(f".{target.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(target)
+    # The temporary file keeps the output's suffix: matplotlib picks the format from it.
+    tmp = target.with_name(f".{target.name}.tmp{target.suffix or '.png'}")
+    try:
+        fig.savefig(tmp, dpi=110)
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
     return target

@@ -287,6 +287,18 @@ def test_a_snapshot_folder_names_its_own_model(tmp_path: Path) -> None:
         assert rundir.model_in(folder) == folder / rundir.MODEL
 
 
+def test_plot_writes_the_format_its_output_names(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run = _fake_run(tmp_path)
+    (run / rundir.EPISODES_CSV).write_text("timesteps,return,length,term_cost,success,ending,time\n"
+                                           "200,-5.0,200,-5.0,,time_limit,0\n400,-4.0,200,-4.0,,time_limit,0\n")
+    assert main(["plot", str(run), "-o", str(tmp_path / "curve.svg")]) == 0
+    assert b"<svg" in (tmp_path / "curve.svg").read_bytes()[:1000]
+    assert main(["plot", str(run), "-o", str(tmp_path / "curve.xyz")]) == 2
+    err = capsys.readouterr().err
+    assert "SCN901" not in err and "curve.xyz" in err
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
 def test_bad_set_exits_2_from_the_command_line() -> None:
     result = subprocess.run([*SCN, "train", str(PENDULUM), "--set", "learning_rte=1e-3"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
