@@ -119,6 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args, streams)
         streams.out.flush()
         return code
+    except UsageError as exc:
+        streams.err.write(f"{PROG}: error: {exc}\n")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         streams.err.write(f"{PROG}: interrupted\n")
         return 130
@@ -130,6 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         _write_internal_error(streams.err, internal_error(exc))
         return EXIT_USAGE
+
+
+class UsageError(Exception):
+    """Arguments that do not go together, found by a handler: `main` prints the message (one
+    line) and exits 2."""
 
 
 def internal_error(exc: BaseException, path: str | None = None) -> Diagnostic:
@@ -479,15 +487,15 @@ def sample(args: argparse.Namespace, io: Streams) -> int:
 
 def build_scenario(path: str, params: dict[str, str], io: Streams) -> Any:
     """The validated `Scenario` of a `.scn` file (or of a JSON file written by `scn compile`), or
-    None after writing its diagnostics to standard error."""
+    None after writing its diagnostics to standard error; `--param` with a JSON file raises
+    `UsageError`."""
     from scenario_dsl.loader import analyze_file
 
     if path.endswith(".json"):
         from scenario_dsl.artifacts import CompiledFileError, load_compiled
 
         if params:
-            io.err.write(f"{PROG}: error: --param needs the .scn file; {path} is already compiled\n")
-            return None
+            raise UsageError(f"--param needs the .scn file; {path} is already compiled")
         try:
             return load_compiled(path)
         except CompiledFileError as exc:

@@ -143,3 +143,10 @@ def test_check_runs_on_a_compiled_file(project: Path, capsys: pytest.CaptureFixt
 
 def test_negative_steps_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "check", "pendulum.scn", "--steps", "-1")[0] == 2
+
+
+def test_param_for_a_compiled_file_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "compile", "pendulum.scn", "-o", "out")
+    for command in ("check", "compile", "sample"):
+        code, _, err = run(capsys, command, "out/pendulum.json", "--param", "g=1")
+        assert code == 2 and "--param needs the .scn file" in err, (command, err)
