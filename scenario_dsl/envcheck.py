@@ -4,7 +4,8 @@
 stable-baselines3's `check_env` on the env (their warnings are collected, not printed), then
 takes N uniformly random actions from a seeded reset, resetting when an episode ends, and
 returns a `CheckReport` with the spaces, the rewards seen (overall and per named term), the
-episodes' ends and the throughput. A checker's failure is reported, not raised.
+episodes' ends and the throughput. A checker's failure is reported, not raised, and so is an
+error the env raises during the random steps.
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ def check_environment(env: gym.Env[Any, Any], *, steps: int = 1000, seed: int = 
     report = CheckReport(_describe(env.observation_space), _describe(env.action_space))
     _run_checkers(env, report)
     if steps > 0:
-        _random_steps(env, steps, seed, report)
+        try:
+            _random_steps(env, steps, seed, report)
+        except Exception as exc:  # the env raises (a `require` that always rejects, ...): a failure
+            report.failures.append(f"random steps: {type(exc).__name__}: {exc}")
     return report
 
 

@@ -150,3 +150,24 @@ def test_param_for_a_compiled_file_is_a_usage_error(project: Path, capsys: pytes
     for command in ("check", "compile", "sample"):
         code, _, err = run(capsys, command, "out/pendulum.json", "--param", "g=1")
         assert code == 2 and "--param needs the .scn file" in err, (command, err)
+
+
+def test_check_reports_an_env_that_fails_while_stepping(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A `require` that always rejects: every reset raises SamplingError. The checkers report it,
+    # and so do the random steps: exit 1 with the reason, not an internal error.
+    (project / "req.scn").write_text("""
+scenario req
+body rod { shape = box(0.1, 0.1, 0.5); mass = 1 kg }
+joint hinge: revolute(world -> rod, axis = [0, 0, 1]) { actuated }
+action torque = hinge.effort in [-1, 1]
+observation s = [hinge.q, hinge.v]
+randomize {
+    let k ~ uniform(0, 1)
+    require k > 1.5 "k is large"
+}
+reward { -hinge.q^2 }
+episode { step = 50 ms; time_limit = 1 s }
+""")
+    code, out, err = run(capsys, "check", "req.scn", "--steps", "5")
+    assert code == 1 and "SCN901" not in err, err
+    assert "random steps: SamplingError" in out and '"k is large"' in out
