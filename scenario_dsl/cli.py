@@ -691,13 +691,20 @@ def train(args: argparse.Namespace, io: Streams) -> int:
         for note in notes + [n for n in (training.rollout_note(config),) if n]:
             log(f"note: {note}")
         from scenario_dsl.env import make_env
+        from scenario_dsl.sampling import SamplingError
 
         try:  # build one env here: compile errors come with their spans, before any worker starts
             env = make_env(scenario)
         except Exception as exc:
             return _compile_failure(exc, io)
-        check_spaces(config, env.action_space)
-        env.close()
+        try:
+            check_spaces(config, env.action_space)
+            env.reset(seed=config.seed)  # a `require` that always rejects fails here, in one line
+        except SamplingError as exc:
+            io.err.write(f"{PROG}: error: {exc}\n")
+            return EXIT_PROBLEMS
+        finally:
+            env.close()
         run = training.start(scenario, config, args.out, source=args.path, command=sys.argv, log=log,
                              progress=args.progress)
     except (ConfigError, RunDirError, CompiledFileError) as exc:  # CompiledFileError: a run's scenario.json

@@ -299,6 +299,19 @@ def test_plot_writes_the_format_its_output_names(tmp_path: Path, capsys: pytest.
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
+def test_a_require_that_always_rejects_stops_train_with_one_line(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture) -> None:
+    text = PENDULUM.read_text().replace("scenario pendulum", "randomize {\n    let k ~ uniform(0, 1)\n"
+                                        "    require k > 1.5 \"k is large\"\n}\nscenario pendulum")
+    scenario_file = tmp_path / "never.scn"
+    scenario_file.write_text(text)
+    code = main(["train", str(scenario_file), "--algo", "ppo", "--timesteps", "64", "--seed", "0",
+                 "--out", str(tmp_path / "runs"), *QUIET])
+    err = capsys.readouterr().err
+    assert code == 1 and "SCN901" not in err and '"k is large"' in err.splitlines()[-1], err
+    assert not (tmp_path / "runs").exists()  # nothing created
+
+
 def test_bad_set_exits_2_from_the_command_line() -> None:
     result = subprocess.run([*SCN, "train", str(PENDULUM), "--set", "learning_rte=1e-3"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
