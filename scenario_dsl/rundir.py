@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import pickle
@@ -272,12 +273,11 @@ def truncate_csv(path: Path, column: str, limit: int) -> None:
                 continue
     if not columns:
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomically(path, text.getvalue())  # flushed, renamed, a plain file's mode
 
 
 def _complete(row: dict[Any, Any], columns: Sequence[str]) -> bool:

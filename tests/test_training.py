@@ -376,8 +376,11 @@ def test_half_written_checkpoints_are_ignored_and_logs_truncated(tmp_path: Path)
     assert not (folder / ".tmp-ckpt-000000000200-x").exists()
     log = tmp_path / "episodes.csv"
     log.write_text("timesteps,return\n50,1.0\n100,2.0\n150,3.0\n17")  # a partial last line
+    mode = log.stat().st_mode
     rundir.truncate_csv(log, "timesteps", 100)
     assert log.read_text().splitlines() == ["timesteps,return", "50,1.0", "100,2.0"]
+    assert log.stat().st_mode == mode  # a plain file still, not the temporary file's private mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == [rundir.CHECKPOINTS, "episodes.csv"]
 
 
 # ---- recording -------------------------------------------------------------------------------------
