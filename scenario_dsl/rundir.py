@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scenario_dsl.artifacts import write_text_atomically
+from scenario_dsl.artifacts import _umask, write_text_atomically
 
 RUN_FORMAT = "scn.run/1"
 RUN_JSON, SCENARIO_JSON = "run.json", "scenario.json"
@@ -117,6 +117,7 @@ def save_snapshot(folder: Path, model: Any, vec_normalize: Any | None, state: di
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; give it a plain folder's mode
         model.save(tmp / MODEL)
         if replay_buffer and getattr(model, "replay_buffer", None) is not None:
             model.save_replay_buffer(tmp / REPLAY_BUFFER)

@@ -383,6 +383,19 @@ def test_half_written_checkpoints_are_ignored_and_logs_truncated(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [rundir.CHECKPOINTS, "episodes.csv"]
 
 
+def test_snapshot_folders_get_a_plain_folders_mode(tmp_path: Path) -> None:
+    class Model:
+        def save(self, path: Path) -> None:
+            Path(path).write_bytes(b"zip")
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    folder = rundir.checkpoint_folder(tmp_path, 64)
+    rundir.save_snapshot(folder, Model(), None, {"timesteps": 64})
+    assert folder.stat().st_mode == plain.stat().st_mode  # not mkdtemp's private 0700
+    assert (folder / rundir.MODEL).stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o666
+
+
 # ---- recording -------------------------------------------------------------------------------------
 
 BROWSERS = ("chromium", "chromium-headless-shell", "chromium-browser", "google-chrome", "google-chrome-stable",
