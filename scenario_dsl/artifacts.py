@@ -106,11 +106,13 @@ def write_artifacts(scenario: Scenario, graphviz: str, out_dir: str | Path) -> W
     write_text_atomically(json_path, json.dumps(compiled_document(scenario), indent=2) + "\n")
     write_text_atomically(dot_path, graphviz)
     dot = shutil.which("dot")
-    if dot is None:
-        return Written([json_path, dot_path], "Graphviz's `dot` is not installed")
     svg_path = out / f"{scenario.name}.svg"
+    if dot is None:
+        svg_path.unlink(missing_ok=True)  # an earlier compile's SVG would not match the new .dot
+        return Written([json_path, dot_path], "Graphviz's `dot` is not installed")
     result = subprocess.run([dot, "-Tsvg", str(dot_path)], capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
+        svg_path.unlink(missing_ok=True)
         return Written([json_path, dot_path], f"`dot -Tsvg` failed: {result.stderr.strip()[:200]}")
     write_text_atomically(svg_path, result.stdout)
     return Written([json_path, dot_path, svg_path])

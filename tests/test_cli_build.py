@@ -171,3 +171,14 @@ episode { step = 50 ms; time_limit = 1 s }
     code, out, err = run(capsys, "check", "req.scn", "--steps", "5")
     assert code == 1 and "SCN901" not in err, err
     assert "random steps: SamplingError" in out and '"k is large"' in out
+
+
+def test_compile_without_an_svg_leaves_no_stale_one(project: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # An SVG of an earlier compile would no longer match the .dot written beside it.
+    monkeypatch.setenv("PATH", str(project))  # no Graphviz `dot` on it
+    (project / "out").mkdir()
+    (project / "out" / "pendulum.svg").write_text("<svg>an older diagram</svg>")
+    code, out, _ = run(capsys, "compile", "pendulum.scn", "-o", "out")
+    assert code == 0 and "no SVG" in out
+    assert not (project / "out" / "pendulum.svg").exists()
