@@ -167,8 +167,8 @@ def remove_partial(folder: Path) -> None:
     """Remove the temporary folders a killed writer left in `folder`."""
     if folder.is_dir():
         for p in folder.iterdir():
-            if p.name.startswith(".tmp-"):
-                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            if p.name.startswith(".tmp-"):  # a link (`best`'s next target) is unlinked, never followed
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
 
 
 def save_best(run: Path, model: Any, vec_normalize: Any | None, state: dict[str, Any]) -> None:

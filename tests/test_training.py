@@ -374,6 +374,11 @@ def test_half_written_checkpoints_are_ignored_and_logs_truncated(tmp_path: Path)
     assert rundir.checkpoints(tmp_path) == [rundir.Checkpoint(done, 100)]
     rundir.remove_partial(folder)
     assert not (folder / ".tmp-ckpt-000000000200-x").exists()
+    (tmp_path / "best-000000000100").mkdir()
+    os.symlink("best-000000000100", tmp_path / ".tmp-best-link-123")  # killed before the swap
+    rundir.remove_partial(tmp_path)
+    assert not os.path.lexists(tmp_path / ".tmp-best-link-123") and (tmp_path / "best-000000000100").is_dir()
+    (tmp_path / "best-000000000100").rmdir()
     log = tmp_path / "episodes.csv"
     log.write_text("timesteps,return\n50,1.0\n100,2.0\n150,3.0\n17")  # a partial last line
     mode = log.stat().st_mode
