@@ -18,6 +18,7 @@ from scenario_dsl.diagnostics import Diagnostic, Diagnostics
 from scenario_dsl.model import (
     Action,
     Actuator,
+    Apply,
     Body,
     Condition,
     Const,
@@ -39,6 +40,7 @@ from scenario_dsl.model import (
     RewardTerm,
     Scenario,
     Shape,
+    Signal,
     Train,
     Weld,
     Where,
@@ -104,6 +106,7 @@ class _Validator:
         self.constants = Scope(what="here", resolve_ref=resolve, resolve_let=self._resolve_let)
         self.signals = Scope(resolve_ref=resolve, resolve_let=self._resolve_let)
         self.let_values: dict[str, Typed | None] = {}  # None while being lowered, or when it failed
+        self._drawn_lets: dict[str, str] = {}  # random let -> the scope of the block that draws it
         self.parents: dict[str, str] = {}  # body -> what attaches it to its parent (a joint or a weld), first wins
         self._lowering: set[str] = set()
 
@@ -695,14 +698,32 @@ class _Validator:
                     self.signals.bindings.pop(item.name.name, None)
             elif isinstance(item, ast.Draw):
                 draw = self._draw(item)
-                if draw is not None:
+                if draw is not None and self._lets_in_reach(draw, scope, {let.name for let in lets}, item):
                     draws.append(draw)
             else:
                 condition = self._condition(item.condition, "a `require`")
                 if condition is not None:
                     requirements.append(Requirement(condition=condition, message=item.message, where=where(item.span)))
+        self._drawn_lets.update(dict.fromkeys((let.name for let in lets), scope))
         return Randomization(scope=scope, every=every, lets=lets, draws=draws, requirements=requirements,  # type: ignore[arg-type]
                              where=where(block.span))
+
+    def _lets_in_reach(self, draw: Draw, scope: str, own: set[str], item: ast.Draw) -> bool:
+        """A draw reads only random `let`s drawn before it in its own scope: the sampler draws a
+        scope's blocks in order, and per-step and per-build draws never see an episode's values."""
+        if isinstance(draw.value, Distribution):
+            return True
+        for name in sorted(_random_names(draw.value)):
+            drawn_in = "" if name in own else self._drawn_lets.get(name)
+            if drawn_in is None:
+                self.error("SCN201", f"`{name}` is drawn in a later `randomize` block", item.value.span,
+                           f"move `let {name} ~ ...` before this draw")
+                return False
+            if drawn_in and drawn_in != scope:
+                self.error("SCN206", f"`{name}` is drawn per {drawn_in}; a per-{scope} draw reads only `let`s "
+                           f"drawn per {scope}", item.value.span, f"draw `{name}` in this block")
+                return False
+        return True
 
     def _draw_target(self, ref: ast.Ref) -> tuple[int | None, Dim | None, float | None, bool] | None:
         """What a draw may set: (size, None for a scalar; dimension; lower bound; whether the size
@@ -1115,6 +1136,15 @@ def _as_flag(handler: Callable[[ast.Setting], Any]) -> Callable[[ast.Setting], A
         return handler(setting)
     handle.flag = True  # type: ignore[attr-defined]
     return handle
+
+
+def _random_names(expr: Expr) -> set[str]:
+    """The random `let`s an expression reads."""
+    if isinstance(expr, Signal):
+        return {expr.name} if expr.source == "random" else set()
+    if isinstance(expr, Apply):
+        return set().union(*(_random_names(a) for a in expr.args))
+    return set()
 
 
 def _flat(value: Any) -> list[float]:

@@ -1158,3 +1158,26 @@ def test_mutated_bundled_scenarios_never_raise(case: tuple[str, str]) -> None:
     if analysis.scenario is not None:
         assert not errors(analysis)
         m.Scenario.model_validate_json(analysis.scenario.model_dump_json())
+
+
+@pytest.mark.parametrize(("blocks", "code", "shown"), [
+    ("randomize { let heavy ~ uniform(1, 2) }\nrandomize per step { rod.push ~ [heavy, 0, 0] N }",
+     "SCN206", "[heavy, 0, 0] N"),
+    ("randomize { rod.mass ~ heavy * 1 kg }\nrandomize { let heavy ~ uniform(1, 2) }", "SCN201", "heavy * 1 kg"),
+])
+def test_a_draw_reads_only_lets_drawn_before_it_in_its_scope(blocks: str, code: str, shown: str) -> None:
+    (d,) = analyze(BASE + blocks + "\n").diagnostics
+    assert (d.code, d.span is not None and d.span.text) == (code, shown)
+
+
+@pytest.mark.parametrize("blocks", [
+    "randomize { let heavy ~ uniform(1, 2)\n rod.mass ~ heavy * 1 kg }",
+    "randomize { let heavy ~ uniform(1, 2) }\nrandomize { rod.mass ~ heavy * 1 kg }",
+    "randomize per step { let k ~ uniform(1, 2) }\nrandomize per step { rod.push ~ [k, 0, 0] N }",
+])
+def test_lets_in_reach_are_accepted_and_build(blocks: str) -> None:
+    from scenario_dsl.env import make_env
+
+    env = make_env(scenario_dsl.loads(BASE + blocks + "\n"))
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
