@@ -135,6 +135,15 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 
 def _umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (`/proc`); elsewhere
+    set and restored, which another thread creating a file at that instant could notice."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -182,3 +182,15 @@ def test_compile_without_an_svg_leaves_no_stale_one(project: Path, capsys: pytes
     code, out, _ = run(capsys, "compile", "pendulum.scn", "-o", "out")
     assert code == 0 and "no SVG" in out
     assert not (project / "out" / "pendulum.svg").exists()
+
+
+def test_compiled_files_get_a_plain_files_mode(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    previous = os.umask(0o027)
+    try:
+        assert run(capsys, "compile", "pendulum.scn", "-o", "out")[0] == 0
+    finally:
+        os.umask(previous)
+    for name in ("pendulum.json", "pendulum.dot"):
+        assert (project / "out" / name).stat().st_mode & 0o777 == 0o640  # 0o666 less the umask, not mkstemp's 0o600
