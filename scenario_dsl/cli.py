@@ -196,6 +196,19 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
     return files, diagnostics
 
 
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse `type=`: a whole number of at least `minimum` (else a usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
+
+
 def parse_param(text: str) -> tuple[str, str]:
     """`NAME=VALUE` from the command line (argparse `type=`); the value is scn source text."""
     name, eq, value = text.partition("=")
@@ -400,8 +413,8 @@ def _write_atomically(path: Path, text: str) -> None:
 @command(
     "sample", "draw N episodes' randomization without simulating; statistics per drawn quantity",
     arg("path", metavar="FILE", help="a .scn file"),
-    arg("-n", type=int, default=1000, metavar="N", help="episodes to draw (default: 1000)"),
-    arg("--seed", type=int, default=0, metavar="S", help="seed of the draws (default: 0)"),
+    arg("-n", type=at_least(1), default=1000, metavar="N", help="episodes to draw (default: 1000)"),
+    arg("--seed", type=at_least(0), default=0, metavar="S", help="seed of the draws (default: 0)"),
     arg("--format", choices=["table", "json", "csv"], default="table",
         help="table: statistics (default); json: statistics, acceptance and timing; csv: one row per episode"),
     arg("--plot", metavar="PNG", help="also write a histogram of each quantity to this PNG file"),
@@ -412,9 +425,6 @@ def _write_atomically(path: Path, text: str) -> None:
 def sample(args: argparse.Namespace, io: Streams) -> int:
     """Draw the blocks of one scope for N episodes at once (`sampling.Sampler`, nominal values
     from the compiled diagram); exit 1 when the scenario has errors or a `require` rejects too often."""
-    if args.n < 1:
-        io.err.write(f"{PROG}: error: -n must be at least 1\n")
-        return EXIT_USAGE
     scenario = build_scenario(args.path, dict(args.param), io)
     if scenario is None:
         return EXIT_PROBLEMS
@@ -437,6 +447,9 @@ def sample(args: argparse.Namespace, io: Streams) -> int:
     except SamplingError as exc:
         io.err.write(f"{PROG}: error: {exc}\n")
         return EXIT_PROBLEMS
+    except MemoryError:
+        io.err.write(f"{PROG}: error: {args.n:,} episodes do not fit in memory; draw fewer (-n)\n")
+        return EXIT_USAGE
     seconds = time.perf_counter() - start
     stats = statistics(samples)
     summary_line = (f"{args.n} episodes of `{scenario.name}` (per {args.scope}), seed {args.seed}: "
@@ -530,7 +543,7 @@ def _compile_failure(exc: Exception, io: Streams) -> int:
     "compile", "build the Drake diagram; write the resolved scenario (JSON) and the diagram (Graphviz)",
     arg("path", metavar="FILE", help="a .scn file"),
     arg("-o", "--out", default="build", metavar="DIR", help="output folder (default: build)"),
-    arg("--depth", type=int, default=1, metavar="N",
+    arg("--depth", type=at_least(0), default=1, metavar="N",
         help="how deep the Graphviz drawing opens subdiagrams (default: 1, the scenario's own systems)"),
     PARAM_ARG,
 )
@@ -546,7 +559,7 @@ def compile_(args: argparse.Namespace, io: Streams) -> int:
         compiled = compile_scenario(scenario)
     except Exception as exc:
         return _compile_failure(exc, io)
-    graphviz = compiled.diagram.GetGraphvizString(max_depth=max(args.depth, 0))
+    graphviz = compiled.diagram.GetGraphvizString(max_depth=args.depth)
     try:
         written = write_artifacts(compiled.scenario, graphviz, args.out)
     except OSError as exc:
@@ -566,15 +579,13 @@ def compile_(args: argparse.Namespace, io: Streams) -> int:
 @command(
     "check", "build the env; run Gymnasium's and stable-baselines3's env checkers and N random steps",
     arg("path", metavar="FILE", help="a .scn file, or a JSON file written by `scn compile`"),
-    arg("--steps", type=int, default=1000, metavar="N", help="random steps to take (default: 1000)"),
-    arg("--seed", type=int, default=0, metavar="S", help="seed of the resets and of the random actions (default: 0)"),
+    arg("--steps", type=at_least(0), default=1000, metavar="N", help="random steps to take (default: 1000)"),
+    arg("--seed", type=at_least(0), default=0, metavar="S",
+        help="seed of the resets and of the random actions (default: 0)"),
     PARAM_ARG,
 )
 def check(args: argparse.Namespace, io: Streams) -> int:
     """Exit 0 when both checkers pass, 1 when one fails (or the scenario has errors)."""
-    if args.steps < 0:
-        io.err.write(f"{PROG}: error: --steps must be 0 or more\n")
-        return EXIT_USAGE
     scenario = build_scenario(args.path, dict(args.param), io)
     if scenario is None:
         return EXIT_PROBLEMS
@@ -641,13 +652,13 @@ def _short(value: Any) -> str:
         help="the algorithm (default: the train block's, else ppo)"),
     arg("--timesteps", type=int, metavar="N", help="timesteps to train (with --resume: the new total)"),
     arg("--n-envs", type=int, metavar="K", help="environments in parallel (subprocesses when K > 1)"),
-    arg("--seed", type=int, metavar="S", help="the run's seed (default: the train block's, else random)"),
+    arg("--seed", type=at_least(0), metavar="S", help="the run's seed (default: the train block's, else random)"),
     PARAM_ARG,
     arg("--set", action="append", default=[], metavar="KEY=VALUE",
         help="override a hyperparameter (repeatable), e.g. --set learning_rate=1e-3 --set net_arch=[256,256]"),
     arg("--out", default="runs", metavar="DIR", help="where run directories go (default: runs/)"),
     arg("--device", choices=["cpu", "cuda", "auto"], help="torch device (default: auto)"),
-    arg("--threads", type=int, metavar="N", help="torch threads in the training process (default: 1)"),
+    arg("--threads", type=at_least(1), metavar="N", help="torch threads in the training process (default: 1)"),
     arg("--progress", action=argparse.BooleanOptionalAction, default=None,
         help="a live progress bar (default: on a terminal; otherwise a status line every 30 s)"),
 )
@@ -720,9 +731,9 @@ def train(args: argparse.Namespace, io: Streams) -> int:
 @command(
     "eval", "evaluate a trained agent: returns, episode lengths, success rate, reward terms",
     arg("path", metavar="RUN_DIR_OR_MODEL", help="a run directory (its best model) or a model .zip inside one"),
-    arg("--episodes", type=int, default=10, metavar="N", help="episodes to run (default: 10)"),
+    arg("--episodes", type=at_least(1), default=10, metavar="N", help="episodes to run (default: 10)"),
     arg("--deterministic", action="store_true", help="act with the policy's mean action (default: sample)"),
-    arg("--seed", type=int, default=0, metavar="S", help="episode i is reset with seed S + i (default: 0)"),
+    arg("--seed", type=at_least(0), default=0, metavar="S", help="episode i is reset with seed S + i (default: 0)"),
     arg("--record", metavar="OUT.html", help="also write one episode as a self-contained Meshcat HTML animation"),
     arg("--video", metavar="OUT.gif", help="also write one episode as a GIF (or MP4 with imageio-ffmpeg) "
         "from the scenario's camera"),
@@ -737,9 +748,6 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
     from scenario_dsl.artifacts import CompiledFileError
     from scenario_dsl.rundir import RunDirError
 
-    if args.episodes < 1:
-        io.err.write(f"{PROG}: error: --episodes must be at least 1\n")
-        return EXIT_USAGE
     try:
         loaded = evaluation.load_policy(args.path, device=args.device)
     except (RunDirError, CompiledFileError) as exc:
@@ -770,14 +778,14 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
     "plot", "plot a run's learning curve (return vs timesteps, reward terms) as a PNG",
     arg("path", metavar="RUN_DIR", help="a run directory of `scn train`"),
     arg("--output", "-o", metavar="OUT.png", help="where to write the PNG (default: RUN_DIR/curve.png)"),
-    arg("--window", type=int, default=20, metavar="N", help="episodes in the moving average (default: 20)"),
+    arg("--window", type=at_least(1), default=20, metavar="N", help="episodes in the moving average (default: 20)"),
 )
 def plot(args: argparse.Namespace, io: Streams) -> int:
     from scenario_dsl.plotting import plot_run
     from scenario_dsl.rundir import RunDirError
 
     try:
-        out = plot_run(args.path, args.output, window=max(1, args.window))
+        out = plot_run(args.path, args.output, window=args.window)
     except (RunDirError, OSError) as exc:
         io.err.write(f"{PROG}: error: {exc}\n")
         return EXIT_USAGE

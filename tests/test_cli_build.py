@@ -141,8 +141,30 @@ def test_check_runs_on_a_compiled_file(project: Path, capsys: pytest.CaptureFixt
     assert code == 0 and "pendulum" in out
 
 
-def test_negative_steps_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "check", "pendulum.scn", "--steps", "-1")[0] == 2
+@pytest.mark.parametrize("argv", [
+    ["check", "pendulum.scn", "--steps", "-1"],
+    ["check", "pendulum.scn", "--seed", "-1"],
+    ["check", "pendulum.scn", "--steps", "ten"],
+    ["sample", "pendulum.scn", "-n", "0"],
+    ["sample", "pendulum.scn", "--seed", "-3"],
+    ["compile", "pendulum.scn", "--depth", "-1"],
+    ["eval", "runs", "--episodes", "0"],
+    ["eval", "runs", "--seed", "-1"],
+    ["plot", "runs", "--window", "0"],
+    ["train", "pendulum.scn", "--seed", "-1"],
+    ["train", "pendulum.scn", "--threads", "0"],
+])
+def test_bad_counts_and_seeds_are_usage_errors(project: Path, capsys: pytest.CaptureFixture[str],
+                                               argv: list[str]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert f"argument {argv[-2]}" in err and ("at least" in err or "whole number" in err)
+    assert not (project / "build").exists() and not (project / "runs").exists()
+
+
+def test_more_samples_than_memory_is_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "sample", "pendulum.scn", "-n", str(10**14))
+    assert code == 2 and err.strip().splitlines()[-1].startswith("scn: error: ") and "fit in memory" in err
 
 
 def test_param_for_a_compiled_file_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
