@@ -98,6 +98,7 @@ class ScenarioEnv(DrakeGymEnv):
         self.render_mode = render_mode
         self._adopt(compiled, simulator)
         self._params = params
+        self._builder = compiled.build_randomizer  # of the scenario as written; rebuilds don't replace it
         self._build_drawn: dict[str, Any] = {}
         self._episodes_since_build: int | None = None  # None: the nominal diagram, not built from draws
         self.max_steps = spec.episode.max_steps
@@ -133,7 +134,7 @@ class ScenarioEnv(DrakeGymEnv):
         """`randomize per build`: draw the build-scope values from the episode's generator and
         compile the diagram they describe, at the first reset, every N episodes, and at every
         seeded reset (so that `reset(seed=s)` always replays the same episode)."""
-        builder = self.compiled.build_randomizer
+        builder = self._builder
         if builder is None:
             return
         if not seeded and self._episodes_since_build is not None and self._episodes_since_build < builder.every:
@@ -141,7 +142,6 @@ class ScenarioEnv(DrakeGymEnv):
         variant, self._build_drawn = builder.draw(episode_rng(self.generator))
         self._adopt(compile_scenario(variant, params=self._params, camera=self.compiled.has_camera,
                                      meshcat=self.meshcat))
-        self.compiled.build_randomizer = builder  # keep counting and drawing from the scenario as written
         self._episodes_since_build = 0
 
     # -- the Gymnasium API
@@ -160,7 +160,7 @@ class ScenarioEnv(DrakeGymEnv):
         context = self.simulator.get_mutable_context()
         self._action_value = None  # reset_context fixes a new value on the action input
         drawn = self.compiled.reset_context(context, self.generator)
-        if self.compiled.build_randomizer is not None:
+        if self._builder is not None:
             drawn = {**self._build_drawn, **drawn}
             self._episodes_since_build = (self._episodes_since_build or 0) + 1
         if self._noisy:  # per-step noise for the first observation
