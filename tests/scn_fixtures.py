@@ -6,10 +6,20 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from scenario_dsl import load
+import pytest
+
+from scenario_dsl import cli, load
 from scenario_dsl import model as m
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`scn ARGV...` in this process: exit code, standard output, standard error (never a traceback)."""
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
 
 
 def sig(source: str, name: str, attribute: str, size: int | None = None) -> m.Signal:

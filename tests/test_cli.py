@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from scn_fixtures import run_cli as run
 
 from scenario_dsl import cli
 
@@ -21,12 +22,6 @@ SCN = Path(sys.executable).with_name("scn")
 needs_formatter = pytest.mark.skipif(importlib.util.find_spec("scenario_dsl.formatter") is None,
                                      reason="scenario_dsl.formatter not written yet")
 
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 @pytest.fixture

@@ -7,18 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from scn_fixtures import run_cli as run
 
-from scenario_dsl import cli, load
+from scenario_dsl import load
 from scenario_dsl.artifacts import CompiledFileError, load_compiled, scenario_hash
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 @pytest.fixture

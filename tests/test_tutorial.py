@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from scenario_dsl import cli
+from scn_fixtures import run_cli as run
 
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial.md"
 TEXT = TUTORIAL.read_text(encoding="utf-8")
@@ -30,11 +29,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_every_piece_is_part_of_the_whole_file() -> None:
