@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from scenario_dsl.model import Scenario
 
 FORMAT = "scn.compiled/1"
@@ -79,10 +81,15 @@ def load_compiled(path: str | Path) -> Scenario:
         raise CompiledFileError(f"{path}: not a readable JSON file ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CompiledFileError(f"{path}: not a compiled scenario (expected \"format\": \"{FORMAT}\")")
+    if "scenario" not in data:
+        raise CompiledFileError(f"{path}: it holds no \"scenario\"")
     try:
         scenario = Scenario.model_validate(data["scenario"])
-    except Exception as exc:  # pydantic's ValidationError, or a missing key
-        raise CompiledFileError(f"{path}: the scenario in it is invalid: {exc}") from None
+    except ValidationError as exc:  # one line: the first problem, and how many there are
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "scenario"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise CompiledFileError(f"{path}: the scenario in it is invalid at `{where}`: {first['msg']}{more}") from None
     if data.get("hash") != scenario_hash(scenario):
         raise CompiledFileError(f"{path}: its hash does not match its scenario (edited by hand?); "
                                 "compile the .scn file again")

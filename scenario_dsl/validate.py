@@ -698,7 +698,8 @@ class _Validator:
                     self.signals.bindings.pop(item.name.name, None)
             elif isinstance(item, ast.Draw):
                 draw = self._draw(item)
-                if draw is not None and self._lets_in_reach(draw, scope, {let.name for let in lets}, item):
+                if draw is not None and self._in_scope(draw, scope, item) \
+                        and self._lets_in_reach(draw, scope, {let.name for let in lets}, item):
                     draws.append(draw)
             else:
                 condition = self._condition(item.condition, "a `require`")
@@ -707,6 +708,21 @@ class _Validator:
         self._drawn_lets.update(dict.fromkeys((let.name for let in lets), scope))
         return Randomization(scope=scope, every=every, lets=lets, draws=draws, requirements=requirements,  # type: ignore[arg-type]
                              where=where(block.span))
+
+    def _in_scope(self, draw: Draw, scope: str, item: ast.Draw) -> bool:
+        """Per-step blocks draw noise and pushes; per-build blocks draw what Drake fixes when it
+        builds a diagram (gravity, controller gains); per-episode blocks draw anything else too."""
+        owner, _, attribute = draw.target.rpartition(".")
+        if scope == "step" and attribute not in _PER_STEP:
+            allowed = "observation and action noise (`OBS.noise`) and pushes (`B.push`)"
+        elif scope == "build" and not (draw.target == "plant.gravity"
+                                       or (owner in self.decls.controllers and attribute in _PER_BUILD_GAINS)):
+            allowed = "the plant's gravity (`plant.gravity`) and controller gains (`C.kp`, `C.ki`, `C.kd`)"
+        else:
+            return True
+        self.error("SCN204", f"`{draw.target}` cannot be drawn per {scope}", item.target.span,
+                   f"per {scope} draws {allowed}; draw `{draw.target}` in a per-episode block")
+        return False
 
     def _lets_in_reach(self, draw: Draw, scope: str, own: set[str], item: ast.Draw) -> bool:
         """A draw reads only random `let`s drawn before it in its own scope: the sampler draws a
@@ -1136,6 +1152,10 @@ def _as_flag(handler: Callable[[ast.Setting], Any]) -> Callable[[ast.Setting], A
         return handler(setting)
     handle.flag = True  # type: ignore[attr-defined]
     return handle
+
+
+_PER_STEP = ("noise", "push")
+_PER_BUILD_GAINS = ("kp", "ki", "kd")
 
 
 def _random_names(expr: Expr) -> set[str]:

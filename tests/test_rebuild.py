@@ -71,12 +71,24 @@ def test_inverse_dynamics_gains_are_drawn_per_build() -> None:
     env.step(np.zeros(2, dtype=np.float32))  # the rebuilt diagram steps
 
 
-def test_a_target_the_context_holds_is_refused_per_build() -> None:
-    scenario = _with(PENDULUM, "randomize per build { rod.mass *~ uniform(0.5, 1.5) }")
+@pytest.mark.parametrize("block", ["randomize per build { rod.mass *~ uniform(0.5, 1.5) }",
+                                   "randomize per step { pendulum.q ~ uniform(0, 1) }"])
+def test_a_target_drawn_in_the_wrong_scope_is_a_lint_error(block: str) -> None:
+    analysis = analyze_text(PENDULUM.read_text() + "\n" + block + "\n", str(PENDULUM))
+    (error,) = [d for d in analysis.diagnostics if d.code != "SCN410"]
+    assert error.code == "SCN204" and "cannot be drawn per" in error.message
+    assert error.span is not None and error.span.text in ("rod.mass", "pendulum.q")
+    assert error.hint is not None and "per-episode block" in error.hint
+
+
+def test_the_compiler_still_refuses_a_wrong_build_target() -> None:
+    """Scenarios that skip the front end (a hand-made `Scenario`) meet the same rule in the compiler."""
+    scenario = _with(PENDULUM, "randomize per build { plant.gravity *~ uniform(0.5, 1.5) }")
+    block = scenario.randomizations[-1]
+    wrong = block.model_copy(update={"draws": [block.draws[0].model_copy(update={"target": "rod.mass"})]})
     with pytest.raises(CompileError) as failure:
-        compile_scenario(scenario)
+        compile_scenario(scenario.model_copy(update={"randomizations": [*scenario.randomizations[:-1], wrong]}))
     assert failure.value.code == "SCN505" and "per episode" in failure.value.message
-    assert failure.value.where is not None and failure.value.where.line > 40
 
 
 def test_lint_warns_of_the_rebuild_cost() -> None:

@@ -981,7 +981,7 @@ def test_domain_error_message_names_the_call(value: str, message: str, hint: str
     ("observation o2 = [1e300 * 1e300]", "SCN401", "1e300 * 1e300"),
     ("randomize { rod.mass ~ integers(0, inf) kg }", "SCN405", "integers(0, inf) kg"),
     ("randomize { rod.mass ~ uniform(1, inf) kg }", "SCN405", "uniform(1, inf) kg"),
-    ("randomize per build every 1e400 episodes { rod.mass *~ uniform(0.5, 2) }", "SCN401",
+    ("randomize per build every 1e400 episodes { plant.gravity *~ uniform(0.5, 2) }", "SCN401",
      "per build every 1e400 episodes"),
     ("train { n_envs = inf }", "SCN401", "inf"),
     ("train { normalize = yes }", "SCN201", "yes"),

@@ -229,6 +229,15 @@ class _TargetFactory:
         self.scene_graph = scene_graph
 
     def make(self, target: str, where: m.Where | None) -> Target:
+        """The target a draw names; an error without a place of its own gets the draw's."""
+        try:
+            return self._make(target, where)
+        except CompileError as exc:
+            if exc.where is None and where is not None:
+                raise CompileError(exc.code, exc.message, exc.hint, where) from None
+            raise
+
+    def _make(self, target: str, where: m.Where | None) -> Target:
         owner, _, attribute = target.rpartition(".")
         try:
             joint = self.handles.joint(owner)
