@@ -418,7 +418,7 @@ def _write_atomically(path: Path, text: str) -> None:
     arg("--format", choices=["table", "json", "csv"], default="table",
         help="table: statistics (default); json: statistics, acceptance and timing; csv: one row per episode"),
     arg("--plot", metavar="PNG", help="also write a histogram of each quantity to this PNG file"),
-    arg("--scope", choices=["episode", "step"], default="episode",
+    arg("--scope", choices=["episode", "step", "build"], default="episode",
         help="which `randomize` blocks to draw (default: episode)"),
     PARAM_ARG,
 )
@@ -434,11 +434,15 @@ def sample(args: argparse.Namespace, io: Streams) -> int:
     import numpy as np
 
     from scenario_dsl.compiler import compile_scenario
-    from scenario_dsl.sampling import SamplingError, columns, plot_histograms, statistics
+    from scenario_dsl.compiler.rebuild import build_nominal
+    from scenario_dsl.sampling import Sampler, SamplingError, columns, plot_histograms, statistics
 
     try:
         compiled = compile_scenario(scenario)
-        sampler = compiled.randomizer.sampler_for(compiled.diagram, (args.scope,))
+        if args.scope == "build":  # the nominal values are the scenario's own, not a context's
+            sampler = Sampler(scenario, scopes=("build",), nominal=build_nominal(scenario))
+        else:
+            sampler = compiled.randomizer.sampler_for(compiled.diagram, (args.scope,))
     except Exception as exc:
         return _compile_failure(exc, io)
     start = time.perf_counter()

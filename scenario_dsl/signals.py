@@ -56,7 +56,8 @@ RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]
              "x": (None, LENGTH, None), "y": (None, LENGTH, None), "z": (None, LENGTH, None),
              "yaw": (None, ANGLE, None),
              "velocity": (3, VELOCITY, None), "angular_velocity": (3, ANGULAR_VELOCITY, None),
-             "push": (3, FORCE, None)},  # a force in the world frame at the body's origin
+             "push": (3, FORCE, None),  # a force in the world frame at the body's origin
+             "size": (None, LENGTH, 0.0)},  # the shape's numbers (box: 3), per build; sized by the validator
     "controller": {"kp": (None, None, 0.0), "ki": (None, None, 0.0), "kd": (None, None, 0.0)},
     "plant": {"gravity": (3, ACCELERATION, None)},
     "observation": {"noise": (None, None, None)},

@@ -711,17 +711,27 @@ class _Validator:
 
     def _in_scope(self, draw: Draw, scope: str, item: ast.Draw) -> bool:
         """Per-step blocks draw noise and pushes; per-build blocks draw what Drake fixes when it
-        builds a diagram (gravity, controller gains); per-episode blocks draw anything else too."""
+        builds a diagram (gravity, controller gains, shape sizes), which only they may draw;
+        per-episode blocks draw everything else."""
         owner, _, attribute = draw.target.rpartition(".")
+        built = (draw.target == "plant.gravity" or (owner in self.decls.controllers and attribute in _PER_BUILD_GAINS)
+                 or (owner in self.decls.bodies and attribute == "size"))
         if scope == "step" and attribute not in _PER_STEP:
             allowed = "observation and action noise (`OBS.noise`) and pushes (`B.push`)"
-        elif scope == "build" and not (draw.target == "plant.gravity"
-                                       or (owner in self.decls.controllers and attribute in _PER_BUILD_GAINS)):
-            allowed = "the plant's gravity (`plant.gravity`) and controller gains (`C.kp`, `C.ki`, `C.kd`)"
+            hint = f"draw `{draw.target}` in a per-episode block"
+        elif scope == "build" and not built:
+            allowed = ("the plant's gravity (`plant.gravity`), controller gains (`C.kp`, `C.ki`, `C.kd`) and "
+                       "shape sizes (`B.size`)")
+            hint = f"draw `{draw.target}` in a per-episode block"
+        elif scope == "episode" and built:
+            self.error("SCN204", f"`{draw.target}` cannot be drawn per episode", item.target.span,
+                       "Drake fixes it when it builds the diagram: draw it in "
+                       "`randomize per build [every N episodes] { ... }`")
+            return False
         else:
             return True
         self.error("SCN204", f"`{draw.target}` cannot be drawn per {scope}", item.target.span,
-                   f"per {scope} draws {allowed}; draw `{draw.target}` in a per-episode block")
+                   f"per {scope} draws {allowed}; {hint}")
         return False
 
     def _lets_in_reach(self, draw: Draw, scope: str, own: set[str], item: ast.Draw) -> bool:
@@ -777,7 +787,23 @@ class _Validator:
             self.error("SCN204", f"`{owner}` has no randomizable `{attr}`", ref.parts[-1].span,
                        did_you_mean(attr, list(table)) or f"it has: {', '.join(table)}")
             return None
+        if kind == "bodies" and attr == "size":
+            count = self._shape_size(owner)
+            if count is None:
+                self.error("SCN204", f"`{owner}` has no declared shape to resize", ref.span,
+                           "`B.size` resizes a body declared with `shape = box(...)`, `sphere(...)`, ...")
+                return None
+            return (None if count == 1 else count, LENGTH, 0.0, True)
         return (*table[attr], kind in ("plant", "bodies") or bool(joint_type))
+
+    def _shape_size(self, body: str) -> int | None:
+        """How many numbers the declared shape of `body` has (box 3, sphere 1, ...), if it has one."""
+        decl = self.decls.bodies.get(body)
+        for setting in (decl.settings or ()) if decl else ():
+            call = setting.value
+            if setting.key.name == "shape" and isinstance(call, ast.Call) and call.func.name in _SHAPES:
+                return _SHAPES[call.func.name]
+        return None
 
     def _draw(self, item: ast.Draw) -> Draw | None:
         target = self._draw_target(item.target)

@@ -341,6 +341,22 @@ def test_scn_sample_json_statistics(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert q["rot[0]"]["min"] >= 0
 
 
+def test_scn_sample_draws_the_build_scope(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from scenario_dsl.cli import main
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "box_flipup_dr.scn"
+    assert main(["sample", str(path), "-n", "20000", "--seed", "1", "--scope", "build", "--format", "json"]) == 0
+    q = json.loads(capsys.readouterr().out)["quantities"]
+    assert q["box.size[0]"]["min"] >= 0.2 * 0.85 and q["box.size[0]"]["max"] <= 0.2 * 1.15
+    assert q["box.size[1]"]["std"] < 1e-12 and q["box.size[2]"]["mean"] == pytest.approx(0.3)
+    assert q["finger_pd.kp[0]"]["min"] >= 70 and q["finger_pd.kp[0]"]["max"] <= 140
+    # kd follows the square root of kp's scale: their extremes come from the same draws
+    assert q["finger_pd.kd[0]"]["min"] == pytest.approx(20 * math.sqrt(q["finger_pd.kp[0]"]["min"] / 100), rel=1e-9)
+    assert "box_joint.x" not in q  # per-episode draws are not in the build scope
+
+
 # ---- noise ----------------------------------------------------------------------------------
 
 def test_per_step_observation_noise() -> None:

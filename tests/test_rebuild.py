@@ -98,3 +98,53 @@ def test_lint_warns_of_the_rebuild_cost() -> None:
     assert "every 5 episodes" in warning.message and warning.span is not None
     assert warning.span.text.startswith("per build")
     assert analysis.ok  # a warning, not an error
+
+
+def test_shape_sizes_are_drawn_per_build() -> None:
+    scenario = _with(BOX_FLIPUP, "randomize per build {\n    let wide ~ uniform(0.8, 1.2)\n"
+                                 "    box.size *~ [wide, 1, 1]\n    finger.size ~ uniform(0.5, 1.5) cm\n}")
+    env = scenario_dsl.make_env(scenario)
+    for seed in range(3):
+        _, info = env.reset(seed=seed)
+        drawn = info["randomization"]
+        assert drawn["box.size"] == pytest.approx([0.2 * drawn["wide"], 0.05, 0.3], rel=1e-12)
+        assert 0.005 <= drawn["finger.size"] <= 0.015
+        plant, inspector = env.compiled.plant, env.compiled.scene_graph.model_inspector()
+        box = plant.GetBodyByName("box")
+        (geometry,) = plant.GetCollisionGeometriesForBody(box)
+        shape = inspector.GetShape(geometry)
+        assert [shape.width(), shape.depth(), shape.height()] == pytest.approx(drawn["box.size"], rel=1e-12)
+        (finger,) = plant.GetCollisionGeometriesForBody(plant.GetBodyByName("finger"))
+        assert inspector.GetShape(finger).radius() == pytest.approx(drawn["finger.size"], rel=1e-12)
+        # the inertia is the solid box's of the drawn size: Ixx = m (y^2 + z^2) / 12 about x, Izz with x^2 + y^2
+        inertia = box.default_rotational_inertia().CopyToFullMatrix3()
+        x, y, z = drawn["box.size"]
+        assert inertia[2, 2] == pytest.approx((x * x + y * y) / 12, rel=1e-9)
+        assert inertia[0, 0] == pytest.approx((y * y + z * z) / 12, rel=1e-9)
+    env.step(np.zeros(2, dtype=np.float32))  # the rebuilt diagram steps
+
+
+@pytest.mark.parametrize("draw", ["finger_pd.kp *~ uniform(0.8, 1.2)", "box.size *~ uniform(0.9, 1.1)",
+                                  "plant.gravity *~ uniform(0.9, 1.1)"])
+def test_a_build_target_drawn_per_episode_is_a_lint_error(draw: str) -> None:
+    analysis = analyze_text(BOX_FLIPUP.read_text() + "\nrandomize { " + draw + " }\n", str(BOX_FLIPUP))
+    (error,) = analysis.diagnostics
+    assert error.code == "SCN204" and error.message.endswith("cannot be drawn per episode")
+    assert error.span is not None and error.span.text == draw.split()[0]
+    assert error.hint is not None and "randomize per build" in error.hint
+
+
+def test_the_size_of_a_body_without_a_shape_is_a_lint_error() -> None:
+    analysis = analyze_text(BOX_FLIPUP.read_text() + "\nrandomize per build { carriage.size *~ uniform(0.9, 1.1) }\n",
+                            str(BOX_FLIPUP))
+    (error,) = [d for d in analysis.diagnostics if d.code != "SCN410"]
+    assert error.code == "SCN204" and "no declared shape" in error.message
+    assert error.span is not None and error.span.text == "carriage.size"
+
+
+def test_a_size_offset_below_zero_is_refused_at_the_rebuild() -> None:
+    env = scenario_dsl.make_env(_with(BOX_FLIPUP, "randomize per build { box.size +~ [-0.3, 0, 0] m }"))
+    with pytest.raises(CompileError) as failure:
+        env.reset(seed=0)
+    assert failure.value.code == "SCN405" and "box.size" in failure.value.message
+    assert failure.value.where is not None and failure.value.where.line > 1

@@ -1,11 +1,12 @@
 """Build-scope randomization: the values Drake takes only when a diagram is built.
 
-`randomize per build [every N episodes] { ... }` draws the plant's gravity and controller gains
-(`C.kp`, `C.ki`, `C.kd`): `InverseDynamicsController` fixes its gains at construction, and the
-gravity field belongs to the plant's model, not to its context. `BuildRandomizer.draw` returns
-a copy of the scenario with the drawn values in place; the environment compiles that copy into
-a fresh diagram (see `ScenarioEnv.reset`), every episode or every N episodes, and reports the
-values in `info["randomization"]` with the episode's own draws.
+`randomize per build [every N episodes] { ... }` draws the plant's gravity, controller gains
+(`C.kp`, `C.ki`, `C.kd`) and the sizes of declared shapes (`B.size`): `InverseDynamicsController`
+fixes its gains at construction, the gravity field belongs to the plant's model, not to its
+context, and a geometry's shape (with its hydroelastic mesh) is registered with SceneGraph once.
+`BuildRandomizer.draw` returns a copy of the scenario with the drawn values in place; the
+environment compiles that copy into a fresh diagram (see `ScenarioEnv.reset`), every episode or
+every N episodes, and reports the values in `info["randomization"]` with the episode's own draws.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def build_nominal(scenario: m.Scenario) -> dict[str, np.ndarray]:
     for controller in scenario.controllers:
         for gain in GAINS:
             nominal[f"{controller.name}.{gain}"] = np.asarray(getattr(controller, gain), dtype=float)
+    for body in scenario.bodies:
+        if body.shape is not None:
+            nominal[f"{body.name}.size"] = np.asarray(body.shape.size, dtype=float)
     return nominal
 
 
@@ -37,9 +41,10 @@ class BuildRandomizer:
         for block in blocks:
             for draw in block.draws:
                 if draw.target not in nominal:
-                    raise CompileError("SCN505", f"`randomize per build` draws the plant's gravity and controller "
-                                       f"gains; draw `{draw.target}` per episode", None, draw.where)
+                    raise CompileError("SCN505", f"`randomize per build` draws the plant's gravity, controller "
+                                       f"gains and shape sizes; draw `{draw.target}` per episode", None, draw.where)
         self.scenario = scenario
+        self.places = {draw.target: draw.where for block in blocks for draw in block.draws}
         self.every = min((block.every or 1 for block in blocks), default=1)
         self.sampler = Sampler(scenario, scopes=("build",), nominal=nominal)
 
@@ -59,7 +64,20 @@ class BuildRandomizer:
                     size = len(getattr(controller, gain))
                     gains[gain] = [float(g) for g in np.broadcast_to(np.asarray(values[key], dtype=float), (size,))]
             controllers.append(controller.model_copy(update=gains))
-        return self.scenario.model_copy(update={"plant": plant, "controllers": controllers}), values
+        bodies = [self._resized(body, values) for body in self.scenario.bodies]
+        update = {"plant": plant, "controllers": controllers, "bodies": bodies}
+        return self.scenario.model_copy(update=update), values
+
+    def _resized(self, body: m.Body, values: dict[str, Value]) -> m.Body:
+        key = f"{body.name}.size"
+        if key not in values or body.shape is None:
+            return body
+        size = np.broadcast_to(np.asarray(values[key], dtype=float), (len(body.shape.size),))
+        if not (size > 0).all():  # `+~` can reach below zero; the validator checks `~` and `*~`
+            raise CompileError("SCN405", f"`{key}` was drawn as {[round(float(s), 6) for s in size]}: a shape's "
+                               "sizes must be positive", "bound the offset's distribution", self.places.get(key))
+        shape = body.shape.model_copy(update={"size": [float(s) for s in size]})
+        return body.model_copy(update={"shape": shape})
 
 
 def has_build_scope(scenario: m.Scenario) -> bool:
