@@ -304,3 +304,32 @@ def test_checker_with_every_render_mode() -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*infinity.*")
         gym_check_env(env.unwrapped)  # with a spec, it also builds the env in the other render modes
+
+
+def test_a_reset_restores_every_systems_default_context() -> None:
+    """reset_context resets each system but the SceneGraph itself: after an episode that moved
+    the plant, wound up the finger's PID integrators and changed a mass, a reset without draws
+    leaves every state and numeric parameter as in a fresh default context of the diagram."""
+    text = (SCENARIOS / "box_flipup.scn").read_text()
+    start = text.index("randomize {")
+    text = text[:start] + text[text.index("}", start) + 1:]
+    env = make_env(scenario_dsl.loads(text, str(SCENARIOS / "box_flipup.scn")), seed=0)
+    env.reset(seed=0)
+    plant = env.compiled.plant
+    plant.GetBodyByName("box").SetMass(env._plant_context, 3.0)
+    for _ in range(3):
+        env.step(np.ones(2, dtype=np.float32))
+    context = env.simulator.get_mutable_context()
+    assert plant.GetPositionsAndVelocities(env._plant_context)[3] != 0  # the finger moved
+    env.reset()
+    fresh = env.compiled.diagram.CreateDefaultContext()
+    for system in env.compiled.diagram.GetSystems():
+        mine, theirs = system.GetMyContextFromRoot(context), system.GetMyContextFromRoot(fresh)
+        assert np.array_equal(mine.get_continuous_state_vector().CopyToVector(),
+                              theirs.get_continuous_state_vector().CopyToVector()), system.get_name()
+        for i in range(mine.num_discrete_state_groups()):
+            assert np.array_equal(mine.get_discrete_state(i).value(), theirs.get_discrete_state(i).value())
+        for i in range(mine.num_numeric_parameter_groups()):
+            assert np.array_equal(mine.get_numeric_parameter(i).value(), theirs.get_numeric_parameter(i).value(),
+                                  equal_nan=True)  # the plant keeps NaN in parameters it does not use
+    assert plant.GetBodyByName("box").get_mass(env._plant_context) == 1.0

@@ -537,3 +537,27 @@ def test_per_step_pushes_move_the_body() -> None:
         hits += bool(force.any())
         before = after
     assert 0 < hits < 12
+
+
+def test_a_push_ends_with_its_step_and_its_episode() -> None:
+    """A step without a push after one with a push applies no force, and a reset after a pushed
+    step starts without one (the env skips re-fixing an empty push input, never a stale force)."""
+    env = make_env(scenario_dsl.loads(PUSH, "push.scn"))
+    plant = env.compiled.plant
+    port = plant.get_applied_spatial_force_input_port()
+
+    def applied() -> list:
+        return list(port.Eval(plant.GetMyContextFromRoot(env.simulator.get_context())))
+
+    seen = set()
+    env.reset(seed=5)
+    for _ in range(200):
+        pushed = bool(env.compiled.randomizer.noise["ball.push"].any())
+        assert len(applied()) == int(pushed)
+        seen.add(pushed)
+        if pushed and len(seen) == 2:
+            env.reset()  # right after a pushed step's draw
+            pushed_now = bool(env.compiled.randomizer.noise["ball.push"].any())
+            assert len(applied()) == int(pushed_now)
+        env.step(np.zeros(1, dtype=np.float32))
+    assert seen == {True, False}

@@ -95,8 +95,19 @@ def _read_key(key: SignalKey) -> Thunk:
 def _concat(*parts: Array) -> Array:
     if all(p.ndim == 1 for p in parts):
         return np.concatenate(parts)
-    batch = np.broadcast_shapes(*(p.shape[:-1] for p in parts))
-    return np.concatenate([np.broadcast_to(p, batch + p.shape[-1:]) for p in parts], axis=-1)
+    if all(p.ndim <= 2 for p in parts):  # one batch axis (N episodes): no Python-level broadcasting
+        batch: tuple[int, ...] = (max(p.shape[0] for p in parts if p.ndim == 2),)
+    else:
+        batch = np.broadcast_shapes(*(p.shape[:-1] for p in parts))
+    # Slice assignment broadcasts each part in C: cheaper than `broadcast_to` + `concatenate`
+    # when a reset evaluates `[shift[0], shift[1], 0]` for one episode.
+    out = np.empty((*batch, sum(p.shape[-1] for p in parts)))
+    at = 0
+    for p in parts:
+        width = p.shape[-1]
+        out[..., at:at + width] = p
+        at += width
+    return out
 
 
 def _where(condition: npt.NDArray[np.bool_], a: Array, b: Array) -> Array:
