@@ -121,10 +121,8 @@ class ScenarioEnv(DrakeGymEnv):
         self.compiled = compiled
         diagram = compiled.diagram
         self._reward_terms_port = diagram.GetOutputPort(compiled.reward_terms_port)
-        self._reward_port = diagram.GetOutputPort(compiled.reward_port)
-        self._termination_port = (diagram.GetOutputPort(compiled.termination_port)
-                                  if compiled.termination_reasons else None)
-        self._success_port = diagram.GetOutputPort(compiled.success_port) if compiled.has_success else None
+        self._outcome_port = diagram.GetOutputPort(compiled.outcome_port)
+        self._outcome_parts = compiled.outcome
         # Per-step handles (performance: each saves a pybind call).
         self._plant_context = compiled.plant.GetMyContextFromRoot(simulator.get_context())
         self._action_value: Any = None  # the action's FixedInputPortValue, fixed by the first step after a reset
@@ -192,13 +190,16 @@ class ScenarioEnv(DrakeGymEnv):
             self.simulator.AdvanceTo((self._steps + 1) * self.time_step)
         except RuntimeError as exc:
             return self._failure(f"simulator failure: {exc}")
-        if not np.isfinite(self.compiled.plant.GetPositionsAndVelocities(self._plant_context)).all():
-            return self._failure("simulator failure: the state is no longer finite (the simulation diverged)")
-        self._steps += 1
         try:
-            observation, reward, terminated, info = self._outcome(context, rewarded)
+            outcome = _vector(self._outcome_port, context)
         except (RuntimeError, ValueError) as exc:  # the symbolic backend refuses NaN and domain errors
+            if not np.isfinite(self.compiled.plant.GetPositionsAndVelocities(self._plant_context)).all():
+                return self._failure(_DIVERGED)
             return self._failure(f"evaluation failure: {exc}")
+        if not np.isfinite(outcome[self._outcome_parts["state"]]).all():
+            return self._failure(_DIVERGED)
+        self._steps += 1
+        observation, reward, terminated, info = self._outcome(outcome, context.get_time(), rewarded)
         # Learners keep rewards as float32 (SB3's buffers): a reward beyond its range is infinite there.
         if not ((np.abs(observation) <= self._observation_max).all() and abs(reward) <= _FLOAT32_MAX):
             return self._failure(f"simulator failure: the observation is not finite in {self.observation_space.dtype}, "
@@ -236,25 +237,35 @@ class ScenarioEnv(DrakeGymEnv):
             self._action_value.GetMutableData().get_mutable_value().SetFromVector(value)
 
     def _reward(self, context: Any) -> tuple[float, np.ndarray]:
-        return float(_vector(self._reward_port, context)[0]), _vector(self._reward_terms_port, context)
+        """The reward and its terms now (for `reward_at = step_start`: one evaluation, not two)."""
+        outcome, parts = _vector(self._outcome_port, context), self._outcome_parts
+        return float(outcome[parts["reward"]][0]), outcome[parts["reward_terms"]]
 
-    def _outcome(self, context: Any, rewarded: tuple[float, np.ndarray] | None = None,
+    def _outcome(self, outcome: np.ndarray, time: float, rewarded: tuple[float, np.ndarray] | None = None,
                  ) -> tuple[np.ndarray, float, bool, dict[str, Any]]:
-        """Observation, reward, terminated and info after a step (`rewarded`: the reward and its
-        terms evaluated before the step, for `reward_at = step_start`)."""
-        observation = self._observe()
-        reward, terms = rewarded if rewarded is not None else self._reward(context)
+        """Observation, reward, terminated and info after a step, from the "outcome" vector
+        (`rewarded`: the reward and its terms evaluated before the step, for `reward_at = step_start`)."""
+        parts = self._outcome_parts
+        observation = outcome[parts["observation"]]
+        if self._noisy:
+            noise = self.compiled.randomizer.observation_noise()
+            if noise is not None:
+                observation = observation + noise
+        if rewarded is not None:
+            reward, terms = rewarded
+        else:
+            reward, terms = float(outcome[parts["reward"]][0]), outcome[parts["reward_terms"]]
         info: dict[str, Any] = {"reward_terms": dict(zip(self.compiled.reward_terms, terms.tolist(), strict=True)),
-                                "time": context.get_time()}
+                                "time": time}
         terminated = False
-        if self._termination_port is not None:
-            fired = [reason for value, reason in zip(_vector(self._termination_port, context),
+        if "termination" in parts:
+            fired = [reason for value, reason in zip(outcome[parts["termination"]],
                                                      self.compiled.termination_reasons, strict=True) if value]
             if fired:
                 terminated = True
                 info["termination_reason"] = "; ".join(fired)
-        if self._success_port is not None:
-            info["is_success"] = bool(_vector(self._success_port, context)[0])
+        if "success" in parts:
+            info["is_success"] = bool(outcome[parts["success"]][0])
             if info["is_success"] and not terminated:
                 terminated = True
                 info["termination_reason"] = "success"
@@ -280,6 +291,9 @@ class ScenarioEnv(DrakeGymEnv):
         terms = dict.fromkeys(self.compiled.reward_terms, 0.0)
         info = {"reward_terms": terms, "time": self.simulator.get_context().get_time(), "truncation_reason": reason}
         return self._last_observation.copy(), 0.0, False, True, info
+
+
+_DIVERGED = "simulator failure: the state is no longer finite (the simulation diverged)"
 
 
 def _vector(port: Any, context: Any) -> np.ndarray:

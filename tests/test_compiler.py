@@ -202,7 +202,19 @@ def test_systems_are_named_after_the_declarations(zoo) -> None:
     assert zoo.diagram.get_name() == "zoo"
     assert "hold" in zoo.diagram.GetGraphvizString(max_depth=1)
     ports = [zoo.diagram.get_output_port(i).get_name() for i in range(zoo.diagram.num_output_ports())]
-    assert ports == ["observation", "reward", "reward_terms", "termination", "requirements"]
+    assert ports == ["observation", "reward", "reward_terms", "termination", "requirements", "outcome"]
+
+
+def test_the_outcome_port_holds_each_part_of_a_step(zoo) -> None:
+    """"outcome" muxes what a step reports; each slice equals the port or plant state it comes from."""
+    _, context = _started(zoo)
+    outcome = np.asarray(zoo.diagram.GetOutputPort("outcome").Eval(context))
+    assert sorted(zoo.outcome) == ["observation", "reward", "reward_terms", "state", "termination"]
+    assert sum(p.stop - p.start for p in zoo.outcome.values()) == outcome.size
+    for name, part in zoo.outcome.items():
+        expected = (zoo.plant.GetPositionsAndVelocities(zoo.plant.GetMyContextFromRoot(context)) if name == "state"
+                    else np.asarray(zoo.diagram.GetOutputPort(name).Eval(context)))
+        assert np.array_equal(outcome[part], expected), name
 
 
 # ---- signals --------------------------------------------------------------------------------
