@@ -3,7 +3,8 @@ against the physics alone, `Simulator.AdvanceTo` over the same diagram with no P
 loop (one call for the whole stretch). Target: env / raw >= 0.97.
 
 Same simulator, same start (`reset(seed=e)`), same constant action (the middle of the action
-range), so both runs compute the same trajectory (checked: the final plant states must match).
+range), so both runs compute the same trajectory (checked: the final plant states must match;
+they cannot where the env adds per-step noise or pushes, as box_flipup_dr does).
 A third column, `loop`, calls `AdvanceTo` once per env step from Python and writes the action
 in place, evaluating nothing: the floor of any Python env loop. Resets are not timed.
 
@@ -30,7 +31,7 @@ from bench.common import (
 )
 
 #: env steps per run, per scenario (about a second of work each on one core here; others: 200)
-BUDGET = {"pendulum": 4000, "cart_pole": 1000, "acrobot": 1000, "push_box": 100, "box_flipup": 40}
+BUDGET = {"pendulum": 4000, "cart_pole": 1000, "acrobot": 1000, "push_box": 100, "box_flipup": 40, "box_flipup_dr": 40}
 
 
 def bench(name: str, steps: int, repeats: int) -> None:
@@ -43,11 +44,12 @@ def bench(name: str, steps: int, repeats: int) -> None:
     per_episode = min(steps, env.max_steps or steps)
     episodes = math.ceil(steps / per_episode)
     total = per_episode * episodes
-    simulator, plant = env.simulator, compiled.plant
-    context = simulator.get_mutable_context()
 
+    # Read through `env` each time: a seeded reset of a scenario with `randomize per build`
+    # (box_flipup_dr) compiles a new diagram with its own simulator.
     def final_state() -> np.ndarray:
-        return plant.GetPositionsAndVelocities(plant.GetMyContextFromRoot(context)).copy()
+        plant = env.compiled.plant
+        return plant.GetPositionsAndVelocities(plant.GetMyContextFromRoot(env.simulator.get_context())).copy()
 
     def timed(body) -> float:  # steps per second over `episodes` episodes; resets untimed
         elapsed = 0.0
@@ -63,11 +65,13 @@ def bench(name: str, steps: int, repeats: int) -> None:
             env.step(action)
 
     def raw() -> None:
-        env.action_port.FixValue(context, action.astype(np.float64))
+        simulator = env.simulator
+        env.action_port.FixValue(simulator.get_mutable_context(), action.astype(np.float64))
         simulator.AdvanceTo(per_episode * env.time_step)
 
     def loop() -> None:
-        fixed = env.action_port.FixValue(context, action.astype(np.float64))
+        simulator = env.simulator
+        fixed = env.action_port.FixValue(simulator.get_mutable_context(), action.astype(np.float64))
         for k in range(1, per_episode + 1):
             fixed.GetMutableData().get_mutable_value().SetFromVector(action.astype(np.float64))
             simulator.AdvanceTo(k * env.time_step)

@@ -44,6 +44,9 @@ _STATEMENT_KEYWORDS = (
     "scenario", "include", "param", "let", "plant", "model", "frame", "body", "joint", "weld",
     "controller", "action", "observation", "randomize", "reward", "episode", "train",
 )
+# Every keyword: a word before an unexpected token that is one of these is no operand.
+_KEYWORDS = frozenset((*_STATEMENT_KEYWORDS, "per", "every", "mod", "and", "or", "not", "from", "on", "at", "in",
+                       "as", "when", "terminate", "success", "require"))
 
 
 def grammar_path() -> Path:
@@ -193,7 +196,7 @@ def parse(source: SourceFile, transformer: Transformer[Token, Any] | None = None
     except _RunOnKeyword as exc:
         start = exc.token.start_pos or 0
         span = Span(source, start, start + len(exc.word))
-        hint = _did_you_mean_statement(exc.word)
+        hint = f"did you mean `{exc.token.value}`?"  # the keyword the grammar took at the start of the word
         return ParseResult(None, comments, [Diagnostic("SCN102", f"unexpected word '{exc.word}'", span, hint)])
     except UnexpectedInput as exc:
         return ParseResult(None, comments, [_syntax_diagnostic(source, exc)])
@@ -394,14 +397,18 @@ def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput) -> Diagnostic:
                           f"expected {_expected_words(str(t) for t in exc.expected)}")
     span = _token_span(source, token)
     shown = "a new line" if token.type == "_NL" else f"'{token}'"
-    message, hint = _friendly(exc, str(token))
+    message, hint = _friendly(exc, str(token), source.text)
     return Diagnostic("SCN102", message or f"unexpected {shown}", span,
                       hint or f"expected {_expected_words(str(t) for t in exc.expected)}")
 
 
-def _friendly(exc: UnexpectedToken, text: str) -> tuple[str | None, str | None]:
-    """Messages for the common mistakes, recognised from what the parser expected."""
+def _friendly(exc: UnexpectedToken, text: str, source: str) -> tuple[str | None, str | None]:
+    """Messages for the common mistakes, recognised from what the parser expected and from the
+    text just before the unexpected token."""
     expected = set(exc.expected)
+    start = exc.token.start_pos or 0
+    if text == "=" and source[start - 1 : start] == "=":  # the lexer splits `==` where only '=' can come
+        return "a setting uses '=', not '=='", "write `name = value`; '==' compares, in conditions"
     if text == "=" and "DRAW_OP" in expected:
         return ("a randomization uses '~', not '='",
                 "write `target ~ uniform(lo, hi)` (or '+~' to offset, '*~' to scale)")
@@ -410,22 +417,51 @@ def _friendly(exc: UnexpectedToken, text: str) -> tuple[str | None, str | None]:
     if exc.token.type in ("NAME", "UNIT") and "RBRACE" not in expected and _at_statement_start(expected):
         return (f"'{text}' does not start a statement",
                 "a statement starts with one of: " + ", ".join(_STATEMENT_KEYWORDS))
-    if "RBRACE" in expected and "_NL" in expected and exc.token.type in ("NAME", "UNIT"):
+    if "RBRACE" in expected and "_NL" in expected and exc.token.type in ("NAME", "UNIT") and _in_block(source, start):
         return (f"unexpected '{text}': items in a block are separated by new lines or ';'",
                 "put each item on its own line, or separate them with ';'")
-    if exc.token.type == "UNIT" or (exc.token.type == "NAME" and "UNIT" in expected):
+    if (exc.token.type == "UNIT" or (exc.token.type == "NAME" and "UNIT" in expected)) and _after_operand(source, start):
         return f"unexpected '{text}'", "a unit follows its number directly, e.g. `1 ms`; operators need '*'"
     if text == "==" and "EQUAL" in expected:
         return "a setting uses '=', not '=='", None
     return None, None
 
 
+def _in_block(source: str, at: int) -> bool:
+    """Whether offset `at` lies inside `{ ... }` (braces in strings and comments do not count)."""
+    depth, i = 0, 0
+    while i < at:
+        ch = source[i]
+        if ch == '"':
+            end = source.find('"', i + 1, at)
+            i = at if end < 0 else end
+        elif ch == "#":
+            end = source.find("\n", i, at)
+            i = at if end < 0 else end
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return depth > 0
+
+
+def _after_operand(source: str, at: int) -> bool:
+    """Whether the text before offset `at` ends with a number, a name or a closing bracket (where a
+    unit or an operator could follow), not with a keyword or a string."""
+    before = source[:at].rstrip(" \t")
+    if not before:
+        return False
+    if before[-1] in ")]|":
+        return True
+    if not _is_word_char(before[-1]):
+        return False
+    word_start = len(before)
+    while word_start > 0 and _is_word_char(before[word_start - 1]):
+        word_start -= 1
+    word = before[word_start:]
+    return word[0].isdigit() or word not in _KEYWORDS
+
+
 def _at_statement_start(expected: set[str]) -> bool:
     return {"PLANT", "REWARD", "EPISODE"} <= expected
-
-
-def _did_you_mean_statement(word: str) -> str | None:
-    import difflib
-
-    close = difflib.get_close_matches(word, (*_STATEMENT_KEYWORDS, "per", "every", "mod", "and", "or", "not"), n=1)
-    return f"did you mean `{close[0]}`?" if close else None

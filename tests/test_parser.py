@@ -622,8 +622,6 @@ def test_keyword_glued_to_a_word_is_scn102_with_did_you_mean(text: str, word: st
     assert d.hint == hint
 
 
-@pytest.mark.xfail(strict=False, reason="the did-you-mean for a glued keyword only knows statement keywords: "
-                   "`from`, `when`, `on`, `in`, `as` get no hint (or `frame` for `fromx`)")
 @pytest.mark.parametrize(("text", "keyword"), [
     ('model m fromx "a"', "from"),
     ("episode { terminate whenx > 1 }", "when"),
@@ -715,23 +713,17 @@ def test_syntax_errors_report_only_the_first_problem() -> None:
     assert [(d.code, d.line) for d in diagnostics] == [("SCN102", 1)]
 
 
-@pytest.mark.xfail(strict=False, reason="`mass == 1` in a block is split into '=' '=' and reported as "
-                   "\"unexpected '='\" instead of the prepared \"a setting uses '=', not '=='\"")
 def test_double_equals_in_a_setting_is_explained() -> None:
     d = error_of("body b { mass == 1 }")
     assert d.message == "a setting uses '=', not '=='"
 
 
-@pytest.mark.xfail(strict=False, reason="the unit hint (\"a unit follows its number directly\") is given where no "
-                   "number is involved, e.g. after a string or for `include x`")
 @pytest.mark.parametrize("text", ['scenario t "desc" extra', "include x"])
 def test_unit_hint_only_after_numbers(text: str) -> None:
     d = error_of(text)
     assert d.hint is None or "unit" not in d.hint
 
 
-@pytest.mark.xfail(strict=False, reason="at the top level, `let x = y m` gets the block message "
-                   "\"items in a block are separated by new lines or ';'\"")
 def test_block_separator_message_only_inside_blocks() -> None:
     d = error_of("let x = y m")
     assert "block" not in d.message
