@@ -420,7 +420,8 @@ def _friendly(exc: UnexpectedToken, text: str, source: str) -> tuple[str | None,
     if "RBRACE" in expected and "_NL" in expected and exc.token.type in ("NAME", "UNIT") and _in_block(source, start):
         return (f"unexpected '{text}': items in a block are separated by new lines or ';'",
                 "put each item on its own line, or separate them with ';'")
-    if (exc.token.type == "UNIT" or (exc.token.type == "NAME" and "UNIT" in expected)) and _after_operand(source, start):
+    unit_like = exc.token.type == "UNIT" or (exc.token.type == "NAME" and "UNIT" in expected)
+    if unit_like and _after_operand(source, start):
         return f"unexpected '{text}'", "a unit follows its number directly, e.g. `1 ms`; operators need '*'"
     if text == "==" and "EQUAL" in expected:
         return "a setting uses '=', not '=='", None
