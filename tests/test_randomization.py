@@ -561,3 +561,17 @@ def test_a_push_ends_with_its_step_and_its_episode() -> None:
             assert len(applied()) == int(pushed_now)
         env.step(np.zeros(1, dtype=np.float32))
     assert seen == {True, False}
+
+
+def test_the_episode_generator_is_seeded_by_two_drake_draws() -> None:
+    """`episode_rng` seeds NumPy with the next two numbers of Drake's generator, as
+    `default_rng([first, second])` would: recorded episodes replay across scn versions."""
+    from pydrake.common import RandomGenerator
+
+    from scenario_dsl.compiler.randomize import episode_rng
+
+    for seed in (0, 1, 2**31 + 5):
+        mine, reference = RandomGenerator(seed), RandomGenerator(seed)
+        drawn = episode_rng(mine).random(8)
+        assert np.array_equal(drawn, np.random.default_rng([reference(), reference()]).random(8))
+        assert mine() == reference()  # both took exactly two numbers

@@ -46,7 +46,10 @@ class Target:
 
 def episode_rng(generator: RandomGenerator) -> np.random.Generator:
     """The NumPy generator of one episode, seeded by 64 bits of Drake's `generator`."""
-    return np.random.default_rng([generator(), generator()])
+    low, high = generator(), generator()
+    # The same seed as `default_rng([low, high])` (SeedSequence reads an int as 32-bit words, low
+    # first), without the list's conversion: a microsecond less per reset.
+    return np.random.default_rng((high << 32) | low)
 
 
 class Randomizer:
