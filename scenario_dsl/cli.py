@@ -434,13 +434,13 @@ def sample(args: argparse.Namespace, io: Streams) -> int:
     import numpy as np
 
     from scenario_dsl.compiler import compile_scenario
-    from scenario_dsl.compiler.rebuild import build_nominal
     from scenario_dsl.sampling import Sampler, SamplingError, columns, plot_histograms, statistics
 
     try:
         compiled = compile_scenario(scenario)
         if args.scope == "build":  # the nominal values are the scenario's own, not a context's
-            sampler = Sampler(scenario, scopes=("build",), nominal=build_nominal(scenario))
+            builder = compiled.build_randomizer
+            sampler = builder.sampler if builder else Sampler(scenario, scopes=("build",), nominal={})
         else:
             sampler = compiled.randomizer.sampler_for(compiled.diagram, (args.scope,))
     except Exception as exc:

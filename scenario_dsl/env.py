@@ -121,6 +121,7 @@ class ScenarioEnv(DrakeGymEnv):
         self.compiled = compiled
         diagram = compiled.diagram
         self._reward_terms_port = diagram.GetOutputPort(compiled.reward_terms_port)
+        self._reward_port = diagram.GetOutputPort(compiled.reward_port)
         self._outcome_port = diagram.GetOutputPort(compiled.outcome_port)
         self._outcome_parts = compiled.outcome
         # Per-step handles (performance: each saves a pybind call).
@@ -237,9 +238,9 @@ class ScenarioEnv(DrakeGymEnv):
             self._action_value.GetMutableData().get_mutable_value().SetFromVector(value)
 
     def _reward(self, context: Any) -> tuple[float, np.ndarray]:
-        """The reward and its terms now (for `reward_at = step_start`: one evaluation, not two)."""
-        outcome, parts = _vector(self._outcome_port, context), self._outcome_parts
-        return float(outcome[parts["reward"]][0]), outcome[parts["reward_terms"]]
+        """The reward and its terms now (for `reward_at = step_start`; not the outcome port, which
+        would compute the observation and conditions too)."""
+        return float(_vector(self._reward_port, context)[0]), _vector(self._reward_terms_port, context)
 
     def _outcome(self, outcome: np.ndarray, time: float, rewarded: tuple[float, np.ndarray] | None = None,
                  ) -> tuple[np.ndarray, float, bool, dict[str, Any]]:

@@ -97,8 +97,15 @@ def analyze_file(path: str | Path, *, params: ParamValues | None = None) -> Anal
 
 
 def _analyze(source: SourceFile, params: ParamValues | None, base_dir: Path) -> Analysis:
-    from scenario_dsl.includes import resolve_includes
     from scenario_dsl.suppressions import apply_noqa
+
+    analysis = _analyze_unsuppressed(source, params, base_dir)
+    analysis.diagnostics = apply_noqa(analysis.files, analysis.diagnostics)
+    return analysis
+
+
+def _analyze_unsuppressed(source: SourceFile, params: ParamValues | None, base_dir: Path) -> Analysis:
+    from scenario_dsl.includes import resolve_includes
     from scenario_dsl.validate import validate
 
     analysis = Analysis(source.path)
@@ -118,7 +125,7 @@ def _analyze(source: SourceFile, params: ParamValues | None, base_dir: Path) -> 
         analysis.diagnostics.append(Diagnostic("SCN901", message, None, "please report this with the scenario file",
                                                path=source.path))
         return analysis
-    analysis.diagnostics = apply_noqa(files, [*analysis.diagnostics, *diagnostics])
+    analysis.diagnostics.extend(diagnostics)
     if not any(d.level is Severity.ERROR for d in diagnostics):
         analysis.scenario = scenario
     return analysis

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,9 +45,6 @@ _STATEMENT_KEYWORDS = (
     "scenario", "include", "param", "let", "plant", "model", "frame", "body", "joint", "weld",
     "controller", "action", "observation", "randomize", "reward", "episode", "train",
 )
-# Every keyword: a word before an unexpected token that is one of these is no operand.
-_KEYWORDS = frozenset((*_STATEMENT_KEYWORDS, "per", "every", "mod", "and", "or", "not", "from", "on", "at", "in",
-                       "as", "when", "terminate", "success", "require"))
 
 
 def grammar_path() -> Path:
@@ -423,8 +421,9 @@ def _friendly(exc: UnexpectedToken, text: str, source: str) -> tuple[str | None,
     unit_like = exc.token.type == "UNIT" or (exc.token.type == "NAME" and "UNIT" in expected)
     if unit_like and _after_operand(source, start):
         return f"unexpected '{text}'", "a unit follows its number directly, e.g. `1 ms`; operators need '*'"
-    if text == "==" and "EQUAL" in expected:
-        return "a setting uses '=', not '=='", None
+    if text == "==" and "DRAW_OP" in expected:
+        return ("a randomization uses '~', not '=='",
+                "write `target ~ uniform(lo, hi)` (or '+~' to offset, '*~' to scale)")
     return None, None
 
 
@@ -433,9 +432,10 @@ def _in_block(source: str, at: int) -> bool:
     depth, i = 0, 0
     while i < at:
         ch = source[i]
-        if ch == '"':
-            end = source.find('"', i + 1, at)
-            i = at if end < 0 else end
+        if ch == '"':  # a string, with its escapes (`\"`)
+            i += 1
+            while i < at and source[i] != '"':
+                i += 2 if source[i] == "\\" else 1
         elif ch == "#":
             end = source.find("\n", i, at)
             i = at if end < 0 else end
@@ -461,7 +461,13 @@ def _after_operand(source: str, at: int) -> bool:
     while word_start > 0 and _is_word_char(before[word_start - 1]):
         word_start -= 1
     word = before[word_start:]
-    return word[0].isdigit() or word not in _KEYWORDS
+    return word[0].isdigit() or word not in _keywords()
+
+
+@functools.cache
+def _keywords() -> frozenset[str]:
+    """The grammar's keywords: its string terminals spelled with letters (`"from"`, `"per"`)."""
+    return frozenset(re.findall(r'"([a-z_]+)"', grammar_path().read_text(encoding="utf-8")))
 
 
 def _at_statement_start(expected: set[str]) -> bool:

@@ -28,6 +28,11 @@ from scenario_dsl.units import (
 )
 
 RESERVED = ("world", "plant", "time", "pi", "tau", "inf", "true", "false")
+# Systems the compiler adds to every diagram under these names; the action and each controller
+# become systems named after themselves, and Drake's diagram names must be unique.
+COMPILER_SYSTEMS = ("scene_graph", "observation", "reward", "reward_sum", "episode", "requirements", "outcome",
+                    "signals", "state_signals", "action_signals", "gather", "numpy_expressions", "actuation",
+                    "camera")
 Attr = tuple[int | None, Dim | None]  # size (None: scalar), dimension (None: mixed)
 
 JOINT_ATTRS: dict[str, dict[str, Attr]] = {

@@ -46,7 +46,14 @@ from scenario_dsl.model import (
     Where,
 )
 from scenario_dsl.modelfiles import ModelFileError, inspect_model, resolve_url
-from scenario_dsl.signals import JOINT_ATTRS, RANDOM_TARGETS, RESERVED, Declarations, resolve_signal
+from scenario_dsl.signals import (
+    COMPILER_SYSTEMS,
+    JOINT_ATTRS,
+    RANDOM_TARGETS,
+    RESERVED,
+    Declarations,
+    resolve_signal,
+)
 from scenario_dsl.source import SourceFile, Span
 from scenario_dsl.typecheck import CONSTANTS, Checker, Failed, Scope, Typed, Value, did_you_mean
 from scenario_dsl.units import (
@@ -109,6 +116,7 @@ class _Validator:
         self._drawn_lets: dict[str, str] = {}  # random let -> the scope of the block that draws it
         self.parents: dict[str, str] = {}  # body -> what attaches it to its parent (a joint or a weld), first wins
         self._lowering: set[str] = set()
+        self._shape_sizes: dict[str, list[float]] = {}  # body -> its declared shape's sizes, once validated
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diagnostics.add(code, message, span, hint)
@@ -124,6 +132,7 @@ class _Validator:
         models = [m for m in (self._model(d) for d in self.decls.models.values()) if m]
         frames = [self._frame(d) for d in self.decls.frames.values()]
         bodies = [b for b in (self._body(d) for d in self.decls.bodies.values()) if b]
+        self._shape_sizes = {b.name: b.shape.size for b in bodies if b.shape is not None}
         joints = [j for j in (self._joint(d) for d in self.decls.joints.values()) if j]
         welds = [self._weld(w) for w in self.statements if isinstance(w, ast.Weld)]
         controllers = [c for c in (self._controller(d) for d in self.decls.controllers.values()) if c]
@@ -198,6 +207,10 @@ class _Validator:
         if name in RESERVED:
             self.error("SCN202", f"`{name}` is a reserved name", ident.span, "choose another name")
             return
+        if table in ("actions", "controllers") and name in COMPILER_SYSTEMS:
+            self.error("SCN202", f"`{name}` is the name of a system scn adds to every diagram", ident.span,
+                       f"the {table[:-1]} becomes a system named after it: choose another name")
+            # declared all the same, so its uses resolve and report nothing more
         first = self.decls.order.get(name)
         if first is not None:
             self.error("SCN202", f"`{name}` is already declared", ident.span, f"first declared at {first.span}")
@@ -718,7 +731,8 @@ class _Validator:
                  or (owner in self.decls.bodies and attribute == "size"))
         if scope == "step" and attribute not in _PER_STEP:
             allowed = "observation and action noise (`OBS.noise`) and pushes (`B.push`)"
-            hint = f"draw `{draw.target}` in a per-episode block"
+            hint = (f"draw `{draw.target}` in `randomize per build [every N episodes] {{ ... }}`" if built
+                    else f"draw `{draw.target}` in a per-episode block")
         elif scope == "build" and not built:
             allowed = ("the plant's gravity (`plant.gravity`), controller gains (`C.kp`, `C.ki`, `C.kd`) and "
                        "shape sizes (`B.size`)")
@@ -839,6 +853,14 @@ class _Validator:
                 self.error("SCN405", f"`{item.target.dotted}` can be drawn below {lower:g} "
                            f"({value.family} reaches {'-inf' if math.isinf(low) else f'{low:g}'})", item.value.span,
                            "use a distribution bounded below, e.g. uniform, truncnormal or lognormal")
+        owner, _, attribute = item.target.dotted.rpartition(".")
+        if isinstance(value, Distribution) and operation == "offset" and attribute == "size" \
+                and owner in self._shape_sizes:
+            low, smallest = _support_low(value), min(self._shape_sizes[owner])
+            if low is not None and smallest + low <= 0:
+                self.error("SCN405", f"`{item.target.dotted}` can be drawn at or below 0 (its smallest size "
+                           f"{smallest:g} m plus {value.family} reaching {'-inf' if math.isinf(low) else f'{low:g}'})",
+                           item.value.span, "offset by a distribution bounded below, or scale with `*~`")
         return Draw(target=item.target.dotted, operation=operation, value=value, where=where(item.span))  # type: ignore[arg-type]
 
     def _distribution(self, expr: ast.Expr, dim: Dim | None, size: int | None, known: bool) -> Distribution | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from scenario_dsl import model as m
 from scenario_dsl.compiler import CompileError, compile_scenario
 from scenario_dsl.compiler import plant as plant_stage
 from scenario_dsl.compiler.signals import inline
+from scenario_dsl.loader import analyze_text
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -393,3 +395,29 @@ def test_every_bundled_scenario_compiles(path: Path) -> None:
     _, context = _started(compiled, action=np.zeros(compiled.action_size), steps=1)
     observation = compiled.diagram.GetOutputPort("observation").Eval(context)
     assert observation.shape == (compiled.observation_size,) and np.all(np.isfinite(observation))
+
+
+@pytest.mark.parametrize("name", ["outcome", "signals", "reward_sum", "observation", "scene_graph"])
+def test_an_action_named_like_a_compiler_system_is_a_lint_error(name: str) -> None:
+    """Drake aborts the whole process on two systems of one name: the validator refuses the name."""
+    text = re.sub(r"\btorque\b", name, (SCENARIOS / "pendulum.scn").read_text())
+    analysis = analyze_text(text, str(SCENARIOS / "pendulum.scn"))
+    assert [d.code for d in analysis.diagnostics] == ["SCN202"]
+    assert analysis.diagnostics[0].span is not None and analysis.diagnostics[0].span.text == name
+
+
+def test_a_name_clash_the_validator_cannot_see_is_a_compile_error() -> None:
+    """A controller's helper system (`C_desired_state`) and an action of that name: SCN506, no abort."""
+    text = """
+scenario clash
+body rod { mass = 1 kg; inertia = [1, 1, 1] }
+joint hinge: revolute(world -> rod, axis = [0, 1, 0]) { actuated }
+controller c: pd(hinge) { kp = 1; kd = 1 }
+action c_desired_state = c.desired_position in [-1, 1]
+observation obs = [hinge.q]
+reward { -hinge.q^2 as cost }
+episode { step = 10 ms }
+"""
+    with pytest.raises(CompileError) as failure:
+        compile_scenario(scenario_dsl.loads(text, "clash.scn"))
+    assert failure.value.code == "SCN506" and "c_desired_state" in failure.value.message

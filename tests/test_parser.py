@@ -882,3 +882,17 @@ def test_generated_expressions_may_break_after_operators(generated: tuple[str, s
     for op in (" + ", " * ", " and ", " or ", ", "):
         source = source.replace(op, op.rstrip() + gap)
     assert sexpr(expr_of(source)) == expected, source
+
+
+def test_double_equals_in_a_randomization_is_explained() -> None:
+    d = error_of("randomize { b.mass == 1 }")
+    assert d.message == "a randomization uses '~', not '=='"
+
+
+def test_braces_in_strings_with_escaped_quotes_do_not_open_blocks() -> None:
+    from scenario_dsl.parser import _in_block
+
+    text = 'scenario t "a \\" { b"\nlet x = y m'
+    assert not _in_block(text, text.index("m", text.index("let")))
+    text = 'reward { "a \\" } b" q'
+    assert _in_block(text, text.index("q"))

@@ -575,3 +575,38 @@ def test_the_episode_generator_is_seeded_by_two_drake_draws() -> None:
         drawn = episode_rng(mine).random(8)
         assert np.array_equal(drawn, np.random.default_rng([reference(), reference()]).random(8))
         assert mine() == reference()  # both took exactly two numbers
+
+
+def test_friction_draws_keep_the_other_contact_properties() -> None:
+    """Resets leave the SceneGraph's context alone and a friction draw replaces only the friction:
+    after many episodes every other proximity property of a compliant box is the model's."""
+    text = (Path(__file__).resolve().parents[1] / "scenarios" / "box_flipup.scn").read_text()
+    text += "\nrandomize { box.friction ~ uniform(0.4, 1.2) }\n"
+    folder = Path(__file__).resolve().parents[1] / "scenarios"
+    env = make_env(scenario_dsl.loads(text, "friction.scn", base_dir=folder))
+    plant, scene_graph = env.compiled.plant, env.compiled.scene_graph
+    (geometry,) = plant.GetCollisionGeometriesForBody(plant.GetBodyByName("box"))
+
+    floats = [("hydroelastic", "hydroelastic_modulus"), ("hydroelastic", "resolution_hint"),
+              ("material", "point_contact_stiffness"), ("material", "hunt_crossley_dissipation"),
+              ("material", "relaxation_time")]
+
+    def properties() -> tuple[set, dict, float]:
+        """The property names, the numeric ones' values, and the dynamic friction, in the context."""
+        sg_context = scene_graph.GetMyContextFromRoot(env.simulator.get_context())
+        props = scene_graph.get_query_output_port().Eval(sg_context).inspector().GetProximityProperties(geometry)
+        names = {(group, name) for group in props.GetGroupNames() for name in props.GetPropertiesInGroup(group)}
+        values = {key: props.GetProperty(*key) for key in floats if props.HasProperty(*key)}
+        return names, values, props.GetProperty("material", "coulomb_friction").dynamic_friction()
+
+    env.reset(seed=1)
+    first_names, first_values, _ = properties()
+    assert len(first_values) >= 4  # the compliant box's modulus, resolution, stiffness, dissipation
+    frictions = set()
+    for _ in range(5):
+        _, info = env.reset()
+        names, values, friction = properties()
+        assert friction == pytest.approx(info["randomization"]["box.friction"], rel=1e-12)
+        assert names == first_names and values == first_values
+        frictions.add(friction)
+    assert len(frictions) == 5

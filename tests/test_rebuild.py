@@ -148,3 +148,23 @@ def test_a_size_offset_below_zero_is_refused_at_the_rebuild() -> None:
         env.reset(seed=0)
     assert failure.value.code == "SCN405" and "box.size" in failure.value.message
     assert failure.value.where is not None and failure.value.where.line > 1
+
+
+def test_a_build_target_drawn_per_step_points_at_per_build() -> None:
+    analysis = analyze_text(BOX_FLIPUP.read_text() + "\nrandomize per step { box.size *~ uniform(0.9, 1.1) }\n",
+                            str(BOX_FLIPUP))
+    (error,) = analysis.diagnostics
+    assert error.code == "SCN204" and error.message.endswith("cannot be drawn per step")
+    assert error.hint is not None and "randomize per build" in error.hint
+
+
+@pytest.mark.parametrize(("offset", "bad"), [("uniform(-0.06, 0.01) m", True), ("uniform(-0.04, 0.01) m", False),
+                                             ("normal(0, 0.01) m", True)])
+def test_a_size_offset_that_can_reach_zero_is_a_lint_error(offset: str, bad: bool) -> None:
+    """box_flipup's box is 0.2 x 0.05 x 0.3: an offset reaching -0.05 m can make it vanish."""
+    analysis = analyze_text(BOX_FLIPUP.read_text() + f"\nrandomize per build {{ box.size +~ {offset} }}\n",
+                            str(BOX_FLIPUP))
+    errors = [d for d in analysis.diagnostics if d.code == "SCN405"]
+    assert bool(errors) == bad
+    if bad:
+        assert errors[0].span is not None and errors[0].span.text == offset

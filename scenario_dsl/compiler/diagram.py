@@ -123,8 +123,9 @@ class CompiledScenario:
             self._reset_cache = (self.diagram.GetInputPort(self.action_port), self.to_agent(self.neutral_action()),
                                  context, systems)
         port, neutral, cached_context, systems = self._reset_cache
-        if cached_context is not context:  # another context of this diagram (a second simulator)
+        if cached_context is not context:  # another context of this diagram (a new simulator)
             systems = [(s, s.GetMyMutableContextFromRoot(context)) for s, _ in systems]
+            self._reset_cache = (port, neutral, context, systems)
 
         def reset() -> None:
             for system, system_context in systems:
@@ -201,6 +202,7 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
         visual.publish_period = np.inf  # ScenarioEnv publishes after each step
         MeshcatVisualizer.AddToBuilder(builder, scene_graph, meshcat, visual)
 
+    _check_unique_names(builder, scenario)
     diagram = builder.Build()
     diagram.set_name(scenario.name)
     requirement_port = diagram.GetOutputPort("requirements") if requirements else None
@@ -217,6 +219,19 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
         has_camera=camera, controller_plants=controller_plants,
         build_randomizer=build_randomizer, outcome=outcome,
     )
+
+
+def _check_unique_names(builder: DiagramBuilder, scenario: m.Scenario) -> None:
+    """Drake aborts the process (a failed assertion, no exception) when `Build()` meets two systems
+    of one name. The validator keeps declared names off the compiler's own; a name derived from
+    a controller's (`C_desired_state`) can still meet an action's."""
+    seen: set[str] = set()
+    for system in builder.GetSystems():
+        name = system.get_name()
+        if name in seen:
+            raise CompileError("SCN506", f"two systems of the diagram would be named `{name}`",
+                               "rename the action or the controller it comes from", scenario.action.where)
+        seen.add(name)
 
 
 def _outcome_port(builder: DiagramBuilder, plant: MultibodyPlant, systems: dict[str, System], reward: OutputPort,
