@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, SupportsFloat
@@ -108,6 +109,7 @@ class ScenarioEnv(DrakeGymEnv):
         self._steps = 0
         self._failed: str | None = None
         self._last_observation: np.ndarray | None = None
+        self._delayed: deque[np.ndarray] | None = None  # commands in flight (`ACTION.delay`)
         self._observation_max = float(np.finfo(self.observation_space.dtype).max)
 
     def _adopt(self, compiled: CompiledScenario, simulator: Simulator | None = None) -> None:
@@ -164,6 +166,7 @@ class ScenarioEnv(DrakeGymEnv):
             self._episodes_since_build = (self._episodes_since_build or 0) + 1
         if self._noisy:  # per-step noise for the first observation
             self.compiled.randomizer.step_noise()
+        self._delayed = self._delay_queue()
         self.simulator.Initialize()
         self._steps = 0
         self._failed = None
@@ -180,6 +183,9 @@ class ScenarioEnv(DrakeGymEnv):
         context = self.simulator.get_mutable_context()
         if self._noisy:
             action = self._noisy_action(action)
+        if self._delayed is not None:  # `ACTION.delay`: the command of k steps ago is applied now
+            self._delayed.append(np.asarray(action, dtype=np.float64))
+            action = self._delayed.popleft()
         self._set_action(context, action)
         rewarded: tuple[float, np.ndarray] | None = None
         if self._reward_at_start:  # the state-action pair the step starts from
@@ -276,6 +282,15 @@ class ScenarioEnv(DrakeGymEnv):
         observation = _vector(self.observation_port, self.simulator.get_context())
         noise = self.compiled.randomizer.observation_noise() if self._noisy else None
         return observation if noise is None else observation + noise
+
+    def _delay_queue(self) -> deque[np.ndarray] | None:
+        """The commands in flight for this episode's `ACTION.delay`, rounded to whole env steps:
+        the neutral action for the first k steps. None without a delay."""
+        steps = round(self.compiled.randomizer.action_delay() / self.time_step) if self._noisy else 0
+        if steps <= 0:
+            return None
+        neutral = self.compiled.to_agent(self.compiled.neutral_action())
+        return deque(neutral.copy() for _ in range(steps))
 
     def _noisy_action(self, action: Any) -> np.ndarray:
         """`action` with this step's action noise (drawn in physical units) added."""

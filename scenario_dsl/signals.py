@@ -23,6 +23,7 @@ from scenario_dsl.units import (
     FORCE,
     LENGTH,
     MASS,
+    TIME,
     VELOCITY,
     Dim,
 )
@@ -66,7 +67,7 @@ RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]
     "controller": {"kp": (None, None, 0.0), "ki": (None, None, 0.0), "kd": (None, None, 0.0)},
     "plant": {"gravity": (3, ACCELERATION, None)},
     "observation": {"noise": (None, None, None)},
-    "action": {"noise": (None, None, None)},
+    "action": {"noise": (None, None, None), "delay": (None, TIME, 0.0)},  # delay: per episode, whole env steps
 }
 
 

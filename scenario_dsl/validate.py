@@ -808,7 +808,8 @@ class _Validator:
                            "`B.size` resizes a body declared with `shape = box(...)`, `sphere(...)`, ...")
                 return None
             return (None if count == 1 else count, LENGTH, 0.0, True)
-        return (*table[attr], kind in ("plant", "bodies") or bool(joint_type))
+        known = kind in ("plant", "bodies") or bool(joint_type) or (kind == "actions" and attr == "delay")
+        return (*table[attr], known)
 
     def _shape_size(self, body: str) -> int | None:
         """How many numbers the declared shape of `body` has (box 3, sphere 1, ...), if it has one."""

@@ -610,3 +610,32 @@ def test_friction_draws_keep_the_other_contact_properties() -> None:
         assert names == first_names and values == first_values
         frictions.add(friction)
     assert len(frictions) == 5
+
+
+def test_an_action_delay_applies_the_command_of_k_steps_ago() -> None:
+    """`torque.delay ~ 100 ms` on 50 ms steps: the delayed env fed a0, a1, ... moves exactly as
+    the plain env fed the neutral action twice, then a0, a1, ... (same seed, same start)."""
+    folder = Path(__file__).resolve().parents[1] / "scenarios"
+    text = (folder / "pendulum.scn").read_text()
+    plain = make_env(scenario_dsl.loads(text, "plain.scn", base_dir=folder))
+    delayed = make_env(scenario_dsl.loads(text + "\nrandomize { torque.delay ~ 100 ms }\n", "delayed.scn",
+                                          base_dir=folder))
+    first, info = delayed.reset(seed=4)
+    assert info["randomization"]["torque.delay"] == pytest.approx(0.1)
+    assert np.array_equal(first, plain.reset(seed=4)[0])
+    actions = np.random.default_rng(0).uniform(-1, 1, (12, 1)).astype(np.float32)
+    neutral = np.zeros((2, 1), dtype=np.float32)
+    for a, b in zip(actions, np.concatenate([neutral, actions]), strict=False):
+        assert np.array_equal(delayed.step(a)[0], plain.step(b)[0])
+    delayed.reset(seed=4)  # a new episode starts with nothing in flight: the neutral action first
+    plain.reset(seed=4)
+    assert np.array_equal(delayed.step(actions[5])[0], plain.step(neutral[0])[0])
+
+
+@pytest.mark.parametrize(("block", "code"), [("randomize per step { torque.delay ~ uniform(0, 0.1) s }", "SCN204"),
+                                             ("randomize { torque.delay ~ normal(0.05, 0.01) s }", "SCN405"),
+                                             ("randomize { torque.delay ~ uniform(0, 2) m }", "SCN302")])
+def test_a_bad_action_delay_is_a_lint_error(block: str, code: str) -> None:
+    text = (Path(__file__).resolve().parents[1] / "scenarios" / "pendulum.scn").read_text()
+    analysis = scenario_dsl.loader.analyze_text(text + "\n" + block + "\n", "p.scn")
+    assert code in [d.code for d in analysis.diagnostics]

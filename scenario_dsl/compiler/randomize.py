@@ -32,6 +32,7 @@ from scenario_dsl.compiler.signals import Gather, joint_rows
 from scenario_dsl.sampling import MAX_TRIES, Sampler, Samples, SamplingError, Value, requirement_label
 
 NOISE = "noise"  # the attribute of observation and action noise targets
+DELAY = "delay"  # the attribute of the action's delay
 
 
 @dataclass
@@ -165,6 +166,11 @@ class Randomizer:
         """What to add to the agent's action now (None: nothing is drawn)."""
         return self.noise.get(f"{self.scenario.action.name}.{NOISE}")
 
+    def action_delay(self) -> float:
+        """This episode's delay of the action, in seconds (0 when none is drawn)."""
+        delay = self.noise.get(f"{self.scenario.action.name}.{DELAY}")
+        return 0.0 if delay is None else float(delay[0])
+
     def _write(self, context: Context, samples: Samples) -> None:
         lets: dict[str, np.ndarray] = {}
         self.noise = {}
@@ -219,9 +225,11 @@ def _is_push(target: str) -> bool:
 
 
 def _noise_sizes(scenario: m.Scenario) -> dict[str, int]:
-    """Noise targets and their sizes: `OBSERVATION.noise` and `ACTION.noise`."""
+    """The targets the environment applies itself, not the context, and their sizes: noise
+    (`OBSERVATION.noise`, `ACTION.noise`) and the action's delay (`ACTION.delay`, seconds)."""
     sizes = {f"{o.name}.{NOISE}": o.size for o in scenario.observations}
     sizes[f"{scenario.action.name}.{NOISE}"] = scenario.action.size
+    sizes[f"{scenario.action.name}.{DELAY}"] = 1
     return sizes
 
 
