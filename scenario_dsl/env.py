@@ -286,9 +286,15 @@ class ScenarioEnv(DrakeGymEnv):
     def _delay_queue(self) -> deque[np.ndarray] | None:
         """The commands in flight for this episode's `ACTION.delay`, rounded to whole env steps:
         the neutral action for the first k steps. None without a delay."""
-        steps = round(self.compiled.randomizer.action_delay() / self.time_step) if self._noisy else 0
+        delay = self.compiled.randomizer.action_delay() if self._noisy else 0.0
+        steps = round(delay / self.time_step)
         if steps <= 0:
             return None
+        if self.max_steps is not None:
+            steps = min(steps, self.max_steps)  # longer: the episode sees only the neutral action
+        elif steps > _MAX_DELAY_STEPS:
+            raise ValueError(f"`{self.compiled.scenario.action.name}.delay` was drawn as {delay:g} s, more than "
+                             f"{_MAX_DELAY_STEPS} env steps in an episode without a time limit")
         neutral = self.compiled.to_agent(self.compiled.neutral_action())
         return deque(neutral.copy() for _ in range(steps))
 
@@ -309,6 +315,7 @@ class ScenarioEnv(DrakeGymEnv):
         return self._last_observation.copy(), 0.0, False, True, info
 
 
+_MAX_DELAY_STEPS = 100_000  # commands in flight, without a time limit to bound them
 _DIVERGED = "simulator failure: the state is no longer finite (the simulation diverged)"
 
 

@@ -639,3 +639,12 @@ def test_a_bad_action_delay_is_a_lint_error(block: str, code: str) -> None:
     text = (Path(__file__).resolve().parents[1] / "scenarios" / "pendulum.scn").read_text()
     analysis = scenario_dsl.loader.analyze_text(text + "\n" + block + "\n", "p.scn")
     assert code in [d.code for d in analysis.diagnostics]
+
+
+def test_a_delay_longer_than_the_episode_holds_the_neutral_action() -> None:
+    """A delay past the time limit keeps at most one episode of commands in flight."""
+    folder = Path(__file__).resolve().parents[1] / "scenarios"
+    text = (folder / "pendulum.scn").read_text() + "\nrandomize { torque.delay ~ 1e9 s }\n"
+    env = make_env(scenario_dsl.loads(text, "late.scn", base_dir=folder))
+    env.reset(seed=0)
+    assert env._delayed is not None and len(env._delayed) == env.max_steps
