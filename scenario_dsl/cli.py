@@ -705,6 +705,7 @@ def train(args: argparse.Namespace, io: Streams) -> int:
                                 n_envs=args.n_envs, seed=args.seed, device=args.device or "auto", source=source)
         for note in notes + [n for n in (training.rollout_note(config),) if n]:
             log(f"note: {note}")
+        from scenario_dsl.compiler import CompileError
         from scenario_dsl.env import make_env
         from scenario_dsl.sampling import SamplingError
 
@@ -718,6 +719,8 @@ def train(args: argparse.Namespace, io: Streams) -> int:
         except SamplingError as exc:
             io.err.write(f"{PROG}: error: {exc}\n")
             return EXIT_PROBLEMS
+        except CompileError as exc:  # a drawn value Drake or the env cannot take (a size <= 0, a huge delay)
+            return _compile_failure(exc, io)
         finally:
             env.close()
         run = training.start(scenario, config, args.out, source=args.path, command=sys.argv, log=log,

@@ -32,7 +32,7 @@ from pydrake.gym import DrakeGymEnv
 from pydrake.systems.analysis import Simulator
 
 from scenario_dsl import model as m
-from scenario_dsl.compiler import CompiledScenario, compile_scenario
+from scenario_dsl.compiler import CompiledScenario, CompileError, compile_scenario
 from scenario_dsl.compiler.randomize import episode_rng
 
 RENDER_MODES = ["human", "rgb_array", "ansi"]
@@ -293,8 +293,12 @@ class ScenarioEnv(DrakeGymEnv):
         if self.max_steps is not None:
             steps = min(steps, self.max_steps)  # longer: the episode sees only the neutral action
         elif steps > _MAX_DELAY_STEPS:
-            raise ValueError(f"`{self.compiled.scenario.action.name}.delay` was drawn as {delay:g} s, more than "
-                             f"{_MAX_DELAY_STEPS} env steps in an episode without a time limit")
+            target = f"{self.compiled.scenario.action.name}.delay"
+            where = next((d.where for r in self.compiled.scenario.randomizations for d in r.draws
+                          if d.target == target), None)
+            raise CompileError("SCN405", f"`{target}` was drawn as {delay:g} s, more than {_MAX_DELAY_STEPS} env "
+                               "steps in an episode without a time limit", "bound the delay, or give the "
+                               "episode a `time_limit`", where)
         neutral = self.compiled.to_agent(self.compiled.neutral_action())
         return deque(neutral.copy() for _ in range(steps))
 

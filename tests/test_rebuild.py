@@ -168,3 +168,20 @@ def test_a_size_offset_that_can_reach_zero_is_a_lint_error(offset: str, bad: boo
     assert bool(errors) == bad
     if bad:
         assert errors[0].span is not None and errors[0].span.text == offset
+
+
+def test_scn_train_reports_a_bad_first_build_draw_as_a_diagnostic(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from scn_fixtures import run_cli
+
+    shutil.copytree(SCENARIOS, tmp_path / "scenarios")
+    path = tmp_path / "scenarios" / "bad_size.scn"
+    path.write_text('scenario bad_size "x"\ninclude "box_flipup.scn"\n'
+                    "randomize per build { box.size +~ [-0.3, 0, 0] m }  # noqa: SCN410\n")
+    runs = tmp_path / "runs"
+    code, _, err = run_cli(capsys, "train", str(path), "--timesteps", "10", "--out", str(runs), "--no-progress")
+    assert code == 1
+    assert "bad_size.scn:3:23: error[SCN405]" in err and "SCN901" not in err
+    assert not runs.exists() or not any(runs.iterdir())  # no run directory was started
