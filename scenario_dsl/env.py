@@ -253,11 +253,7 @@ class ScenarioEnv(DrakeGymEnv):
         """Observation, reward, terminated and info after a step, from the "outcome" vector
         (`rewarded`: the reward and its terms evaluated before the step, for `reward_at = step_start`)."""
         parts = self._outcome_parts
-        observation = outcome[parts["observation"]]
-        if self._noisy:
-            noise = self.compiled.randomizer.observation_noise()
-            if noise is not None:
-                observation = observation + noise
+        observation = self._with_noise(outcome[parts["observation"]])
         if rewarded is not None:
             reward, terms = rewarded
         else:
@@ -279,7 +275,10 @@ class ScenarioEnv(DrakeGymEnv):
         return observation, reward, terminated, info
 
     def _observe(self) -> np.ndarray:
-        observation = _vector(self.observation_port, self.simulator.get_context())
+        return self._with_noise(_vector(self.observation_port, self.simulator.get_context()))
+
+    def _with_noise(self, observation: np.ndarray) -> np.ndarray:
+        """`observation` with this step's observation noise, when any is drawn."""
         noise = self.compiled.randomizer.observation_noise() if self._noisy else None
         return observation if noise is None else observation + noise
 
