@@ -7,6 +7,8 @@
    noise adds one draw per reset), against box_flipup_dr without the friction draws, and against
    the whole box_flipup_dr, whose per-build block rebuilds the diagram every 20 episodes, taking
    turns in each repeat. The issue asks for at most 2x for the reset scope.
+3. What one contact-property draw costs in Drake: `SceneGraph.AssignRole` on box_flipup's box and
+   finger, by the geometry's hydroelastic kind.
 
     .venv/bin/python -m bench.bench_randomization [--quick]
 """
@@ -76,6 +78,56 @@ def main() -> None:
     print("  (plain: box_flipup without randomize; dr: box_flipup_dr without its per-build block; dr_no_friction: "
           "dr without its two friction draws, each a SceneGraph AssignRole that re-meshes a compliant-hydroelastic "
           "geometry; dr_rebuilds: the whole box_flipup_dr, a new diagram every 20 episodes)")
+
+    assign_role_costs(count, repeats)
+
+
+def assign_role_costs(count: int, repeats: int) -> None:
+    """What one contact-property draw costs: `SceneGraph.AssignRole(context, ..., kReplace)` on
+    box_flipup's box and finger, with their own (compliant-hydroelastic) properties, as rigid
+    hydroelastic, and with no hydroelastic properties at all (only the material group)."""
+    from pydrake.geometry import (
+        AddCompliantHydroelasticProperties,
+        AddContactMaterial,
+        AddRigidHydroelasticProperties,
+        ProximityProperties,
+        RoleAssign,
+    )
+    from pydrake.multibody.plant import CoulombFriction
+
+    from scenario_dsl import load
+    from scenario_dsl.compiler import compile_scenario
+
+    compiled = compile_scenario(load(SCENARIOS / "box_flipup.scn"))
+    plant, scene_graph = compiled.plant, compiled.scene_graph
+    context = scene_graph.GetMyMutableContextFromRoot(compiled.diagram.CreateDefaultContext())
+    source = plant.get_source_id()
+
+    def properties(mu: float, kind: str) -> ProximityProperties:
+        props = ProximityProperties()
+        AddContactMaterial(1e4, 1e7, CoulombFriction(mu, mu), props)
+        props.AddProperty("material", "relaxation_time", 0.1)  # SceneGraph's default: no second pass
+        if kind == "compliant":
+            AddCompliantHydroelasticProperties(0.01, 1e8, props)
+        elif kind == "rigid":
+            AddRigidHydroelasticProperties(0.01, props)
+        return props
+
+    def assign(geometry: object, kind: str) -> float:
+        drawn = [properties(0.5 + 1e-3 * i, kind) for i in range(count)]
+        start = time.perf_counter()
+        for props in drawn:
+            scene_graph.AssignRole(context, source, geometry, props, RoleAssign.kReplace)
+        return (time.perf_counter() - start) / count * 1e6
+
+    print(f"SceneGraph.AssignRole(context, kReplace), us per call, {count} calls per run, median of {repeats}:")
+    for body in ("box", "finger"):
+        geometry = plant.GetCollisionGeometriesForBody(plant.GetBodyByName(body))[0]
+        costs = {kind: median([assign(geometry, kind) for _ in range(repeats)])
+                 for kind in ("compliant", "rigid", "none")}
+        print(f"  {body:<7} compliant hydroelastic {costs['compliant']:5.0f}   rigid hydroelastic "
+              f"{costs['rigid']:5.0f}   no hydroelastic properties {costs['none']:5.0f}")
+
 
 if __name__ == "__main__":
     main()

@@ -20,9 +20,12 @@ from scenario_dsl.units import (
     ANGLE,
     ANGULAR_VELOCITY,
     DIMENSIONLESS,
+    DISSIPATION,
     FORCE,
     LENGTH,
     MASS,
+    PRESSURE,
+    STIFFNESS,
     TIME,
     VELOCITY,
     Dim,
@@ -57,6 +60,8 @@ PLANT_ATTRS = ("state", "q", "v")
 # What `randomize` may set: kind of declaration -> attribute -> (size, dimension, lower bound of the value)
 RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]] = {
     "body": {"mass": (None, MASS, 0.0), "friction": (None, DIMENSIONLESS, 0.0),
+             "point_stiffness": (None, STIFFNESS, 0.0), "hunt_crossley_dissipation": (None, DISSIPATION, 0.0),
+             "hydroelastic_modulus": (None, PRESSURE, 0.0),
              "inertia_scale": (None, DIMENSIONLESS, 0.0),
              "center_of_mass": (3, LENGTH, None), "position": (3, LENGTH, None), "rpy": (3, ANGLE, None),
              "x": (None, LENGTH, None), "y": (None, LENGTH, None), "z": (None, LENGTH, None),

@@ -60,11 +60,13 @@ from scenario_dsl.units import (
     ACCELERATION,
     ANGLE,
     DIMENSIONLESS,
+    DISSIPATION,
     FORCE,
     INERTIA,
     LENGTH,
     MASS,
     PRESSURE,
+    STIFFNESS,
     TIME,
     TORQUE,
     VELOCITY,
@@ -73,8 +75,6 @@ from scenario_dsl.units import (
     example_unit,
 )
 
-_STIFFNESS = Dim(mass=1, time=-2)
-_DISSIPATION = Dim(time=1, length=-1)
 _CONTACT_MODELS = ("point", "hydroelastic", "hydroelastic_with_fallback")
 _APPROXIMATIONS = ("tamsi", "sap", "similar", "lagged")
 _JOINT_TYPES = ("weld", "revolute", "prismatic", "planar", "ball", "universal", "free")
@@ -482,8 +482,8 @@ class _Validator:
             "color": self._value(DIMENSIONLESS, (3, 4), at_least=0.0),
             "friction": self._value(DIMENSIONLESS, (None, 2), at_least=0.0),
             "collision": self._flag(), "visual": self._flag(),
-            "point_stiffness": self._value(_STIFFNESS, above=0.0),
-            "hunt_crossley_dissipation": self._value(_DISSIPATION, at_least=0.0),
+            "point_stiffness": self._value(STIFFNESS, above=0.0),
+            "hunt_crossley_dissipation": self._value(DISSIPATION, at_least=0.0),
             "hydroelastic": self._choice(("compliant", "rigid", "none")),
             "hydroelastic_modulus": self._value(PRESSURE, above=0.0),
             "resolution_hint": self._value(LENGTH, above=0.0),
@@ -791,6 +791,7 @@ class _Validator:
             table["damping"] = (None, None, 0.0)
             table["gear_ratio"] = (None, DIMENSIONLESS, 0.0)  # of the joint's actuator
             table["rotor_inertia"] = (None, INERTIA, 0.0)
+            table["effort_limit"] = (None, {"revolute": TORQUE, "prismatic": FORCE}.get(joint_type), 0.0)
         else:
             table = RANDOM_TARGETS.get({"bodies": "body", "controllers": "controller", "observations": "observation",
                                         "actions": "action"}.get(kind, kind), {})
@@ -801,6 +802,12 @@ class _Validator:
             self.error("SCN204", f"`{owner}` has no randomizable `{attr}`", ref.parts[-1].span,
                        did_you_mean(attr, list(table)) or f"it has: {', '.join(table)}")
             return None
+        declared = self.decls.joints.get(owner)
+        if declared is not None and attr in _ACTUATOR_TARGETS \
+                and not any(s.key.name == "actuated" for s in declared.settings or ()):
+            self.error("SCN504", f"joint `{owner}` is not actuated: it has no `{attr}`", ref.span,
+                       f"add `actuated` to joint `{owner}`'s settings")
+            return None
         if kind == "bodies" and attr == "size":
             count = self._shape_size(owner)
             if count is None:
@@ -810,6 +817,15 @@ class _Validator:
             return (None if count == 1 else count, LENGTH, 0.0, True)
         known = kind in ("plant", "bodies") or bool(joint_type) or (kind == "actions" and attr == "delay")
         return (*table[attr], known)
+
+    def _declares_no_limit(self, joint: str) -> bool:
+        """Whether the declared `joint` is actuated without an `effort_limit` (a loaded model's
+        joints are the compiler's to check)."""
+        decl = self.decls.joints.get(joint)
+        actuated = next((s for s in (decl.settings or ()) if s.key.name == "actuated"), None) if decl else None
+        if actuated is None:
+            return False
+        return not any(s.key.name == "effort_limit" for s in (actuated.block or ()))
 
     def _shape_size(self, body: str) -> int | None:
         """How many numbers the declared shape of `body` has (box 3, sphere 1, ...), if it has one."""
@@ -855,6 +871,12 @@ class _Validator:
                            f"({value.family} reaches {'-inf' if math.isinf(low) else f'{low:g}'})", item.value.span,
                            "use a distribution bounded below, e.g. uniform, truncnormal or lognormal")
         owner, _, attribute = item.target.dotted.rpartition(".")
+        if attribute == "effort_limit" and operation != "set" and self._declares_no_limit(owner):
+            verb = "offset" if operation == "offset" else "scale"
+            self.error("SCN406", f"`{item.target.dotted}` has no nominal value to {verb}: joint `{owner}` "
+                       "declares no effort limit (it is unlimited)", item.target.span,
+                       "declare `actuated { effort_limit = ... }`, or draw the limit itself with `~`")
+            return None
         if isinstance(value, Distribution) and operation == "offset" and attribute == "size" \
                 and owner in self._shape_sizes:
             low, smallest = _support_low(value), min(self._shape_sizes[owner])
@@ -1205,6 +1227,7 @@ def _as_flag(handler: Callable[[ast.Setting], Any]) -> Callable[[ast.Setting], A
 
 _PER_STEP = ("noise", "push")
 _PER_BUILD_GAINS = ("kp", "ki", "kd")
+_ACTUATOR_TARGETS = ("gear_ratio", "rotor_inertia", "effort_limit")  # a joint's, through its actuator
 
 
 def _random_names(expr: Expr) -> set[str]:

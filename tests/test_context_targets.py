@@ -85,3 +85,71 @@ def test_lint_checks_the_new_targets() -> None:
     text = PENDULUM.read_text() + "randomize { rod.inertia_scale ~ uniform(-1, 1) }\n"
     codes = [d.code for d in analyze_text(text, str(PENDULUM)).diagnostics]
     assert "SCN405" in codes  # a scale that can go negative
+
+
+LIMITED = """
+randomize {
+    pendulum.q ~ uniform(-pi, pi)
+    pendulum.effort_limit *~ uniform(0.25, 0.5)
+}
+"""
+
+
+def test_the_drawn_effort_limit_clamps_the_torque_and_never_compounds() -> None:
+    """pendulum.scn limits its torque to 2 N*m; drawn at 0.5 to 1 N*m, a full 2 N*m command speeds
+    the horizontal rod up in one step by dt * limit / inertia more than no command does (the
+    plant clamps the actuation), and each episode scales the declared 2, not the last draw."""
+    declared = "randomize {\n    pendulum.q ~ uniform(-pi, pi)\n    pendulum.v ~ uniform(-1, 1)\n}"
+    assert declared in PENDULUM.read_text()
+    text = PENDULUM.read_text().replace(declared, LIMITED)
+    env = scenario_dsl.make_env(scenario_dsl.loads(text, str(PENDULUM)))
+    plant = env.compiled.plant
+    actuator = plant.get_joint_actuator(plant.GetJointActuatorIndices()[0])
+    inertia = M * L**2 / 3
+    limits = []
+    for seed in range(5):
+        speeds = []
+        for command in (0.0, 2.0):
+            _, info = env.reset(seed=seed)
+            plant.SetPositionsAndVelocities(env._plant_context, [np.pi / 2, 0.0])
+            env.simulator.Initialize()
+            env.step(env.compiled.to_agent(np.array([command])).astype(np.float32))
+            speeds.append(plant.GetVelocities(env._plant_context)[0])
+        limit = info["randomization"]["pendulum.effort_limit"]
+        assert 0.5 <= limit <= 1.0 and actuator.effort_limit() == limit
+        assert abs(speeds[1] - speeds[0]) == pytest.approx(DT * limit / inertia, rel=1e-9)
+        limits.append(limit)
+    assert len(set(limits)) == 5
+    env.close()
+
+
+def test_lint_checks_effort_limits() -> None:
+    from scenario_dsl.loader import analyze_text
+
+    def codes(draw: str, scenario: Path = PENDULUM, text: str | None = None) -> list[str]:
+        source = (text or scenario.read_text()) + f"randomize {{ {draw} }}\n"
+        return [d.code for d in analyze_text(source, str(scenario)).diagnostics if str(d.level) == "error"]
+
+    assert codes("pendulum.effort_limit ~ uniform(1, 3) N*m") == []
+    assert "SCN302" in codes("pendulum.effort_limit ~ uniform(1, 3) N")  # a revolute joint's limit is a torque
+    assert "SCN405" in codes("pendulum.effort_limit ~ normal(2, 1) N*m")  # can go negative
+    unlimited = PENDULUM.read_text().replace("actuated { effort_limit = 2 N*m }", "actuated")
+    assert "SCN406" in codes("pendulum.effort_limit *~ uniform(0.5, 1)", text=unlimited)
+    assert codes("pendulum.effort_limit ~ uniform(0.5, 1) N*m", text=unlimited) == []
+    unactuated = PENDULUM.read_text().replace("actuated { effort_limit = 2 N*m }", "damping = 0.1")
+    assert "SCN504" in codes("pendulum.gear_ratio ~ uniform(1, 2)", text=unactuated)
+
+
+def test_a_model_joint_without_an_effort_limit_cannot_be_scaled() -> None:
+    cart_pole = PENDULUM.with_name("cart_pole.scn")  # its URDF gives the slider no effort limit
+    text = cart_pole.read_text() + "randomize { cart_pole.CartSlider.effort_limit *~ uniform(0.5, 1) }\n"
+    with pytest.raises(CompileError) as failure:
+        compile_scenario(scenario_dsl.loads(text, str(cart_pole)))
+    assert failure.value.code == "SCN406" and failure.value.where is not None
+    text = cart_pole.read_text() + "randomize { cart_pole.CartSlider.effort_limit ~ uniform(5, 10) N }\n"
+    env = scenario_dsl.make_env(scenario_dsl.loads(text, str(cart_pole)))
+    _, info = env.reset(seed=0)
+    plant = env.compiled.plant
+    assert plant.get_joint_actuator(plant.GetJointActuatorIndices()[0]).effort_limit() \
+        == info["randomization"]["cart_pole.CartSlider.effort_limit"]
+    env.close()

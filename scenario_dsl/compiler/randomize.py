@@ -43,6 +43,9 @@ class Target:
     size: int
     get: Callable[[Context], Any]  # -> a float64 array of `size` values
     set: Callable[[Context, Any], None]
+    # Called once after every draw of an episode is set, for targets that share one costly write
+    # (a body's contact properties: one `AssignRole` per geometry for all of them).
+    commit: Callable[[Context], None] | None = None
 
 
 def episode_rng(generator: RandomGenerator) -> np.random.Generator:
@@ -74,6 +77,13 @@ class Randomizer:
         self.targets = {d.target: factory.make(d.target, d.where) for r in scenario.randomizations
                         if r.scope == "episode" for d in r.draws
                         if not _is_noise(scenario, d.target) and not _is_push(d.target)}
+        for r in scenario.randomizations:
+            for d in r.draws:
+                if d.target.endswith(".effort_limit") and d.operation != "set" and d.target in self.targets \
+                        and not np.isfinite(self.targets[d.target].get(None)).all():  # type: ignore[arg-type]
+                    raise CompileError("SCN406", f"`{d.target}` has no nominal value to "
+                                       f"{'offset' if d.operation == 'offset' else 'scale'}: the model gives "
+                                       "the joint no effort limit", "draw the limit itself with `~`", d.where)
         self._noise_sizes = _noise_sizes(scenario)
         # pushes: target -> body index; a force in the world frame at the body's origin
         self._pushes = {d.target: handles.body(d.target.rpartition(".")[0]).index()
@@ -173,6 +183,7 @@ class Randomizer:
 
     def _write(self, context: Context, samples: Samples) -> None:
         lets: dict[str, np.ndarray] = {}
+        commits: dict[int, Callable[[Context], None]] = {}
         self.noise = {}
         for block in self.sampler(context).blocks:
             for let in block.lets:
@@ -182,7 +193,12 @@ class Randomizer:
                 if d.target in self._noise_sizes or d.target in self._pushes:
                     self.noise[d.target] = value
                 else:
-                    self.targets[d.target].set(context, value)
+                    target = self.targets[d.target]
+                    target.set(context, value)
+                    if target.commit is not None:
+                        commits[id(target.commit)] = target.commit
+        for commit in commits.values():
+            commit(context)
         if self.gather is not None and lets:
             self.gather.set_random_values(self.gather.GetMyMutableContextFromRoot(context), lets)
         if self._pushes:
@@ -235,9 +251,54 @@ def _noise_sizes(scenario: m.Scenario) -> dict[str, int]:
 
 # ---- targets --------------------------------------------------------------------------------
 
+# A body's contact targets -> Drake's (group, property) in its geometries' ProximityProperties.
+CONTACT_PROPERTIES = {
+    "friction": ("material", "coulomb_friction"),
+    "point_stiffness": ("material", "point_contact_stiffness"),
+    "hunt_crossley_dissipation": ("material", "hunt_crossley_dissipation"),
+    "hydroelastic_modulus": ("hydroelastic", "hydroelastic_modulus"),
+}
+
+
+class _ContactWriter:
+    """Writes the contact properties drawn for one body into a SceneGraph context."""
+
+    def __init__(self, plant: Any, scene_graph: SceneGraph, body: Any, name: str) -> None:
+        self.scene_graph = scene_graph
+        self.geometries = plant.GetCollisionGeometriesForBody(body)
+        self.source_id: Any = plant.get_source_id()
+        if not self.geometries:
+            raise CompileError("SCN505", f"`{name}`: the body has no collision geometry")
+        self.model: Any = scene_graph.model_inspector().GetProximityProperties(self.geometries[0])
+        self.pending: dict[tuple[str, str], float] = {}
+
+    @staticmethod
+    def read(props: Any, group: str, key: str) -> float:
+        value: Any = props.GetProperty(group, key)
+        return float(value.dynamic_friction()) if key == "coulomb_friction" else float(value)
+
+    def commit(self, context: Context) -> None:
+        if not self.pending:
+            return
+        # Start from the context's properties, not the model's: SceneGraph has filled in its
+        # defaults there (`relaxation_time`, ...). Given the model's, AssignRole fills them in
+        # and assigns again, re-meshing a compliant-hydroelastic geometry twice (measured:
+        # 560 against 280 us for box_flipup's box).
+        geometry_context = self.scene_graph.GetMyMutableContextFromRoot(context)
+        query: Any = self.scene_graph.get_query_output_port().Eval(geometry_context)
+        inspector = query.inspector()
+        for geometry in self.geometries:
+            props = ProximityProperties(inspector.GetProximityProperties(geometry))
+            for (group, key), value in self.pending.items():
+                props.UpdateProperty(group, key, CoulombFriction(value, value) if key == "coulomb_friction" else value)
+            self.scene_graph.AssignRole(geometry_context, self.source_id, geometry, props, RoleAssign.kReplace)
+        self.pending.clear()
+
+
 class _TargetFactory:
     def __init__(self, handles: PlantHandles, scene_graph: SceneGraph) -> None:
         self.handles = handles
+        self._contacts: dict[Any, _ContactWriter] = {}
         self.plant = handles.plant
         self.scene_graph = scene_graph
 
@@ -260,7 +321,7 @@ class _TargetFactory:
             return Target(target, joint.num_velocities(),
                           lambda c: joint.GetDampingVector(self._plant_context(c)),
                           lambda c, v: joint.SetDampingVector(self._plant_context(c), vec(v)))
-        if joint is not None and attribute in ("gear_ratio", "rotor_inertia"):
+        if joint is not None and attribute in ("gear_ratio", "rotor_inertia", "effort_limit"):
             return self._actuator(target, joint, attribute, where)
         if joint is not None:
             return self._state(target, joint_rows(self.handles, owner, attribute))
@@ -276,24 +337,41 @@ class _TargetFactory:
         if attribute == "center_of_mass":
             return Target(target, 3, lambda c: body.CalcCenterOfMassInBodyFrame(self._plant_context(c)),
                           lambda c, v: body.SetCenterOfMassInBodyFrame(self._plant_context(c), vec(v)))
-        if attribute == "friction":
-            return self._friction(target, body)
+        if attribute in CONTACT_PROPERTIES:
+            return self._contact(target, body, attribute, where)
         if attribute == "inertia_scale":
             return self._inertia_scale(target, body)
         return self._free_body(target, body, attribute, where)
 
     def _actuator(self, name: str, joint: Any, attribute: str, where: m.Where | None) -> Target:
-        """A joint actuator's gear ratio or rotor inertia: parameters of the plant's context."""
+        """A joint actuator's gear ratio or rotor inertia (parameters of the plant's context), or
+        its effort limit (see `_effort_limit`)."""
         actuator = next((self.plant.get_joint_actuator(i) for i in self.plant.GetJointActuatorIndices()
                          if self.plant.get_joint_actuator(i).joint().index() == joint.index()), None)
         if actuator is None:
             raise CompileError("SCN504", f"`{name}`: joint `{joint.name()}` has no actuator",
                                "declare it `actuated`, or draw another target", where)
+        if attribute == "effort_limit":
+            return self._effort_limit(name, actuator)
         if attribute == "gear_ratio":
             return Target(name, 1, lambda c: np.array([actuator.gear_ratio(self._plant_context(c))]),
                           lambda c, v: actuator.SetGearRatio(self._plant_context(c), float(v[0])))
         return Target(name, 1, lambda c: np.array([actuator.rotor_inertia(self._plant_context(c))]),
                       lambda c, v: actuator.SetRotorInertia(self._plant_context(c), float(v[0])))
+
+    def _effort_limit(self, name: str, actuator: Any) -> Target:
+        """The largest force or torque the plant applies for the actuator (it clamps the actuation
+        input to it, discrete and continuous). Drake 1.51 keeps it in the model, not the context:
+        the write changes this env's plant (each env compiles its own), and the nominal is the
+        value the file declares, read here once, so draws never compound. What the plant caches
+        from its actuation input is recomputed at the first step, which fixes the action input
+        anew (ScenarioEnv and DrakeGymEnv both do)."""
+        nominal = np.array([actuator.effort_limit()])
+
+        def set_(context: Context, value: Any) -> None:
+            actuator.set_effort_limit(float(value[0]))
+
+        return Target(name, 1, lambda c: nominal.copy(), set_)
 
     def _inertia_scale(self, name: str, body: Any) -> Target:
         """Scales the body's rotational inertia about its centre of mass (nominal 1). The model's
@@ -367,34 +445,23 @@ class _TargetFactory:
         start, count = spans[attribute]
         return list(range(start, start + count))
 
-    def _friction(self, name: str, body: Any) -> Target:
-        plant, scene_graph = self.plant, self.scene_graph
-        geometries = plant.GetCollisionGeometriesForBody(body)
-        source_id: Any = plant.get_source_id()
-        if not geometries:
-            raise CompileError("SCN505", f"`{name}`: the body has no collision geometry")
-
-        def sg_context(context: Context) -> Context:
-            return scene_graph.GetMyMutableContextFromRoot(context)
-
-        def get(context: Context) -> Any:  # the model's value: draws never compound
-            inspector = scene_graph.model_inspector()
-            props = inspector.GetProximityProperties(geometries[0])
-            friction: Any = props.GetProperty("material", "coulomb_friction")
-            return np.array([friction.dynamic_friction()])
+    def _contact(self, name: str, body: Any, attribute: str, where: m.Where | None) -> Target:
+        """A contact property of every collision geometry of `body` (friction, stiffness,
+        dissipation, hydroelastic modulus). Drake reads them from the SceneGraph context's
+        proximity properties; `SceneGraph.AssignRole(context, ..., kReplace)` replaces them and
+        re-meshes a hydroelastic geometry whatever changed, so the body's draws are gathered and
+        written in one `AssignRole` per geometry (`commit`)."""
+        writer = self._contacts.get(body.index())
+        if writer is None:
+            writer = self._contacts[body.index()] = _ContactWriter(self.plant, self.scene_graph, body, name)
+        group, key = CONTACT_PROPERTIES[attribute]
+        if not writer.model.HasProperty(group, key):
+            raise CompileError("SCN505", f"`{name}`: the body's geometry has no `{key}` "
+                               + ("(it is not compliant-hydroelastic)" if group == "hydroelastic" else ""),
+                               "declare it `hydroelastic = compliant`" if group == "hydroelastic" else None, where)
+        nominal = np.array([writer.read(writer.model, group, key)])  # the model's value: draws never compound
 
         def set_(context: Context, value: Any) -> None:
-            # Start from the context's properties, not the model's: SceneGraph has filled in its
-            # defaults there (`relaxation_time`, ...). Given the model's, AssignRole fills them in
-            # and assigns again, re-meshing a compliant-hydroelastic geometry twice (measured:
-            # 560 against 280 us for box_flipup's box).
-            geometry_context = sg_context(context)
-            query: Any = scene_graph.get_query_output_port().Eval(geometry_context)
-            inspector = query.inspector()
-            friction = CoulombFriction(float(value[0]), float(value[0]))
-            properties = [ProximityProperties(inspector.GetProximityProperties(g)) for g in geometries]
-            for geometry, props in zip(geometries, properties, strict=True):
-                props.UpdateProperty("material", "coulomb_friction", friction)
-                scene_graph.AssignRole(geometry_context, source_id, geometry, props, RoleAssign.kReplace)
+            writer.pending[(group, key)] = float(value[0])
 
-        return Target(name, 1, get, set_)
+        return Target(name, 1, lambda c: nominal.copy(), set_, writer.commit)

@@ -1,0 +1,84 @@
+"""Per-episode draws of a body's contact properties (friction, point stiffness, Hunt-Crossley
+dissipation, hydroelastic modulus): each is in the SceneGraph context the plant reads, is the
+one simulated, and never compounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scenario_dsl
+from scenario_dsl.compiler import CompileError, compile_scenario
+from scenario_dsl.loader import analyze_text
+
+BALL = Path(__file__).resolve().parent / "fixtures" / "ball_on_table.scn"
+G = 9.81  # Drake's default gravity
+TABLE_STIFFNESS = 1e7  # the table's point stiffness (the default): in series with the ball's
+
+
+def _settle(env, seed: int) -> tuple[float, dict]:
+    _, info = env.reset(seed=seed)
+    for _ in range(4):  # 2 s: the ball comes to rest
+        observation, *_ = env.step(np.zeros(1, dtype=np.float32))
+    return float(observation[0]), info["randomization"]
+
+
+def _context_property(env, body: str, group: str, key: str):
+    plant, scene_graph = env.compiled.plant, env.compiled.scene_graph
+    geometry = plant.GetCollisionGeometriesForBody(plant.GetBodyByName(body))[0]
+    context = scene_graph.GetMyContextFromRoot(env.simulator.get_context())
+    inspector = scene_graph.get_query_output_port().Eval(context).inspector()
+    return inspector.GetProximityProperties(geometry).GetProperty(group, key)
+
+
+def test_drawn_point_contact_properties_are_simulated_and_never_compound() -> None:
+    """At rest, point contact holds the ball's weight with the combined stiffness: it sinks by
+    m g / k, k the ball's drawn stiffness in series with the table's."""
+    env = scenario_dsl.make_env(BALL)
+    dissipations = set()
+    for seed in range(4):
+        height, drawn = _settle(env, seed)
+        ball = drawn["ball.point_stiffness"]
+        k = ball * TABLE_STIFFNESS / (ball + TABLE_STIFFNESS)
+        assert height == pytest.approx(0.05 - G / k, abs=1e-7)
+        assert _context_property(env, "ball", "material", "point_contact_stiffness") == ball
+        dissipation = _context_property(env, "ball", "material", "hunt_crossley_dissipation")
+        assert dissipation == drawn["ball.hunt_crossley_dissipation"] and 25 <= dissipation <= 100  # 50 s/m scaled
+        friction = _context_property(env, "ball", "material", "coulomb_friction")
+        assert friction.static_friction() == friction.dynamic_friction() == drawn["ball.friction"]
+        dissipations.add(dissipation)
+    assert len(dissipations) == 4
+    env.close()
+
+
+def test_a_drawn_hydroelastic_modulus_is_simulated() -> None:
+    """A compliant ball on a rigid table sinks deeper the softer it is drawn."""
+    text = BALL.read_text().replace("contact_model = point", "contact_model = hydroelastic").replace(
+        "ball.point_stiffness ~ uniform(1e4, 4e4) N/m", "ball.hydroelastic_modulus ~ loguniform(1e5, 1e7) Pa")
+    env = scenario_dsl.make_env(scenario_dsl.loads(text, str(BALL)))
+    settled = []
+    for seed in range(4):
+        height, drawn = _settle(env, seed)
+        modulus = drawn["ball.hydroelastic_modulus"]
+        assert _context_property(env, "ball", "hydroelastic", "hydroelastic_modulus") == modulus
+        settled.append((modulus, height))
+    settled.sort()
+    heights = [h for _, h in settled]
+    assert heights == sorted(heights) and heights[0] < heights[-1] < 0.05
+    env.close()
+
+
+def test_bad_contact_draws_are_diagnostics() -> None:
+    def codes(draw: str) -> list[str]:
+        source = BALL.read_text() + f"randomize {{ {draw} }}\n"
+        return [d.code for d in analyze_text(source, str(BALL)).diagnostics if str(d.level) == "error"]
+
+    assert "SCN302" in codes("ball.point_stiffness ~ uniform(1e4, 2e4) N")  # a force is no stiffness
+    assert "SCN405" in codes("ball.hunt_crossley_dissipation ~ normal(50, 10) s/m")  # can go negative
+    assert "SCN204" in codes("ball.restitution ~ uniform(0, 1)")
+    text = BALL.read_text() + "randomize { table.hydroelastic_modulus ~ uniform(1e6, 1e7) Pa }\n"
+    with pytest.raises(CompileError) as failure:  # the table is rigid: it has no modulus
+        compile_scenario(scenario_dsl.loads(text, str(BALL)))
+    assert failure.value.code == "SCN505" and failure.value.where is not None
