@@ -122,13 +122,14 @@ class ScenarioEnv(DrakeGymEnv):
             self._setup()  # DrakeGymEnv's: the action, observation and rgb ports of the new diagram
         self.compiled = compiled
         diagram = compiled.diagram
+        self.action_port = _ActionPort(diagram.GetInputPort(compiled.action_port), self._noted_action_value)
         self._reward_terms_port = diagram.GetOutputPort(compiled.reward_terms_port)
         self._reward_port = diagram.GetOutputPort(compiled.reward_port)
         self._outcome_port = diagram.GetOutputPort(compiled.outcome_port)
         self._outcome_parts = compiled.outcome
         # Per-step handles (performance: each saves a pybind call).
         self._plant_context = compiled.plant.GetMyContextFromRoot(simulator.get_context())
-        self._action_value: Any = None  # the action's FixedInputPortValue, fixed by the first step after a reset
+        self._action_value: Any = None  # the action input's FixedInputPortValue, fixed by reset_context
         self._noisy = compiled.randomizer.has_noise  # observation or action noise is drawn
 
     def _rebuild_if_due(self, seeded: bool) -> None:
@@ -159,8 +160,8 @@ class ScenarioEnv(DrakeGymEnv):
             self._has_generator = True
         self._rebuild_if_due(seeded=seed is not None)
         context = self.simulator.get_mutable_context()
-        self._action_value = None  # reset_context fixes a new value on the action input
-        drawn = self.compiled.reset_context(context, self.generator)
+        drawn = self.compiled.reset_context(context, self.generator, reuse_action_value=True)
+        self._action_value = self.compiled.action_value(context)  # steps write the action into it
         if self._builder is not None:
             drawn = {**self._build_drawn, **drawn}
             self._episodes_since_build = (self._episodes_since_build or 0) + 1
@@ -234,14 +235,21 @@ class ScenarioEnv(DrakeGymEnv):
 
     # -- helpers
     def _set_action(self, context: Any, action: Any) -> None:
-        """Put `action` on the action input: the first step after a reset fixes a value, later
-        steps write into it in place (about 15 us less per step than a new `FixValue`, which
-        also invalidates more of the cache). Nothing else fixes this input between resets."""
+        """Put `action` on the action input: write it in place into the value `reset_context`
+        fixed (about 15 us less per step than a new `FixValue`, which also invalidates more of
+        the cache; the write still invalidates everything computed from the input). Nothing
+        else fixes this input."""
         value = np.asarray(action, dtype=np.float64).reshape(self.compiled.action_size)
         if self._action_value is None:
-            self._action_value = self.action_port.FixValue(context, value)
+            self.action_port.FixValue(context, value)  # noted: it becomes `_action_value`
         else:
             self._action_value.GetMutableData().get_mutable_value().SetFromVector(value)
+
+    def _noted_action_value(self, context: Any, fixed: Any) -> None:
+        """A value was fixed on the action input through `action_port`: write into that one now."""
+        self.compiled.note_action_value(context, fixed)
+        if context is self.simulator.get_context():
+            self._action_value = fixed
 
     def _reward(self, context: Any) -> tuple[float, np.ndarray]:
         """The reward and its terms now (for `reward_at = step_start`; not the outcome port, which
@@ -316,6 +324,24 @@ class ScenarioEnv(DrakeGymEnv):
         terms = dict.fromkeys(self.compiled.reward_terms, 0.0)
         info = {"reward_terms": terms, "time": self.simulator.get_context().get_time(), "truncation_reason": reason}
         return self._last_observation.copy(), 0.0, False, True, info
+
+
+class _ActionPort:
+    """The env's action input port (`env.action_port`, as DrakeGymEnv names it). The env writes
+    each action in place into the value fixed on it; a `FixValue` through this port (the way to
+    set the input by hand) tells the env which value that now is. A `FixValue` on the diagram's
+    port itself, behind the env's back, frees the value the env writes into: do not."""
+
+    def __init__(self, port: Any, noted: Any) -> None:
+        self._port, self._noted = port, noted
+
+    def FixValue(self, context: Any, value: Any) -> Any:  # Drake's name
+        fixed = self._port.FixValue(context, value)
+        self._noted(context, fixed)
+        return fixed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._port, name)
 
 
 _MAX_DELAY_STEPS = 100_000  # commands in flight, without a time limit to bound them

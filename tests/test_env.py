@@ -333,3 +333,39 @@ def test_a_reset_restores_every_systems_default_context() -> None:
             assert np.array_equal(mine.get_numeric_parameter(i).value(), theirs.get_numeric_parameter(i).value(),
                                   equal_nan=True)  # the plant keeps NaN in parameters it does not use
     assert plant.GetBodyByName("box").get_mass(env._plant_context) == 1.0
+
+
+def test_a_reset_puts_the_neutral_action_back_on_the_input() -> None:
+    """Steps write the action into the value the reset fixed; the next reset writes the neutral
+    action (the middle of the range) into it again, before the first observation is computed."""
+    env = make_env(SCENARIOS / "box_flipup.scn", seed=0)
+    context = env.simulator.get_context()
+    neutral = env.compiled.to_agent(env.compiled.neutral_action())
+    for _ in range(2):
+        env.reset()
+        assert np.array_equal(env.action_port.Eval(context), neutral)
+        env.step(np.array([0.9, -0.7], dtype=np.float32))
+        assert np.allclose(env.action_port.Eval(context), [0.9, -0.7])
+    fixed = env.compiled.action_value(context)
+    env.reset()
+    assert env.compiled.action_value(context) is fixed  # written in place, not fixed anew
+    assert np.array_equal(env.action_port.Eval(context), neutral)
+
+
+def test_fixing_the_action_input_by_hand_through_action_port_is_safe() -> None:
+    """The env writes actions in place into the value fixed on its input; a `FixValue` through
+    `env.action_port` frees that value, and the env then writes into the new one (writing into
+    the freed one crashed the process)."""
+    env = make_env(SCENARIOS / "box_flipup.scn", seed=0)
+    context = env.simulator.get_mutable_context()
+    neutral = env.compiled.to_agent(env.compiled.neutral_action())
+    env.reset()
+    env.action_port.FixValue(context, np.array([0.5, 0.5]))
+    assert np.allclose(env.action_port.Eval(context), [0.5, 0.5])
+    env.step(np.array([0.1, 0.2], dtype=np.float32))
+    assert np.allclose(env.action_port.Eval(context), [0.1, 0.2])
+    env.action_port.FixValue(context, np.array([0.3, 0.3]))
+    env.reset()
+    assert np.array_equal(env.action_port.Eval(context), neutral)
+    env.step(np.array([-0.4, 0.4], dtype=np.float32))
+    assert np.allclose(env.action_port.Eval(context), [-0.4, 0.4])

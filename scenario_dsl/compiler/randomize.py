@@ -364,8 +364,8 @@ class _TargetFactory:
         input to it, discrete and continuous). Drake 1.51 keeps it in the model, not the context:
         the write changes this env's plant (each env compiles its own), and the nominal is the
         value the file declares, read here once, so draws never compound. What the plant caches
-        from its actuation input is recomputed at the first step, which fixes the action input
-        anew (ScenarioEnv and DrakeGymEnv both do)."""
+        from its actuation input is recomputed at the first step, which writes the action input
+        (ScenarioEnv in place, DrakeGymEnv with `FixValue`: both invalidate its dependents)."""
         nominal = np.array([actuator.effort_limit()])
 
         def set_(context: Context, value: Any) -> None:
