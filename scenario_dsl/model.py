@@ -82,7 +82,7 @@ class Distribution(_Model):
         "uniform", "normal", "truncnormal", "lognormal", "loguniform", "choice", "bernoulli",
         "integers", "uniform_rotation", "rpy", "constant",
     ]
-    params: dict[str, float | list[float] | list[list[float]]]
+    params: dict[str, float | list[float] | list[list[float]] | Distribution]  # rpy's angles may be drawn
     size: int | None = None
     where: Where | None = None
 

@@ -78,8 +78,8 @@ def draw(dist: m.Distribution, rng: np.random.Generator, n: int, size: int | Non
         return angles if width == 3 else rpy_to_quaternion(angles)
     if family == "choice":
         values = _param(dist, "values")
-        weights = dist.params.get("weights")
-        p = None if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
+        weights = None if "weights" not in dist.params else _param(dist, "weights")
+        p = None if weights is None else weights / np.sum(weights)
         if values.ndim == 2:  # vector values: one pick per episode
             return values[rng.choice(len(values), size=n, p=p)].reshape(n, -1)
         return values[rng.choice(len(values), size=shape, p=p)]

@@ -9,6 +9,7 @@ statement is a fragment meant for `include`: only its syntax and includes are ch
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -864,6 +865,10 @@ class _Validator:
             value = typed.ir
         if value is None:
             return None
+        if isinstance(value, Distribution) and value.family in _ROTATIONS and operation != "set":
+            self.error("SCN308", f"`{value.family}` draws a whole rotation: it sets the target", item.value.span,
+                       f"write `{item.target.dotted} ~ {value.family}(...)`")
+            return None
         if isinstance(value, Distribution) and lower is not None and operation in ("set", "scale"):
             low = _support_low(value)
             if low is not None and low < lower:
@@ -899,6 +904,14 @@ class _Validator:
         if len(args) > len(names) or (len(args) + len(expr.kwargs) < len([n for n in names if not n.endswith("?")])):
             self.error("SCN305", f"`{family}` takes ({', '.join(n.rstrip('?') for n in names)})", expr.span, None)
             return None
+        if family in _ROTATIONS and known and size not in (3, 4):
+            takes = "a number" if size is None else f"{size} numbers"
+            self.error("SCN303", f"`{family}` draws a rotation, for a target that takes {takes}", expr.span,
+                       "draw it for a body's `rpy` (roll, pitch, yaw) or a quaternion; one angle takes "
+                       "a scalar distribution")
+            return None
+        if family == "rpy":
+            return self._rpy(expr)
         params: dict[str, Any] = {}
         ok = True
         accepted = [n.rstrip("?") for n in names]
@@ -940,12 +953,65 @@ class _Validator:
         dist_size = lengths.pop() if len(lengths) == 1 else None
         if family == "uniform_rotation":
             dist_size = 4
-        if known and dist_size is not None and size != dist_size:
+        if known and dist_size is not None and size != dist_size and family not in _ROTATIONS:
             takes = "a number" if size is None else f"{size} numbers"
             self.error("SCN303", f"drawing a {dist_size}-vector for a target that takes {takes}", expr.span,
                        "draw one number" if size is None else f"give {size} numbers, or one for all of them")
             return None
         return Distribution(family=family, params=params, size=dist_size, where=where(expr.span))  # type: ignore[arg-type]
+
+    def _rpy(self, expr: ast.Call) -> Distribution | None:
+        """`rpy(roll, pitch, yaw)`: each angle a constant or a scalar distribution. A unit after
+        the call (`rpy(0, 0, uniform(-180, 180)) deg`) applies to every angle that gives none."""
+        params: dict[str, Any] = {}
+        ok = True
+        values = [*zip(("roll", "pitch", "yaw"), expr.args, strict=False),
+                  *((k.name.name, k.value) for k in expr.kwargs)]
+        for key, arg in values:
+            if key not in ("roll", "pitch", "yaw") or key in params:
+                self.error("SCN305", f"`rpy` takes `{key}` once" if key in params else f"`rpy` has no angle `{key}`",
+                           arg.span, "`rpy(roll, pitch, yaw)`")
+                ok = False
+                continue
+            if isinstance(arg, ast.Call) and arg.func.name in _DIST_ARGS:
+                if arg.func.name in _ROTATIONS:
+                    self.error("SCN308", f"an angle of `rpy` is one number, not a `{arg.func.name}`", arg.span,
+                               "draw the angle from a scalar distribution, e.g. uniform(-30, 30) deg")
+                    ok = False
+                    continue
+                inner = arg if arg.unit is not None or expr.unit is None else dataclasses.replace(arg, unit=expr.unit)
+                angle = self._distribution(inner, ANGLE, None, True)
+                if angle is None:
+                    ok = False
+                elif angle.size is not None:
+                    self.error("SCN304", f"an angle of `rpy` is one number, this draws {angle.size}", arg.span, None)
+                    ok = False
+                else:
+                    params[key] = angle
+                continue
+            scoped = arg if expr.unit is None else ast.Group(arg.span, arg, expr.unit)
+            try:
+                typed = self.check.constant(scoped, self._constant_scope("for `rpy`"))
+            except Failed:
+                ok = False
+                continue
+            if typed.constant is None:  # SCN307, reported
+                ok = False
+            elif isinstance(typed.constant, list):
+                self.error("SCN304", "an angle of `rpy` is one number", arg.span, None)
+                ok = False
+            elif typed.dim is not None and typed.dim not in (ANGLE, DIMENSIONLESS):
+                self.error("SCN302", f"an angle of `rpy` is an angle, this is {a(typed.dim)}", arg.span,
+                           f"give it in {example_unit(ANGLE)}")
+                ok = False
+            else:
+                params[key] = float(typed.constant)
+        missing = [k for k in ("roll", "pitch", "yaw") if k not in params]
+        if ok and missing:
+            self.error("SCN305", f"`rpy` takes (roll, pitch, yaw): {', '.join(missing)} missing", expr.span, None)
+        if not ok or missing:
+            return None
+        return Distribution(family="rpy", params=params, size=3, where=where(expr.span))
 
     # ---- the agent's ports
     def _action(self) -> Action | None:
@@ -1213,8 +1279,9 @@ class _Validator:
 _DIST_ARGS: dict[str, tuple[str, ...]] = {
     "uniform": ("low", "high"), "normal": ("mean", "std"), "truncnormal": ("mean", "std", "low", "high"),
     "lognormal": ("mean", "sigma"), "loguniform": ("low", "high"), "choice": ("values", "weights?"),
-    "bernoulli": ("p",), "integers": ("low", "high"), "uniform_rotation": (),
+    "bernoulli": ("p",), "integers": ("low", "high"), "uniform_rotation": (), "rpy": ("roll", "pitch", "yaw"),
 }
+_ROTATIONS = ("uniform_rotation", "rpy")  # whole rotations: for a body's `rpy` or a quaternion
 
 
 def _as_flag(handler: Callable[[ast.Setting], Any]) -> Callable[[ast.Setting], Any]:
