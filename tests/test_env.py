@@ -369,3 +369,21 @@ def test_fixing_the_action_input_by_hand_through_action_port_is_safe() -> None:
     assert np.array_equal(env.action_port.Eval(context), neutral)
     env.step(np.array([-0.4, 0.4], dtype=np.float32))
     assert np.allclose(env.action_port.Eval(context), [-0.4, 0.4])
+
+
+@pytest.mark.parametrize(("old", "new", "what"), [
+    ("observation obs = [cos(pendulum.q), sin(pendulum.q), pendulum.v]",
+     "observation obs = [cos(pendulum.q), sin(pendulum.q), 1e39 * (1 + pendulum.v^2)]", "observation"),
+    ("-(wrap(pendulum.q)^2", "1e30 * (1 + pendulum.v^2) * 1e30 - (wrap(pendulum.q)^2", "reward"),
+])
+def test_values_beyond_float32_truncate_when_the_reward_is_charged_at_the_end(old: str, new: str, what: str) -> None:
+    """With the reward charged after the step and no noise, one pass over the outcome vector
+    checks the observation and the reward: beyond float32 either one still truncates."""
+    text = PENDULUM.read_text()
+    assert old in text and "    reward_at = step_start\n" in text
+    env = make_env(scenario_dsl.loads(text.replace(old, new).replace("    reward_at = step_start\n", ""),
+                                      str(PENDULUM)))
+    env.reset(seed=0)
+    _, reward, terminated, truncated, info = env.step(np.ones(1, dtype=np.float32))
+    assert truncated and not terminated and reward == 0.0, what
+    assert "float32" in info["truncation_reason"]
