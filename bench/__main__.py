@@ -4,7 +4,8 @@
 
 1 frontend (parse + validate, `scn lint` over 100 files), 2 overhead (env vs raw AdvanceTo),
 3 lecture (box_flipup.scn vs manipulation.envs.box_flipup), 4 physics (contact settings table),
-5 resets, 6 scaling (SubprocVecEnv and ScenarioVecEnv), 7 reward (compiled vs Python LeafSystem).
+5 resets, 6 scaling (SubprocVecEnv and ScenarioVecEnv), 7 reward (compiled vs Python LeafSystem),
+and randomization (issue 4: `scn sample`'s draws, randomized resets, a contact draw's cost in Drake).
 `--log` also writes everything printed to FILE (the source of docs/benchmarks.md's figures).
 """
 
@@ -28,6 +29,7 @@ BENCHMARKS = {
     "resets": ("bench.bench_resets", ["--quick"]),
     "scaling": ("bench.bench_scaling", ["--quick"]),
     "reward": ("bench.bench_reward", ["--quick"]),
+    "randomization": ("bench.bench_randomization", ["--quick"]),
 }
 
 
