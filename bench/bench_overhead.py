@@ -4,7 +4,8 @@ loop (one call for the whole stretch). Target: env / raw >= 0.97.
 
 Same simulator, same start (`reset(seed=e)`), same constant action (the middle of the action
 range), so both runs compute the same trajectory (checked: the final plant states must match;
-they cannot where the env adds per-step noise or pushes, as box_flipup_dr does).
+they cannot where the env adds per-step noise or pushes, as box_flipup_dr does: then the
+Python cost of those draws is also timed alone).
 A third column, `loop`, calls `AdvanceTo` once per env step from Python and writes the action
 in place, evaluating nothing: the floor of any Python env loop. Resets are not timed.
 
@@ -91,6 +92,17 @@ def bench(name: str, steps: int, repeats: int) -> None:
     print(f"{name:<14} {total:>5} {env_rate:>9.1f} {raw_rate:>9.1f} {loop_rate:>9.1f} {ratio:>7.3f} "
           f"{'ok' if ratio >= 0.97 else 'MISS':>4} {overhead_us:>8.0f} {loop_us:>8.0f} {1e6 / raw_rate:>9.0f}  {same}")
     print(f"{'':<14} runs env [{runs_text(figures['env'])}] raw [{runs_text(figures['raw'])}]")
+    if env.compiled.randomizer.has_noise:
+        # What per-step randomization adds in Python, alone: the raw run has no noise, so the two
+        # runs follow different trajectories and their difference is not all overhead.
+        neutral = np.asarray(action, dtype=np.float64)
+        env.reset(seed=0)
+        count = 2000
+        start = now()
+        for _ in range(count):
+            env._noisy_action(neutral)  # draws the step's noise and push, fixes the push input
+            env._with_noise(np.zeros(env.observation_space.shape))
+        print(f"{'':<14} per-step noise and push draws alone: {(now() - start) / count * 1e6:.0f} us per step")
 
 
 def main() -> None:
