@@ -809,6 +809,13 @@ class _Validator:
             self.error("SCN504", f"joint `{owner}` is not actuated: it has no `{attr}`", ref.span,
                        f"add `actuated` to joint `{owner}`'s settings")
             return None
+        if kind == "bodies" and attr in _CONTACT_TARGETS:
+            problem = self._contact_problem(owner, attr)
+            if problem:
+                self.error("SCN204", f"`{owner}` has no `{attr}`: {problem}", ref.span,
+                           "contact properties belong to a body with collision geometry"
+                           + (" of `hydroelastic = compliant`" if attr == "hydroelastic_modulus" else ""))
+                return None
         if kind == "bodies" and attr == "size":
             count = self._shape_size(owner)
             if count is None:
@@ -818,6 +825,26 @@ class _Validator:
             return (None if count == 1 else count, LENGTH, 0.0, True)
         known = kind in ("plant", "bodies") or bool(joint_type) or (kind == "actions" and attr == "delay")
         return (*table[attr], known)
+
+    def _contact_problem(self, body: str, attribute: str) -> str | None:
+        """Why a declared body has no contact property to draw (None: it has one, or the body comes
+        from a model file, which the compiler checks)."""
+        decl = self.decls.bodies.get(body)
+        if decl is None:
+            return None
+        settings = {s.key.name: s for s in decl.settings or ()}
+        if "shape" not in settings:
+            return "it has no shape, so no collision geometry"
+        def written(key: str) -> str | None:
+            value = settings[key].value if key in settings else None
+            return value.span.text.strip() if value is not None else None
+
+        if written("collision") == "false":
+            return "it is declared `collision = false`"
+        kind = written("hydroelastic")
+        if attribute == "hydroelastic_modulus" and kind not in (None, "compliant"):
+            return f"it is declared `hydroelastic = {kind}`"
+        return None
 
     def _declares_no_limit(self, joint: str) -> bool:
         """Whether the declared `joint` is actuated without an `effort_limit` (a loaded model's
@@ -1295,6 +1322,7 @@ def _as_flag(handler: Callable[[ast.Setting], Any]) -> Callable[[ast.Setting], A
 _PER_STEP = ("noise", "push")
 _PER_BUILD_GAINS = ("kp", "ki", "kd")
 _ACTUATOR_TARGETS = ("gear_ratio", "rotor_inertia", "effort_limit")  # a joint's, through its actuator
+_CONTACT_TARGETS = ("friction", "point_stiffness", "hunt_crossley_dissipation", "hydroelastic_modulus")
 
 
 def _random_names(expr: Expr) -> set[str]:

@@ -86,8 +86,9 @@ def test_an_edited_compiled_file_is_refused(project: Path, capsys: pytest.Captur
 
 
 def test_a_compile_error_is_a_diagnostic_with_a_caret(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # The friction of a body without a shape: the front end accepts it, only the compiler can tell.
-    text = (project / "pendulum.scn").read_text() + "randomize { rod.friction ~ uniform(0.5, 1) }\n"
+    # The position of a body on a joint, not a free body: the front end accepts it, only the
+    # compiler can tell.
+    text = (project / "pendulum.scn").read_text() + "randomize { rod.x ~ uniform(0.5, 1) m }\n"
     (project / "pendulum.scn").write_text(text)
     line = len(text.splitlines())
     assert run(capsys, "lint", "pendulum.scn")[0] == 0
@@ -95,7 +96,7 @@ def test_a_compile_error_is_a_diagnostic_with_a_caret(project: Path, capsys: pyt
         code, out, err = run(capsys, command, "pendulum.scn")
         assert code == 1 and out == ""
         assert err.startswith(f"pendulum.scn:{line}:13: error[SCN505]: ")
-        assert f"{line} | randomize {{ rod.friction" in err and "^^^" in err  # the line, a caret under the draw
+        assert f"{line} | randomize {{ rod.x" in err and "^^^" in err  # the line, a caret under the draw
 
 
 def test_a_fragment_has_nothing_to_build(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

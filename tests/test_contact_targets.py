@@ -78,7 +78,14 @@ def test_bad_contact_draws_are_diagnostics() -> None:
     assert "SCN302" in codes("ball.point_stiffness ~ uniform(1e4, 2e4) N")  # a force is no stiffness
     assert "SCN405" in codes("ball.hunt_crossley_dissipation ~ normal(50, 10) s/m")  # can go negative
     assert "SCN204" in codes("ball.restitution ~ uniform(0, 1)")
-    text = BALL.read_text() + "randomize { table.hydroelastic_modulus ~ uniform(1e6, 1e7) Pa }\n"
-    with pytest.raises(CompileError) as failure:  # the table is rigid: it has no modulus
-        compile_scenario(scenario_dsl.loads(text, str(BALL)))
+    assert "SCN204" in codes("table.hydroelastic_modulus ~ uniform(1e6, 1e7) Pa")  # the table is rigid
+    assert "SCN204" in codes("knob.friction ~ uniform(0.1, 1)")  # no shape, no collision geometry
+    assert codes("ball.hydroelastic_modulus ~ uniform(1e6, 1e7) Pa") == []
+
+
+def test_a_model_body_without_collision_geometry_is_a_compile_error() -> None:
+    cart_pole = BALL.parents[1].parent / "scenarios" / "cart_pole.scn"  # its URDF's links collide with nothing
+    text = cart_pole.read_text() + "randomize { cart_pole.Cart.friction ~ uniform(0.1, 1) }\n"
+    with pytest.raises(CompileError) as failure:
+        compile_scenario(scenario_dsl.loads(text, str(cart_pole)))
     assert failure.value.code == "SCN505" and failure.value.where is not None
