@@ -166,6 +166,9 @@ class ScenarioEnv(DrakeGymEnv):
             self._has_generator = True
         self._rebuild_if_due(seeded=seed is not None)
         context = self.simulator.get_mutable_context()
+        # None until the reset is done: a draw that fails (it raises) may have fixed a new value,
+        # freeing the one held here, and a step must not write into that.
+        self._action_value = None
         drawn = self.compiled.reset_context(context, self.generator, reuse_action_value=True)
         self._action_value = self.compiled.action_value(context)  # steps write the action into it
         if self._builder is not None:

@@ -70,10 +70,13 @@ from scenario_dsl.units import (
     STIFFNESS,
     TIME,
     TORQUE,
+    UNITS,
     VELOCITY,
     Dim,
+    UnitError,
     a,
     example_unit,
+    parse_unit,
 )
 
 _CONTACT_MODELS = ("point", "hydroelastic", "hydroelastic_with_fallback")
@@ -846,6 +849,33 @@ class _Validator:
             return f"it is declared `hydroelastic = {kind}`"
         return None
 
+    def _declared_nominal(self, target: str) -> float | None:
+        """The nominal value of a declared body's contact property or a declared joint's effort
+        limit, as the compiler will build it (the body's setting, else the compiler's default);
+        None for anything else (a loaded model's values are the compiler's to check)."""
+        owner, _, attribute = target.rpartition(".")
+        body = self.decls.bodies.get(owner)
+        if body is not None and attribute in _CONTACT_DEFAULTS:
+            setting = next((s for s in body.settings or () if s.key.name == attribute), None)
+            if setting is None:
+                return _CONTACT_DEFAULTS[attribute]
+        elif owner in self.decls.joints and attribute == "effort_limit":
+            actuated = next((s for s in self.decls.joints[owner].settings or () if s.key.name == "actuated"), None)
+            setting = next((s for s in (actuated.block or ()) if s.key.name == "effort_limit"), None) \
+                if actuated is not None else None
+            if setting is None:
+                return None
+        else:
+            return None
+        if setting.value is None:
+            return None
+        try:
+            typed = self.check.constant(setting.value, self._constant_scope("for a nominal value"))
+        except Failed:
+            return None
+        value = typed.constant
+        return float(value) if isinstance(value, (int, float)) else None
+
     def _declares_no_limit(self, joint: str) -> bool:
         """Whether the declared `joint` is actuated without an `effort_limit` (a loaded model's
         joints are the compiler's to check)."""
@@ -871,6 +901,12 @@ class _Validator:
         size, dim, lower, known = target
         operation = {"~": "set", "+~": "offset", "*~": "scale"}[item.op]
         value: Distribution | Expr | None
+        rotation_target = item.target.parts[-1].name in ("rpy", "quaternion")
+        if isinstance(item.value, ast.Call) and item.value.func.name in _ROTATIONS and not rotation_target:
+            self.error("SCN303", f"`{item.value.func.name}` draws a rotation, and `{item.target.dotted}` is not one",
+                       item.value.span, "draw it for a free body's `rpy` or a free joint's `quaternion`; one "
+                       "angle (`B.yaw`) takes a scalar distribution")
+            return None
         if isinstance(item.value, ast.Call) and item.value.func.name in _DIST_ARGS:
             value = self._distribution(item.value, dim if operation != "scale" else DIMENSIONLESS, size, known)
         else:
@@ -896,12 +932,21 @@ class _Validator:
             self.error("SCN308", f"`{value.family}` draws a whole rotation: it sets the target", item.value.span,
                        f"write `{item.target.dotted} ~ {value.family}(...)`")
             return None
+        strict = item.target.parts[-1].name in _STRICTLY_POSITIVE
         if isinstance(value, Distribution) and lower is not None and operation in ("set", "scale"):
             low = _support_low(value)
-            if low is not None and low < lower:
-                self.error("SCN405", f"`{item.target.dotted}` can be drawn below {lower:g} "
+            if low is not None and (low < lower or (strict and low <= lower)):
+                self.error("SCN405", f"`{item.target.dotted}` can be drawn {'at or ' if strict else ''}below {lower:g} "
                            f"({value.family} reaches {'-inf' if math.isinf(low) else f'{low:g}'})", item.value.span,
                            "use a distribution bounded below, e.g. uniform, truncnormal or lognormal")
+        nominal = self._declared_nominal(item.target.dotted)
+        if isinstance(value, Distribution) and lower is not None and operation == "offset" and nominal is not None:
+            low = _support_low(value)
+            if low is not None and (nominal + low < lower or (strict and nominal + low <= lower)):
+                self.error("SCN405", f"`{item.target.dotted}` can be drawn {'at or ' if strict else ''}below "
+                           f"{lower:g} (its nominal {nominal:g} plus {value.family} reaching "
+                           f"{'-inf' if math.isinf(low) else f'{low:g}'})", item.value.span,
+                           "offset by a distribution bounded below, or scale with `*~`")
         owner, _, attribute = item.target.dotted.rpartition(".")
         if attribute == "effort_limit" and operation != "set" and self._declares_no_limit(owner):
             verb = "offset" if operation == "offset" else "scale"
@@ -930,12 +975,6 @@ class _Validator:
         args = list(expr.args)
         if len(args) > len(names) or (len(args) + len(expr.kwargs) < len([n for n in names if not n.endswith("?")])):
             self.error("SCN305", f"`{family}` takes ({', '.join(n.rstrip('?') for n in names)})", expr.span, None)
-            return None
-        if family in _ROTATIONS and known and size not in (3, 4):
-            takes = "a number" if size is None else f"{size} numbers"
-            self.error("SCN303", f"`{family}` draws a rotation, for a target that takes {takes}", expr.span,
-                       "draw it for a body's `rpy` (roll, pitch, yaw) or a quaternion; one angle takes "
-                       "a scalar distribution")
             return None
         if family == "rpy":
             return self._rpy(expr)
@@ -989,9 +1028,20 @@ class _Validator:
 
     def _rpy(self, expr: ast.Call) -> Distribution | None:
         """`rpy(roll, pitch, yaw)`: each angle a constant or a scalar distribution. A unit after
-        the call (`rpy(0, 0, uniform(-180, 180)) deg`) applies to every angle that gives none."""
+        the call (`rpy(0, 0, uniform(-180, 180)) deg`) applies to every angle, which then give none."""
         params: dict[str, Any] = {}
         ok = True
+        if expr.unit is not None:
+            try:
+                _, unit_dim = parse_unit(expr.unit)
+            except UnitError as exc:
+                self.error("SCN301", f"unknown unit `{exc.name}`", expr.span,
+                           did_you_mean(exc.name, list(UNITS)) or "known units: " + ", ".join(UNITS))
+                return None
+            if unit_dim not in (ANGLE, DIMENSIONLESS):
+                self.error("SCN302", f"`rpy` takes angles, `{expr.unit}` is {a(unit_dim)}", expr.span,
+                           f"give them in {example_unit(ANGLE)}")
+                return None
         values = [*zip(("roll", "pitch", "yaw"), expr.args, strict=False),
                   *((k.name.name, k.value) for k in expr.kwargs)]
         for key, arg in values:
@@ -1006,7 +1056,12 @@ class _Validator:
                                "draw the angle from a scalar distribution, e.g. uniform(-30, 30) deg")
                     ok = False
                     continue
-                inner = arg if arg.unit is not None or expr.unit is None else dataclasses.replace(arg, unit=expr.unit)
+                if arg.unit is not None and expr.unit is not None:
+                    self.error("SCN302", f"this angle has a unit of its own, and `rpy(...) {expr.unit}` gives one "
+                               "to every angle", arg.span, "give the unit once: after `rpy(...)` or after each angle")
+                    ok = False
+                    continue
+                inner = arg if expr.unit is None else dataclasses.replace(arg, unit=expr.unit)
                 angle = self._distribution(inner, ANGLE, None, True)
                 if angle is None:
                     ok = False
@@ -1323,6 +1378,10 @@ _PER_STEP = ("noise", "push")
 _PER_BUILD_GAINS = ("kp", "ki", "kd")
 _ACTUATOR_TARGETS = ("gear_ratio", "rotor_inertia", "effort_limit")  # a joint's, through its actuator
 _CONTACT_TARGETS = ("friction", "point_stiffness", "hunt_crossley_dissipation", "hydroelastic_modulus")
+_STRICTLY_POSITIVE = ("effort_limit", "hydroelastic_modulus", "size")  # Drake refuses 0 for these
+# the compiler's defaults (compiler/plant.py) for a body that does not set them
+_CONTACT_DEFAULTS = {"friction": 1.0, "point_stiffness": 1e7, "hunt_crossley_dissipation": 1e4,
+                     "hydroelastic_modulus": 1e8}
 
 
 def _random_names(expr: Expr) -> set[str]:

@@ -81,6 +81,23 @@ def test_bad_contact_draws_are_diagnostics() -> None:
     assert "SCN204" in codes("table.hydroelastic_modulus ~ uniform(1e6, 1e7) Pa")  # the table is rigid
     assert "SCN204" in codes("knob.friction ~ uniform(0.1, 1)")  # no shape, no collision geometry
     assert codes("ball.hydroelastic_modulus ~ uniform(1e6, 1e7) Pa") == []
+    # below 0 from the declared nominal (1e4 N/m, 50 s/m): Drake would abort the process
+    assert "SCN405" in codes("ball.point_stiffness +~ uniform(-2e4, -1.5e4) N/m")
+    assert "SCN405" in codes("ball.hunt_crossley_dissipation +~ uniform(-100, -90) s/m")
+    assert codes("ball.point_stiffness +~ uniform(-5e3, 5e3) N/m") == []
+    assert "SCN405" in codes("ball.hydroelastic_modulus ~ choice([0, 1e6]) Pa")  # 0 is no modulus
+
+
+def test_a_drawn_value_drake_cannot_take_is_a_diagnostic_not_an_abort() -> None:
+    """An expression the validator cannot bound draws a negative stiffness: the reset refuses it
+    with the draw's place (Drake's contact solver would abort the whole process at the next step)."""
+    text = BALL.read_text() + "randomize { let k ~ uniform(1, 2)\n ball.point_stiffness ~ (-k * 1e4) N/m }\n"
+    env = scenario_dsl.make_env(scenario_dsl.loads(text, str(BALL)))
+    with pytest.raises(CompileError) as failure:
+        env.reset(seed=0)
+    assert failure.value.code == "SCN405" and "ball.point_stiffness" in failure.value.message
+    assert failure.value.where is not None and failure.value.where.line == len(text.splitlines())
+    env.close()
 
 
 def test_a_model_body_without_collision_geometry_is_a_compile_error() -> None:

@@ -133,6 +133,9 @@ def test_lint_checks_effort_limits() -> None:
     assert codes("pendulum.effort_limit ~ uniform(1, 3) N*m") == []
     assert "SCN302" in codes("pendulum.effort_limit ~ uniform(1, 3) N")  # a revolute joint's limit is a torque
     assert "SCN405" in codes("pendulum.effort_limit ~ normal(2, 1) N*m")  # can go negative
+    assert "SCN405" in codes("pendulum.effort_limit ~ choice([0, 1]) N*m")  # 0 is no limit Drake takes
+    assert "SCN405" in codes("pendulum.effort_limit +~ uniform(-5, -4) N*m")  # the declared 2 N*m, offset
+    assert codes("pendulum.effort_limit +~ uniform(-1, 1) N*m") == []
     unlimited = PENDULUM.read_text().replace("actuated { effort_limit = 2 N*m }", "actuated")
     assert "SCN406" in codes("pendulum.effort_limit *~ uniform(0.5, 1)", text=unlimited)
     assert codes("pendulum.effort_limit ~ uniform(0.5, 1) N*m", text=unlimited) == []

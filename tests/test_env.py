@@ -387,3 +387,48 @@ def test_values_beyond_float32_truncate_when_the_reward_is_charged_at_the_end(ol
     _, reward, terminated, truncated, info = env.step(np.ones(1, dtype=np.float32))
     assert truncated and not terminated and reward == 0.0, what
     assert "float32" in info["truncation_reason"]
+
+
+def test_a_step_after_a_failed_reset_writes_into_a_live_value(tmp_path: Path) -> None:
+    """Two envs on one CompiledScenario: a reset of one fixes a new value on its action input
+    (the cached one belongs to the other's context), and a draw that then fails raises. The env
+    must not keep writing into the value the new one freed (it crashed the process). Run in a
+    subprocess: a regression here is a segfault."""
+    script = tmp_path / "failed_reset.py"
+    script.write_text(f"""
+import numpy as np, scenario_dsl
+from scenario_dsl.compiler import CompileError, compile_scenario
+from scenario_dsl.env import ScenarioEnv
+path = {str(PENDULUM)!r}
+text = open(path).read() + "randomize {{ let k ~ uniform(0, 2)\\n pendulum.effort_limit ~ (k - 1) N*m }}\\n"
+compiled = compile_scenario(scenario_dsl.loads(text, path))
+a, b = ScenarioEnv(compiled), ScenarioEnv(compiled)
+
+def resets(env, seed):
+    try:
+        env.reset(seed=seed)
+        return True
+    except CompileError:
+        return False
+
+good = next(s for s in range(100) if resets(a, s))
+assert resets(b, good)
+failed = 0
+for seed in range(100):
+    try:
+        a.reset(seed=seed)
+    except CompileError as exc:
+        assert exc.code == "SCN405", exc
+        failed += 1
+        for _ in range(20):  # whatever they report, these steps must not write into freed memory
+            assert len(a.step(np.ones(1, dtype=np.float32))) == 5
+        assert resets(a, good) and resets(b, good)
+        a.step(np.full(1, 0.5, dtype=np.float32))
+        assert np.allclose(a.action_port.Eval(a.simulator.get_context()), 0.5)
+assert failed > 0
+print("survived", failed)
+""")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                            cwd=str(PENDULUM.parents[1]))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("survived")

@@ -59,6 +59,10 @@ def test_uniform_rotation_of_a_body_is_uniform_over_so3() -> None:
     ("box.rpy ~ rpy(0, 0, uniform([0, 1], [1, 2]))", "SCN303"),
     ("box.rpy ~ rpy(0, uniform_rotation(), 0)", "SCN308"),
     ("box.rpy ~ rpy(0, 0, normal(0, -1))", "SCN405"),
+    ("box.position ~ uniform_rotation()", "SCN303"),  # three numbers, but no rotation
+    ("box.position ~ rpy(0, 0, 1)", "SCN303"),
+    ("positions.noise ~ rpy(0, 0, normal(0, 1))", "SCN303"),
+    ("box.rpy ~ rpy(0, 0, uniform(-1, 1) deg) rad", "SCN302"),  # the unit twice
 ])
 def test_bad_rotation_draws_are_diagnostics(draw: str, code: str) -> None:
     source = PUSH_BOX.read_text() + f"randomize {{ {draw} }}\n"
@@ -67,11 +71,22 @@ def test_bad_rotation_draws_are_diagnostics(draw: str, code: str) -> None:
     assert all(d.span is not None for d in diagnostics)
 
 
-def test_a_unit_after_rpy_applies_to_every_angle_without_one() -> None:
-    source = PUSH_BOX.read_text() + "randomize { box.rpy ~ rpy(90, uniform(-1, 1) rad, uniform(0, 10)) deg }\n"
+def test_a_unit_after_rpy_applies_to_every_angle() -> None:
+    source = PUSH_BOX.read_text() + "randomize { box.rpy ~ rpy(90, normal(0, 1), uniform(0, 10)) deg }\n"
     scenario = analyze_text(source, str(PUSH_BOX)).scenario
     assert scenario is not None
     params = scenario.randomizations[-1].draws[-1].value.params  # type: ignore[union-attr]
     assert params["roll"] == pytest.approx(math.pi / 2)
-    assert (params["pitch"].params["low"], params["pitch"].params["high"]) == (-1.0, 1.0)
+    assert params["pitch"].params["std"] == pytest.approx(math.radians(1))
     assert params["yaw"].params["high"] == pytest.approx(math.radians(10))
+    own = PUSH_BOX.read_text() + "randomize { box.rpy ~ rpy(pi / 2, normal(0, 1 deg), uniform(0, 10) deg) }\n"
+    scenario = analyze_text(own, str(PUSH_BOX)).scenario
+    assert scenario is not None  # or each angle its own unit
+    assert scenario.randomizations[-1].draws[-1].value.params["yaw"].params["high"] == \
+        pytest.approx(math.radians(10))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("unit", "code"), [("kg", "SCN302"), ("furlong", "SCN301")])
+def test_a_wrong_unit_after_rpy_is_reported_once(unit: str, code: str) -> None:
+    source = PUSH_BOX.read_text() + f"randomize {{ box.rpy ~ rpy(0, 0, 0) {unit} }}\n"
+    assert [d.code for d in analyze_text(source, str(PUSH_BOX)).diagnostics] == [code]

@@ -12,6 +12,7 @@ environment (`observation_noise`, `action_noise`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -251,6 +252,17 @@ def _noise_sizes(scenario: m.Scenario) -> dict[str, int]:
 
 # ---- targets --------------------------------------------------------------------------------
 
+def _check_drawn(name: str, value: float, strict: bool, where: m.Where | None, allow_inf: bool = False) -> None:
+    """A drawn contact property or effort limit Drake can take: finite (an effort limit may be
+    infinite: no limit), at least 0, above 0 when `strict`. The validator checks what it can
+    see (`~` and `*~`, and `+~` from a declared nominal); an expression or a loaded model's
+    nominal reaches here."""
+    if math.isnan(value) or (math.isinf(value) and not allow_inf) or value < 0 or (strict and value == 0):
+        bound = "above 0" if strict else "at least 0"
+        raise CompileError("SCN405", f"`{name}` was drawn as {value:g}: it must be finite and {bound}",
+                           "draw it from a distribution that stays " + bound, where)
+
+
 # A body's contact targets -> Drake's (group, property) in its geometries' ProximityProperties.
 CONTACT_PROPERTIES = {
     "friction": ("material", "coulomb_friction"),
@@ -352,14 +364,14 @@ class _TargetFactory:
             raise CompileError("SCN504", f"`{name}`: joint `{joint.name()}` has no actuator",
                                "declare it `actuated`, or draw another target", where)
         if attribute == "effort_limit":
-            return self._effort_limit(name, actuator)
+            return self._effort_limit(name, actuator, where)
         if attribute == "gear_ratio":
             return Target(name, 1, lambda c: np.array([actuator.gear_ratio(self._plant_context(c))]),
                           lambda c, v: actuator.SetGearRatio(self._plant_context(c), float(v[0])))
         return Target(name, 1, lambda c: np.array([actuator.rotor_inertia(self._plant_context(c))]),
                       lambda c, v: actuator.SetRotorInertia(self._plant_context(c), float(v[0])))
 
-    def _effort_limit(self, name: str, actuator: Any) -> Target:
+    def _effort_limit(self, name: str, actuator: Any, where: m.Where | None) -> Target:
         """The largest force or torque the plant applies for the actuator (it clamps the actuation
         input to it, discrete and continuous). Drake 1.51 keeps it in the model, not the context:
         the write changes this env's plant (each env compiles its own), and the nominal is the
@@ -369,7 +381,9 @@ class _TargetFactory:
         nominal = np.array([actuator.effort_limit()])
 
         def set_(context: Context, value: Any) -> None:
-            actuator.set_effort_limit(float(value[0]))
+            drawn = float(value[0])
+            _check_drawn(name, drawn, True, where, allow_inf=True)  # inf: no limit
+            actuator.set_effort_limit(drawn)
 
         return Target(name, 1, lambda c: nominal.copy(), set_)
 
@@ -455,6 +469,7 @@ class _TargetFactory:
         if writer is None:
             writer = self._contacts[body.index()] = _ContactWriter(self.plant, self.scene_graph, body, name)
         group, key = CONTACT_PROPERTIES[attribute]
+        strict = attribute == "hydroelastic_modulus"
         if not writer.model.HasProperty(group, key):
             raise CompileError("SCN505", f"`{name}`: the body's geometry has no `{key}` "
                                + ("(it is not compliant-hydroelastic)" if group == "hydroelastic" else ""),
@@ -462,6 +477,10 @@ class _TargetFactory:
         nominal = np.array([writer.read(writer.model, group, key)])  # the model's value: draws never compound
 
         def set_(context: Context, value: Any) -> None:
-            writer.pending[(group, key)] = float(value[0])
+            drawn = float(value[0])
+            # Drake aborts the whole process on a negative stiffness or dissipation (an assertion
+            # in its contact solver, at the next step): refuse the draw here, with its place.
+            _check_drawn(name, drawn, strict, where)
+            writer.pending[(group, key)] = drawn
 
         return Target(name, 1, lambda c: nominal.copy(), set_, writer.commit)
