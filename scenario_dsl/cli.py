@@ -716,6 +716,8 @@ def train(args: argparse.Namespace, io: Streams) -> int:
         try:
             check_spaces(config, env.action_space)
             env.reset(seed=config.seed)  # a `require` that always rejects fails here, in one line
+            # a rare draw Drake refuses fails here too, with its place, not later in a worker
+            env.compiled.randomizer.check_domains(env.compiled.diagram, seed=config.seed)
         except SamplingError as exc:
             io.err.write(f"{PROG}: error: {exc}\n")
             return EXIT_PROBLEMS

@@ -106,3 +106,21 @@ def test_a_model_body_without_collision_geometry_is_a_compile_error() -> None:
     with pytest.raises(CompileError) as failure:
         compile_scenario(scenario_dsl.loads(text, str(cart_pole)))
     assert failure.value.code == "SCN505" and failure.value.where is not None
+
+
+def test_scn_train_finds_a_rare_bad_draw_before_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stiffness that only an expression's tail can push below 0 (about 1 episode in 100): the
+    first reset passes, the draws sampled ahead of training do not, and `scn train` stops with
+    the draw's place before any run directory or worker exists."""
+    from scn_fixtures import run_cli
+
+    path = tmp_path / "rare.scn"
+    text = BALL.read_text() + "randomize { let k ~ uniform(0, 1)\n ball.point_stiffness ~ ((k - 0.01) * 1e5) N/m }\n"
+    path.write_text(text)
+    runs = tmp_path / "runs"
+    code, _, err = run_cli(capsys, "train", str(path), "--timesteps", "10", "--out", str(runs), "--no-progress",
+                           "--seed", "3")
+    assert code == 1, err
+    assert f"rare.scn:{len(text.splitlines())}:2: error[SCN405]" in err and "episodes drawn ahead" in err
+    assert "SCN901" not in err and "Traceback" not in err
+    assert not runs.exists() or not any(runs.iterdir())

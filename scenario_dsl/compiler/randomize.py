@@ -156,6 +156,30 @@ class Randomizer:
             failed = failure
         raise SamplingError(failed, None, 0.0, MAX_TRIES, MAX_TRIES)
 
+    def check_domains(self, diagram: Any, n: int = 10_000, seed: int = 0) -> None:
+        """Draw `n` episodes (no simulation) and raise `CompileError` SCN405, with the draw's place,
+        when a contact property or an effort limit falls where Drake refuses it. A reset checks
+        its own draw anyway; this finds, before training starts, the rare draw of an expression
+        the validator cannot bound (a worker process that raised would take the run down)."""
+        checked = {d.target: d.where for r in self.scenario.randomizations if r.scope == "episode"
+                   for d in r.draws if d.target.rpartition(".")[2] in _DOMAINS}
+        if not checked:
+            return
+        samples = self.sampler_for(diagram).sample(n, np.random.default_rng(seed))
+        for target, where in checked.items():
+            values = samples.values[target][:, 0]
+            strict, allow_inf = _DOMAINS[target.rpartition(".")[2]]
+            bad = np.isnan(values) | (values < 0) | (values == 0 if strict else False)
+            if not allow_inf:
+                bad |= np.isinf(values)
+            if bad.any():
+                count = int(np.count_nonzero(bad))
+                try:
+                    _check_drawn(target, float(values[bad][0]), strict, where, allow_inf)
+                except CompileError as exc:
+                    raise CompileError(exc.code, f"{exc.message} (in {count} of {n:,} episodes drawn ahead)",
+                                       exc.hint, exc.where) from None
+
     def step_noise(self) -> None:
         """Draw the per-step blocks (noise) for the next step, from the episode's generator."""
         if self._step_sampler is None or self.rng is None:
@@ -261,6 +285,11 @@ def _check_drawn(name: str, value: float, strict: bool, where: m.Where | None, a
         bound = "above 0" if strict else "at least 0"
         raise CompileError("SCN405", f"`{name}` was drawn as {value:g}: it must be finite and {bound}",
                            "draw it from a distribution that stays " + bound, where)
+
+
+# attribute -> (must be above 0, may be infinite): the draws `_check_drawn` guards
+_DOMAINS = {"friction": (False, False), "point_stiffness": (False, False), "hunt_crossley_dissipation": (False, False),
+            "hydroelastic_modulus": (True, False), "effort_limit": (True, True)}
 
 
 # A body's contact targets -> Drake's (group, property) in its geometries' ProximityProperties.
