@@ -143,8 +143,14 @@ class Shape(_Model):
     size: list[float]  # box: x y z; sphere: radius; cylinder and capsule: radius length; ellipsoid: a b c
 
 
+# A body's contact settings when it gives none: Drake's `AddShape` defaults (mu 1, d 1e4 s/m,
+# k 1e7 N/m, compliant hydroelastic 1e8 Pa at a 1 cm resolution hint), the lecture's.
+CONTACT_DEFAULTS = {"friction": 1.0, "hunt_crossley_dissipation": 1e4, "point_stiffness": 1e7,
+                    "hydroelastic_modulus": 1e8, "resolution_hint": 0.01}
+
+
 class Contact(_Model):
-    """Contact properties of a body's collision geometry (None: Drake's default)."""
+    """Contact properties of a body's collision geometry (None: `CONTACT_DEFAULTS`)."""
 
     friction: tuple[float, float] | None = None  # static, dynamic
     point_stiffness: float | None = None

@@ -58,6 +58,9 @@ BODY_ATTRS: dict[str, Attr] = {
 }
 PLANT_ATTRS = ("state", "q", "v")
 # What `randomize` may set: kind of declaration -> attribute -> (size, dimension, lower bound of the value)
+# Drawn attributes whose lower bound in RANDOM_TARGETS (0) is itself refused: Drake takes no
+# effort limit, hydroelastic modulus or shape size of 0.
+STRICTLY_POSITIVE = ("effort_limit", "hydroelastic_modulus", "size")
 RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]] = {
     "body": {"mass": (None, MASS, 0.0), "friction": (None, DIMENSIONLESS, 0.0),
              "point_stiffness": (None, STIFFNESS, 0.0), "hunt_crossley_dissipation": (None, DISSIPATION, 0.0),

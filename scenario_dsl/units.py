@@ -53,6 +53,7 @@ _NAMED = {
     DIMENSIONLESS: "dimensionless", LENGTH: "length", MASS: "mass", TIME: "time", ANGLE: "angle",
     VELOCITY: "velocity", ANGULAR_VELOCITY: "angular velocity", ACCELERATION: "acceleration",
     FORCE: "force", TORQUE: "torque", PRESSURE: "pressure", INERTIA: "moment of inertia",
+    STIFFNESS: "stiffness (N/m)", DISSIPATION: "dissipation (s/m)",
 }
 
 # unit -> (factor to SI, dimension)
@@ -114,6 +115,8 @@ def example_unit(dim: Dim) -> str:
     """A unit a hint can suggest for a dimension (`m`, `N*m`, `kg*m^2`)."""
     if dim == TORQUE:
         return "N*m"  # not `J`: in a scenario this dimension is a torque far more often than an energy
+    if dim in (STIFFNESS, DISSIPATION):
+        return "N/m" if dim == STIFFNESS else "s/m"
     for name, (factor, d) in UNITS.items():
         if d == dim and factor == 1.0:
             return name

@@ -17,6 +17,7 @@ from typing import Any
 from scenario_dsl import ast
 from scenario_dsl.diagnostics import Diagnostic, Diagnostics
 from scenario_dsl.model import (
+    CONTACT_DEFAULTS,
     Action,
     Actuator,
     Apply,
@@ -52,6 +53,7 @@ from scenario_dsl.signals import (
     JOINT_ATTRS,
     RANDOM_TARGETS,
     RESERVED,
+    STRICTLY_POSITIVE,
     Declarations,
     resolve_signal,
 )
@@ -631,7 +633,7 @@ class _Validator:
                 self.error("SCN201", f"undefined joint `{name}`", ref.span, did_you_mean(name, known))
                 continue
             declared = self.decls.joints.get(name)
-            if declared is not None and not any(s.key.name == "actuated" for s in declared.settings or ()):
+            if declared is not None and self._actuated_setting(name) is None:
                 self.error("SCN504", f"joint `{name}` is not actuated", ref.span,
                            f"add `actuated` to joint `{name}`'s settings")
             joints.append(name)
@@ -807,8 +809,7 @@ class _Validator:
                        did_you_mean(attr, list(table)) or f"it has: {', '.join(table)}")
             return None
         declared = self.decls.joints.get(owner)
-        if declared is not None and attr in _ACTUATOR_TARGETS \
-                and not any(s.key.name == "actuated" for s in declared.settings or ()):
+        if declared is not None and attr in _ACTUATOR_TARGETS and self._actuated_setting(owner) is None:
             self.error("SCN504", f"joint `{owner}` is not actuated: it has no `{attr}`", ref.span,
                        f"add `actuated` to joint `{owner}`'s settings")
             return None
@@ -850,24 +851,24 @@ class _Validator:
         return None
 
     def _declared_nominal(self, target: str) -> float | None:
-        """The nominal value of a declared body's contact property or a declared joint's effort
-        limit, as the compiler will build it (the body's setting, else the compiler's default);
-        None for anything else (a loaded model's values are the compiler's to check)."""
+        """The nominal value the compiler will build for a declared body's contact property (its
+        setting, else `CONTACT_DEFAULTS`), a declared joint's effort limit, or a declared shape's
+        size (its smallest number); None for anything else (a loaded model's values are the
+        compiler's to check)."""
         owner, _, attribute = target.rpartition(".")
+        setting: ast.Setting | None
+        if attribute == "size" and owner in self._shape_sizes:
+            return min(self._shape_sizes[owner])
         body = self.decls.bodies.get(owner)
-        if body is not None and attribute in _CONTACT_DEFAULTS:
+        if body is not None and attribute in CONTACT_DEFAULTS:
             setting = next((s for s in body.settings or () if s.key.name == attribute), None)
             if setting is None:
-                return _CONTACT_DEFAULTS[attribute]
-        elif owner in self.decls.joints and attribute == "effort_limit":
-            actuated = next((s for s in self.decls.joints[owner].settings or () if s.key.name == "actuated"), None)
-            setting = next((s for s in (actuated.block or ()) if s.key.name == "effort_limit"), None) \
-                if actuated is not None else None
-            if setting is None:
-                return None
+                return CONTACT_DEFAULTS[attribute]
+        elif attribute == "effort_limit" and self._actuated_setting(owner) is not None:
+            setting = self._effort_limit_setting(owner)
         else:
             return None
-        if setting.value is None:
+        if setting is None or setting.value is None:
             return None
         try:
             typed = self.check.constant(setting.value, self._constant_scope("for a nominal value"))
@@ -876,14 +877,14 @@ class _Validator:
         value = typed.constant
         return float(value) if isinstance(value, (int, float)) else None
 
-    def _declares_no_limit(self, joint: str) -> bool:
-        """Whether the declared `joint` is actuated without an `effort_limit` (a loaded model's
-        joints are the compiler's to check)."""
+    def _actuated_setting(self, joint: str) -> ast.Setting | None:
+        """The `actuated` setting of a declared joint (None: not declared, or not actuated)."""
         decl = self.decls.joints.get(joint)
-        actuated = next((s for s in (decl.settings or ()) if s.key.name == "actuated"), None) if decl else None
-        if actuated is None:
-            return False
-        return not any(s.key.name == "effort_limit" for s in (actuated.block or ()))
+        return next((s for s in decl.settings or () if s.key.name == "actuated"), None) if decl else None
+
+    def _effort_limit_setting(self, joint: str) -> ast.Setting | None:
+        actuated = self._actuated_setting(joint)
+        return next((s for s in actuated.block or () if s.key.name == "effort_limit"), None) if actuated else None
 
     def _shape_size(self, body: str) -> int | None:
         """How many numbers the declared shape of `body` has (box 3, sphere 1, ...), if it has one."""
@@ -932,7 +933,8 @@ class _Validator:
             self.error("SCN308", f"`{value.family}` draws a whole rotation: it sets the target", item.value.span,
                        f"write `{item.target.dotted} ~ {value.family}(...)`")
             return None
-        strict = item.target.parts[-1].name in _STRICTLY_POSITIVE
+        owner, _, attribute = item.target.dotted.rpartition(".")
+        strict = attribute in STRICTLY_POSITIVE
         if isinstance(value, Distribution) and lower is not None and operation in ("set", "scale"):
             low = _support_low(value)
             if low is not None and (low < lower or (strict and low <= lower)):
@@ -944,23 +946,17 @@ class _Validator:
             low = _support_low(value)
             if low is not None and (nominal + low < lower or (strict and nominal + low <= lower)):
                 self.error("SCN405", f"`{item.target.dotted}` can be drawn {'at or ' if strict else ''}below "
-                           f"{lower:g} (its nominal {nominal:g} plus {value.family} reaching "
+                           f"{lower:g} (its {'smallest size' if attribute == 'size' else 'nominal'} {nominal:g} "
+                           f"plus {value.family} reaching "
                            f"{'-inf' if math.isinf(low) else f'{low:g}'})", item.value.span,
                            "offset by a distribution bounded below, or scale with `*~`")
-        owner, _, attribute = item.target.dotted.rpartition(".")
-        if attribute == "effort_limit" and operation != "set" and self._declares_no_limit(owner):
+        if attribute == "effort_limit" and operation != "set" and self._actuated_setting(owner) is not None \
+                and self._effort_limit_setting(owner) is None:
             verb = "offset" if operation == "offset" else "scale"
             self.error("SCN406", f"`{item.target.dotted}` has no nominal value to {verb}: joint `{owner}` "
                        "declares no effort limit (it is unlimited)", item.target.span,
                        "declare `actuated { effort_limit = ... }`, or draw the limit itself with `~`")
             return None
-        if isinstance(value, Distribution) and operation == "offset" and attribute == "size" \
-                and owner in self._shape_sizes:
-            low, smallest = _support_low(value), min(self._shape_sizes[owner])
-            if low is not None and smallest + low <= 0:
-                self.error("SCN405", f"`{item.target.dotted}` can be drawn at or below 0 (its smallest size "
-                           f"{smallest:g} m plus {value.family} reaching {'-inf' if math.isinf(low) else f'{low:g}'})",
-                           item.value.span, "offset by a distribution bounded below, or scale with `*~`")
         return Draw(target=item.target.dotted, operation=operation, value=value, where=where(item.span))  # type: ignore[arg-type]
 
     def _distribution(self, expr: ast.Expr, dim: Dim | None, size: int | None, known: bool) -> Distribution | None:
@@ -1082,6 +1078,9 @@ class _Validator:
             elif isinstance(typed.constant, list):
                 self.error("SCN304", "an angle of `rpy` is one number", arg.span, None)
                 ok = False
+            elif not math.isfinite(float(typed.constant)):
+                self.error("SCN405", "an angle of `rpy` must be finite", arg.span, None)
+                ok = False
             elif typed.dim is not None and typed.dim not in (ANGLE, DIMENSIONLESS):
                 self.error("SCN302", f"an angle of `rpy` is an angle, this is {a(typed.dim)}", arg.span,
                            f"give it in {example_unit(ANGLE)}")
@@ -1113,7 +1112,7 @@ class _Validator:
             dim = dims.pop() if len(dims) == 1 else None
         elif self.decls.joint_type(owner) and attr in ("effort", "torque", "force"):
             joint = self.decls.joints.get(owner)
-            if joint is not None and not any(s.key.name == "actuated" for s in joint.settings or ()):
+            if joint is not None and self._actuated_setting(owner) is None:
                 self.error("SCN504", f"joint `{owner}` is not actuated", decl.target.span,
                            f"add `actuated` to joint `{owner}`'s settings")
             model, _, joint_name = owner.partition(".")
@@ -1378,10 +1377,6 @@ _PER_STEP = ("noise", "push")
 _PER_BUILD_GAINS = ("kp", "ki", "kd")
 _ACTUATOR_TARGETS = ("gear_ratio", "rotor_inertia", "effort_limit")  # a joint's, through its actuator
 _CONTACT_TARGETS = ("friction", "point_stiffness", "hunt_crossley_dissipation", "hydroelastic_modulus")
-_STRICTLY_POSITIVE = ("effort_limit", "hydroelastic_modulus", "size")  # Drake refuses 0 for these
-# the compiler's defaults (compiler/plant.py) for a body that does not set them
-_CONTACT_DEFAULTS = {"friction": 1.0, "point_stiffness": 1e7, "hunt_crossley_dissipation": 1e4,
-                     "hydroelastic_modulus": 1e8}
 
 
 def _random_names(expr: Expr) -> set[str]:

@@ -76,6 +76,9 @@ def test_bad_contact_draws_are_diagnostics() -> None:
         return [d.code for d in analyze_text(source, str(BALL)).diagnostics if str(d.level) == "error"]
 
     assert "SCN302" in codes("ball.point_stiffness ~ uniform(1e4, 2e4) N")  # a force is no stiffness
+    source = BALL.read_text() + "randomize { ball.point_stiffness ~ uniform(1e4, 2e4) Pa }\n"
+    (wrong,) = [d for d in analyze_text(source, str(BALL)).diagnostics if d.code == "SCN302"]
+    assert wrong.message == "drawing a pressure for a stiffness (N/m)" and wrong.hint == "give it in N/m"
     assert "SCN405" in codes("ball.hunt_crossley_dissipation ~ normal(50, 10) s/m")  # can go negative
     assert "SCN204" in codes("ball.restitution ~ uniform(0, 1)")
     assert "SCN204" in codes("table.hydroelastic_modulus ~ uniform(1e6, 1e7) Pa")  # the table is rigid

@@ -63,6 +63,7 @@ def test_uniform_rotation_of_a_body_is_uniform_over_so3() -> None:
     ("box.position ~ rpy(0, 0, 1)", "SCN303"),
     ("positions.noise ~ rpy(0, 0, normal(0, 1))", "SCN303"),
     ("box.rpy ~ rpy(0, 0, uniform(-1, 1) deg) rad", "SCN302"),  # the unit twice
+    ("box.rpy ~ rpy(0, 0, inf)", "SCN405"),  # no rotation
 ])
 def test_bad_rotation_draws_are_diagnostics(draw: str, code: str) -> None:
     source = PUSH_BOX.read_text() + f"randomize {{ {draw} }}\n"

@@ -36,6 +36,17 @@ Params = Mapping[str, float | list[float]]
 
 
 @dataclass
+class _ResetCache:
+    """What `reset_context` looks up once per context."""
+
+    port: Any  # the action input port
+    neutral: np.ndarray  # the neutral agent action
+    context: Context
+    systems: list[tuple[Any, Context]]  # the systems that hold data (but the SceneGraph), with their contexts
+    fixed: Any = None  # the FixedInputPortValue on the action input
+
+
+@dataclass
 class CompiledScenario:
     """A scenario as a Drake diagram, with what an environment needs to drive it."""
 
@@ -67,10 +78,7 @@ class CompiledScenario:
     success_port: str = "success"
     rgb_port: str = "rgb_image"
     outcome_port: str = "outcome"  # everything a step reports, in one vector (one evaluation per step)
-    # (the action input port, the neutral agent action, the context, the contexts of its systems
-    # that hold data but the SceneGraph, the value fixed on the action input), filled by reset_context
-    _reset_cache: tuple[Any, np.ndarray, Context, list[tuple[Any, Context]], Any] | None = field(
-        default=None, init=False, repr=False, compare=False)
+    _reset_cache: _ResetCache | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def action_size(self) -> int:
@@ -124,23 +132,21 @@ class CompiledScenario:
         (DrakeGymEnv fixes one every step) is never written behind their back."""
         context.SetTime(0.0)
         cache = self._reset_cache
-        if cache is None or cache[2] is not context:  # performance: lookups and conversions once per context
+        if cache is None or cache.context is not context:  # performance: lookups and conversions once per context
             systems = [(s, s.GetMyMutableContextFromRoot(context)) for s in self.diagram.GetSystems()
                        if s is not self.scene_graph and _holds_data(s.GetMyContextFromRoot(context))]
-            port = self.diagram.GetInputPort(self.action_port)
-            cache = (port, self.to_agent(self.neutral_action()), context, systems, None)
-        port, neutral, _, systems, fixed = cache
+            cache = self._reset_cache = _ResetCache(self.diagram.GetInputPort(self.action_port),
+                                                    self.to_agent(self.neutral_action()), context, systems)
 
         def reset() -> None:
-            for system, system_context in systems:
+            for system, system_context in cache.systems:
                 system.SetRandomContext(system_context, generator)
 
         reset()
-        if reuse_action_value and fixed is not None:
-            fixed.GetMutableData().get_mutable_value().SetFromVector(neutral)
+        if reuse_action_value and cache.fixed is not None:
+            cache.fixed.GetMutableData().get_mutable_value().SetFromVector(cache.neutral)
         else:
-            fixed = port.FixValue(context, neutral)
-        self._reset_cache = (port, neutral, context, systems, fixed)
+            cache.fixed = cache.port.FixValue(context, cache.neutral)
         return self.randomizer.apply(context, generator, reset)
 
     def action_value(self, context: Context) -> Any:
@@ -148,14 +154,14 @@ class CompiledScenario:
         or the one `note_action_value` recorded since (None before a reset): write actions into
         it in place, as `reuse_action_value` expects."""
         cache = self._reset_cache
-        return cache[4] if cache is not None and cache[2] is context else None
+        return cache.fixed if cache is not None and cache.context is context else None
 
     def note_action_value(self, context: Context, fixed: Any) -> None:
         """Record `fixed`, just fixed on the action input of `context`, as the value to write into:
         the context has freed the one before, and writing into that would crash the process."""
         cache = self._reset_cache
-        if cache is not None and cache[2] is context:
-            self._reset_cache = (*cache[:4], fixed)
+        if cache is not None and cache.context is context:
+            cache.fixed = fixed
 
     def build_simulator(self, generator: RandomGenerator | None = None) -> Simulator:
         """A `Simulator` over the diagram with a freshly drawn context (DrakeGymEnv's factory form).

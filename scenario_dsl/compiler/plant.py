@@ -60,11 +60,11 @@ if TYPE_CHECKING:
     from scenario_dsl.diagnostics import Diagnostic
 
 # manipulation.scenarios.AddShape's contact defaults: the seed lecture's bodies use them.
-DEFAULT_FRICTION = 1.0
-DEFAULT_DISSIPATION = 1e4  # Hunt-Crossley dissipation, s/m
-DEFAULT_POINT_STIFFNESS = 1e7  # N/m
-DEFAULT_HYDROELASTIC_MODULUS = 1e8  # Pa
-DEFAULT_RESOLUTION_HINT = 0.01  # m
+DEFAULT_FRICTION = m.CONTACT_DEFAULTS["friction"]
+DEFAULT_DISSIPATION = m.CONTACT_DEFAULTS["hunt_crossley_dissipation"]  # Hunt-Crossley dissipation, s/m
+DEFAULT_POINT_STIFFNESS = m.CONTACT_DEFAULTS["point_stiffness"]  # N/m
+DEFAULT_HYDROELASTIC_MODULUS = m.CONTACT_DEFAULTS["hydroelastic_modulus"]  # Pa
+DEFAULT_RESOLUTION_HINT = m.CONTACT_DEFAULTS["resolution_hint"]  # m
 DEFAULT_COLOR = (0.5, 0.5, 0.9, 1.0)
 
 

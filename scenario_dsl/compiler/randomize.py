@@ -12,7 +12,6 @@ environment (`observation_noise`, `action_noise`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from scenario_dsl import model as m
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, vec
 from scenario_dsl.compiler.signals import Gather, joint_rows
 from scenario_dsl.sampling import MAX_TRIES, Sampler, Samples, SamplingError, Value, requirement_label
+from scenario_dsl.signals import STRICTLY_POSITIVE
 
 NOISE = "noise"  # the attribute of observation and action noise targets
 DELAY = "delay"  # the attribute of the action's delay
@@ -162,23 +162,16 @@ class Randomizer:
         its own draw anyway; this finds, before training starts, the rare draw of an expression
         the validator cannot bound (a worker process that raised would take the run down)."""
         checked = {d.target: d.where for r in self.scenario.randomizations if r.scope == "episode"
-                   for d in r.draws if d.target.rpartition(".")[2] in _DOMAINS}
+                   for d in r.draws if d.target.rpartition(".")[2] in _GUARDED}
         if not checked:
             return
         samples = self.sampler_for(diagram).sample(n, np.random.default_rng(seed))
         for target, where in checked.items():
             values = samples.values[target][:, 0]
-            strict, allow_inf = _DOMAINS[target.rpartition(".")[2]]
-            bad = np.isnan(values) | (values < 0) | (values == 0 if strict else False)
-            if not allow_inf:
-                bad |= np.isinf(values)
+            bad = _outside(target.rpartition(".")[2], values)
             if bad.any():
-                count = int(np.count_nonzero(bad))
-                try:
-                    _check_drawn(target, float(values[bad][0]), strict, where, allow_inf)
-                except CompileError as exc:
-                    raise CompileError(exc.code, f"{exc.message} (in {count} of {n:,} episodes drawn ahead)",
-                                       exc.hint, exc.where) from None
+                raise _refuse(target, float(values[bad][0]), where,
+                              f" (in {int(np.count_nonzero(bad))} of {n:,} episodes drawn ahead)")
 
     def step_noise(self) -> None:
         """Draw the per-step blocks (noise) for the next step, from the episode's generator."""
@@ -208,7 +201,7 @@ class Randomizer:
 
     def _write(self, context: Context, samples: Samples) -> None:
         lets: dict[str, np.ndarray] = {}
-        commits: dict[int, Callable[[Context], None]] = {}
+        commits: dict[Callable[[Context], None], None] = {}  # a writer's bound `commit`s are equal
         self.noise = {}
         for block in self.sampler(context).blocks:
             for let in block.lets:
@@ -221,8 +214,8 @@ class Randomizer:
                     target = self.targets[d.target]
                     target.set(context, value)
                     if target.commit is not None:
-                        commits[id(target.commit)] = target.commit
-        for commit in commits.values():
+                        commits[target.commit] = None
+        for commit in commits:
             commit(context)
         if self.gather is not None and lets:
             self.gather.set_random_values(self.gather.GetMyMutableContextFromRoot(context), lets)
@@ -276,20 +269,34 @@ def _noise_sizes(scenario: m.Scenario) -> dict[str, int]:
 
 # ---- targets --------------------------------------------------------------------------------
 
-def _check_drawn(name: str, value: float, strict: bool, where: m.Where | None, allow_inf: bool = False) -> None:
-    """A drawn contact property or effort limit Drake can take: finite (an effort limit may be
-    infinite: no limit), at least 0, above 0 when `strict`. The validator checks what it can
-    see (`~` and `*~`, and `+~` from a declared nominal); an expression or a loaded model's
-    nominal reaches here."""
-    if math.isnan(value) or (math.isinf(value) and not allow_inf) or value < 0 or (strict and value == 0):
-        bound = "above 0" if strict else "at least 0"
-        raise CompileError("SCN405", f"`{name}` was drawn as {value:g}: it must be finite and {bound}",
-                           "draw it from a distribution that stays " + bound, where)
+# The drawn attributes Drake refuses outside [0, inf) (above 0 for STRICTLY_POSITIVE ones); an
+# effort limit may be infinite (no limit). Drake aborts the whole process on a negative contact
+# stiffness or dissipation (an assertion in its contact solver) and raises for the others.
+_GUARDED = ("friction", "point_stiffness", "hunt_crossley_dissipation", "hydroelastic_modulus", "effort_limit")
 
 
-# attribute -> (must be above 0, may be infinite): the draws `_check_drawn` guards
-_DOMAINS = {"friction": (False, False), "point_stiffness": (False, False), "hunt_crossley_dissipation": (False, False),
-            "hydroelastic_modulus": (True, False), "effort_limit": (True, True)}
+def _outside(attribute: str, values: np.ndarray) -> np.ndarray:
+    """Which of `values`, drawn for `attribute` (one of `_GUARDED`), Drake would refuse."""
+    bad = np.isnan(values) | (values < 0)
+    if attribute in STRICTLY_POSITIVE:
+        bad |= values == 0
+    if attribute != "effort_limit":
+        bad |= np.isinf(values)
+    return bad
+
+
+def _refuse(name: str, value: float, where: m.Where | None, suffix: str = "") -> CompileError:
+    bound = "above 0" if name.rpartition(".")[2] in STRICTLY_POSITIVE else "at least 0"
+    return CompileError("SCN405", f"`{name}` was drawn as {value:g}: it must be finite and {bound}{suffix}",
+                        "draw it from a distribution that stays " + bound, where)
+
+
+def _check_drawn(name: str, value: float, where: m.Where | None) -> None:
+    """Raise SCN405 for a drawn value Drake would refuse. The validator checks what it can see
+    (`~` and `*~`, and `+~` from a declared nominal); an expression or a loaded model's nominal
+    reaches here."""
+    if _outside(name.rpartition(".")[2], np.array([value]))[0]:
+        raise _refuse(name, value, where)
 
 
 # A body's contact targets -> Drake's (group, property) in its geometries' ProximityProperties.
@@ -411,7 +418,7 @@ class _TargetFactory:
 
         def set_(context: Context, value: Any) -> None:
             drawn = float(value[0])
-            _check_drawn(name, drawn, True, where, allow_inf=True)  # inf: no limit
+            _check_drawn(name, drawn, where)
             actuator.set_effort_limit(drawn)
 
         return Target(name, 1, lambda c: nominal.copy(), set_)
@@ -498,18 +505,15 @@ class _TargetFactory:
         if writer is None:
             writer = self._contacts[body.index()] = _ContactWriter(self.plant, self.scene_graph, body, name)
         group, key = CONTACT_PROPERTIES[attribute]
-        strict = attribute == "hydroelastic_modulus"
         if not writer.model.HasProperty(group, key):
-            raise CompileError("SCN505", f"`{name}`: the body's geometry has no `{key}` "
-                               + ("(it is not compliant-hydroelastic)" if group == "hydroelastic" else ""),
+            raise CompileError("SCN505", f"`{name}`: the body's geometry has no `{key}`"
+                               + (" (it is not compliant-hydroelastic)" if group == "hydroelastic" else ""),
                                "declare it `hydroelastic = compliant`" if group == "hydroelastic" else None, where)
         nominal = np.array([writer.read(writer.model, group, key)])  # the model's value: draws never compound
 
         def set_(context: Context, value: Any) -> None:
             drawn = float(value[0])
-            # Drake aborts the whole process on a negative stiffness or dissipation (an assertion
-            # in its contact solver, at the next step): refuse the draw here, with its place.
-            _check_drawn(name, drawn, strict, where)
+            _check_drawn(name, drawn, where)  # before Drake sees it: a negative stiffness aborts the process
             writer.pending[(group, key)] = drawn
 
         return Target(name, 1, lambda c: nominal.copy(), set_, writer.commit)
