@@ -73,7 +73,7 @@ class BuildRandomizer:
         if key not in values or body.shape is None:
             return body
         size = np.broadcast_to(np.asarray(values[key], dtype=float), (len(body.shape.size),))
-        if not (size > 0).all():  # `+~` can reach below zero; the validator checks `~` and `*~`
+        if not (size > 0).all():  # an expression can reach below zero; the validator checks distributions
             raise CompileError("SCN405", f"`{key}` was drawn as {[round(float(s), 6) for s in size]}: a shape's "
                                "sizes must be positive", "draw sizes that stay above 0", self.places.get(key))
         shape = body.shape.model_copy(update={"size": [float(s) for s in size]})
