@@ -15,7 +15,7 @@ import numpy as np
 
 from bench.common import clock_name, interleaved, machine, median, now, paired_ratio, runs_text, use_wall_clock
 from scenario_dsl import load
-from scenario_dsl.env import make_env
+from scenario_dsl.runtime.env import make_env
 
 ROOT = Path(__file__).resolve().parent.parent
 

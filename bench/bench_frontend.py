@@ -37,13 +37,13 @@ def median_seconds(fn: Callable[[], object], runs: int) -> float:
 
 def bench_in_process(files: list[Path], runs: int) -> None:
     start = time.perf_counter()
-    from scenario_dsl.loader import analyze_file, parse_source, read_source
+    from scenario_dsl.lang.loader import analyze_file, parse_source, read_source
 
     imported = time.perf_counter() - start
     start = time.perf_counter()
     analyze_file(files[0])  # builds the parser and loads what validation needs
     first = time.perf_counter() - start
-    print(f"import scenario_dsl.loader: {imported * 1e3:.0f} ms; first analyze_file (builds the parser): "
+    print(f"import scenario_dsl.lang.loader: {imported * 1e3:.0f} ms; first analyze_file (builds the parser): "
           f"{first * 1e3:.0f} ms")
     print(f"\nin-process, median of {runs} runs")
     print(f"{'file':<28} {'bytes':>7} {'parse ms':>9} {'parse+validate ms':>18}  diagnostics")

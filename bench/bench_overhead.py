@@ -37,7 +37,7 @@ BUDGET = {"pendulum": 4000, "cart_pole": 1000, "acrobot": 1000, "push_box": 100,
 
 def bench(name: str, steps: int, repeats: int) -> None:
     from scenario_dsl import load
-    from scenario_dsl.env import ScenarioEnv
+    from scenario_dsl.runtime.env import ScenarioEnv
 
     env = ScenarioEnv(load(SCENARIOS / f"{name}.scn"), seed=0)
     compiled = env.compiled

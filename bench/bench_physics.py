@@ -37,7 +37,7 @@ def main() -> None:
 
     from bench.common import load_variant
     from scenario_dsl.compiler.plant import discrete_contact_approximations
-    from scenario_dsl.env import ScenarioEnv
+    from scenario_dsl.runtime.env import ScenarioEnv
 
     approximations = discrete_contact_approximations()
     print(f"physics settings: {machine()}; clock: {clock_name()}")

@@ -32,7 +32,7 @@ def main() -> None:
 
     from scenario_dsl import load
     from scenario_dsl.compiler import compile_scenario
-    from scenario_dsl.env import ScenarioEnv
+    from scenario_dsl.runtime.env import ScenarioEnv
 
     print(f"randomization: {machine()}")
     for name in ("box_flipup", "box_flipup_dr"):

@@ -50,7 +50,7 @@ def main() -> None:
     rebuilds = options.rebuilds or (2 if options.quick else 5)
 
     from scenario_dsl import load
-    from scenario_dsl.env import ScenarioEnv
+    from scenario_dsl.runtime.env import ScenarioEnv
 
     print(f"resets: {machine()}; {'seeded' if options.seeded else 'unseeded'} resets, {count} per run, "
           f"median of {repeats} repeats (plain and randomized take turns); clock: {clock_name()}")

@@ -40,7 +40,7 @@ from pydrake.systems.primitives import Integrator, LinearSystem
 import scenario_dsl
 from scenario_dsl.compiler import expressions
 from scenario_dsl.compiler.expressions import ExpressionSystem, collect_signals
-from scenario_dsl.model import Apply, Const, Expr, Signal
+from scenario_dsl.lang.model import Apply, Const, Expr, Signal
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -225,7 +225,7 @@ def env_run(backend: str) -> tuple[Run, Callable[[], float]]:
     the integrator's derivative evaluations per step so far. The compiler picks the backend
     itself (`diagram.expression_backend`); the bench overrides that choice for the comparison."""
     from scenario_dsl.compiler import diagram
-    from scenario_dsl.env import ScenarioEnv
+    from scenario_dsl.runtime.env import ScenarioEnv
 
     chosen = diagram.expression_backend
     built = expressions.ExpressionSystem

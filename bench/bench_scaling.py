@@ -33,7 +33,7 @@ STEPS = {"lecture box_flipup": (30, 10), "box_flipup.scn": (30, 10), "box_flipup
 
 def factories(case: str) -> Callable[[], Any]:
     from scenario_dsl import load
-    from scenario_dsl.env import EnvFactory
+    from scenario_dsl.runtime.env import EnvFactory
 
     if case == "lecture box_flipup":
         from manipulation.envs.box_flipup import BoxFlipUpEnv
@@ -85,7 +85,7 @@ def single_rate(make: Callable[[], Any], steps: int) -> Callable[[], float]:
 def bench_case(case: str, workers: list[int], per_worker: int, steps: int, repeats: int) -> None:
     from stable_baselines3.common.vec_env import SubprocVecEnv
 
-    from scenario_dsl.vec_env import ScenarioVecEnv
+    from scenario_dsl.runtime.vec_env import ScenarioVecEnv
 
     make = factories(case)
     venvs: list[Any] = []

@@ -93,7 +93,7 @@ def scenario_text(name: str, *, plant: str | None = None, randomize: bool = True
     return text
 
 
-def load_variant(name: str, **changes: object):  # -> scenario_dsl.model.Scenario
+def load_variant(name: str, **changes: object):  # -> scenario_dsl.lang.model.Scenario
     """`scenario_text(name, **changes)` loaded and validated (models resolve from scenarios/)."""
     from scenario_dsl import loads
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from scenario_dsl import rundir
-from scenario_dsl.env import make_env
-from scenario_dsl.evaluation import load_policy, make_policy
+from scenario_dsl.train import rundir
+from scenario_dsl.runtime.env import make_env
+from scenario_dsl.train.evaluation import load_policy, make_policy
 
 UPRIGHT = 0.3  # rad
 

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scenario_dsl.diagnostics import Diagnostic, ScenarioError, Severity
-from scenario_dsl.loader import load, loads
+from scenario_dsl.lang.diagnostics import Diagnostic, ScenarioError, Severity
+from scenario_dsl.lang.loader import load, loads
 
 if TYPE_CHECKING:
     from scenario_dsl.compiler import compile_scenario
-    from scenario_dsl.env import EnvFactory, make_env
+    from scenario_dsl.runtime.env import EnvFactory, make_env
 
 __version__ = "0.1.0"
 __all__ = ["Diagnostic", "EnvFactory", "ScenarioError", "Severity", "__version__", "compile_scenario", "load",
            "loads", "make_env"]
 
-_LAZY = {"make_env": "scenario_dsl.env", "EnvFactory": "scenario_dsl.env", "compile_scenario": "scenario_dsl.compiler"}
+_LAZY = {"make_env": "scenario_dsl.runtime.env", "EnvFactory": "scenario_dsl.runtime.env", "compile_scenario": "scenario_dsl.compiler"}
 
 
 def __getattr__(name: str) -> Any:

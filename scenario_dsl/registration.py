@@ -1,63 +1,6 @@
-"""Gymnasium ids for scn, registered on import.
+"""Kept so that `import scenario_dsl.registration` (and `gymnasium.make("scenario_dsl.registration:scn/...")`)
+registers scn's gym ids as before: they live in `scenario_dsl.runtime.registration`."""
 
-- `scn/<name>-v0` for each bundled scenario (the `scenarios/` folder), with `max_episode_steps`
-  from its episode's time limit: `gymnasium.make("scn/box_flipup-v0")`;
-- `scn/Scenario-v0` for any file: `gymnasium.make("scn/Scenario-v0", path="my.scn")` (its own
-  time limit still truncates the episode; `ScenarioEnv` enforces it).
+from scenario_dsl.runtime.registration import BUNDLED_IDS, NAMESPACE, bundled_scenarios, make_from_path, register_scenarios
 
-Keyword arguments of `gymnasium.make` (`seed`, `render_mode`, parameters) reach `make_env`.
-A bundled file that does not load is skipped with a warning: one broken file must not take
-every id down with it.
-"""
-
-from __future__ import annotations
-
-import warnings
-from pathlib import Path
-from typing import Any
-
-import gymnasium as gym
-
-NAMESPACE = "scn"
-_HERE = Path(__file__).resolve().parent
-BUNDLED_DIRS = (_HERE / "scenarios", _HERE.parent / "scenarios")
-
-
-def bundled_scenarios() -> list[Path]:
-    """The bundled `.scn` files (the package's own folder first, then the source tree's)."""
-    for folder in BUNDLED_DIRS:
-        if folder.is_dir():
-            return sorted(folder.glob("*.scn"))
-    return []
-
-
-def make_from_path(path: str | Path, **kwargs: Any) -> gym.Env:
-    """The entry point of `scn/Scenario-v0`."""
-    from scenario_dsl.env import make_env
-
-    return make_env(Path(path), **kwargs)
-
-
-def register_scenarios() -> list[str]:
-    """Register the ids above (idempotent); returns the ids of the bundled scenarios."""
-    from scenario_dsl.diagnostics import ScenarioError
-    from scenario_dsl.loader import load
-
-    ids = []
-    for path in bundled_scenarios():
-        try:
-            scenario = load(path)
-        except ScenarioError as exc:
-            warnings.warn(f"scn: bundled scenario {path.name} does not load ({exc}); not registered", stacklevel=2)
-            continue
-        env_id = f"{NAMESPACE}/{scenario.name}-v0"
-        ids.append(env_id)
-        if env_id not in gym.registry:
-            gym.register(env_id, entry_point="scenario_dsl.env:make_env", kwargs={"path_or_scenario": str(path)},
-                         max_episode_steps=scenario.episode.max_steps)
-    if f"{NAMESPACE}/Scenario-v0" not in gym.registry:
-        gym.register(f"{NAMESPACE}/Scenario-v0", entry_point="scenario_dsl.registration:make_from_path")
-    return ids
-
-
-BUNDLED_IDS = register_scenarios()
+__all__ = ["BUNDLED_IDS", "NAMESPACE", "bundled_scenarios", "make_from_path", "register_scenarios"]

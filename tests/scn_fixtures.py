@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scenario_dsl import cli, load
-from scenario_dsl import model as m
+from scenario_dsl.lang import model as m
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

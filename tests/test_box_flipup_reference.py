@@ -16,7 +16,7 @@ box_flipup = pytest.importorskip(
 from pydrake.multibody.plant import MultibodyPlantConfig  # noqa: E402
 from scn_fixtures import box_flipup_scenario  # noqa: E402
 
-from scenario_dsl.env import make_env  # noqa: E402
+from scenario_dsl.runtime.env import make_env  # noqa: E402
 
 TOLERANCE = 1e-9
 

@@ -19,8 +19,8 @@ TESTS = Path(__file__).parent
 VALID = TESTS / "bad_input" / "seed" / "sketch.scn"
 SCN = Path(sys.executable).with_name("scn")
 
-needs_formatter = pytest.mark.skipif(importlib.util.find_spec("scenario_dsl.formatter") is None,
-                                     reason="scenario_dsl.formatter not written yet")
+needs_formatter = pytest.mark.skipif(importlib.util.find_spec("scenario_dsl.lang.formatter") is None,
+                                     reason="scenario_dsl.lang.formatter not written yet")
 
 
 
@@ -84,12 +84,12 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_unexpected_exception_is_scn901_and_exit_2(project: Path, capsys: pytest.CaptureFixture[str],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    import scenario_dsl.loader
+    import scenario_dsl.lang.loader
 
     def explode(path: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(scenario_dsl.loader, "analyze_file", explode)
+    monkeypatch.setattr(scenario_dsl.lang.loader, "analyze_file", explode)
     code, out, _ = run(capsys, "lint", "good.scn", "--format", "json")
     assert code == 2
     (d,) = json.loads(out)

@@ -10,7 +10,7 @@ import pytest
 from scn_fixtures import run_cli as run
 
 from scenario_dsl import load
-from scenario_dsl.artifacts import CompiledFileError, load_compiled, scenario_hash
+from scenario_dsl.compiler.artifacts import CompiledFileError, load_compiled, scenario_hash
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 

@@ -13,11 +13,11 @@ from pydrake.multibody.tree import SpatialInertia
 from scn_fixtures import box_flipup_scenario, pendulum_scenario, sig
 
 import scenario_dsl
-from scenario_dsl import model as m
+from scenario_dsl.lang import model as m
 from scenario_dsl.compiler import CompileError, compile_scenario
 from scenario_dsl.compiler import plant as plant_stage
 from scenario_dsl.compiler.signals import inline
-from scenario_dsl.loader import analyze_text
+from scenario_dsl.lang.loader import analyze_text
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -11,7 +11,7 @@ import pytest
 
 import scenario_dsl
 from scenario_dsl.compiler import CompileError, compile_scenario
-from scenario_dsl.loader import analyze_text
+from scenario_dsl.lang.loader import analyze_text
 
 BALL = Path(__file__).resolve().parent / "fixtures" / "ball_on_table.scn"
 G = 9.81  # Drake's default gravity

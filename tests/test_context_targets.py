@@ -77,7 +77,7 @@ def test_an_unactuated_joint_has_no_gear_ratio() -> None:
 
 
 def test_lint_checks_the_new_targets() -> None:
-    from scenario_dsl.loader import analyze_text
+    from scenario_dsl.lang.loader import analyze_text
 
     text = PENDULUM.read_text() + "randomize { pendulum.rotor_inertia ~ uniform(0, 1) m }\n"
     codes = [d.code for d in analyze_text(text, str(PENDULUM)).diagnostics]
@@ -124,7 +124,7 @@ def test_the_drawn_effort_limit_clamps_the_torque_and_never_compounds() -> None:
 
 
 def test_lint_checks_effort_limits() -> None:
-    from scenario_dsl.loader import analyze_text
+    from scenario_dsl.lang.loader import analyze_text
 
     def codes(draw: str, scenario: Path = PENDULUM, text: str | None = None) -> list[str]:
         source = (text or scenario.read_text()) + f"randomize {{ {draw} }}\n"

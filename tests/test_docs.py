@@ -33,9 +33,9 @@ from pathlib import Path
 
 import pytest
 
-from scenario_dsl.diagnostics import CODES, Diagnostic, Severity
-from scenario_dsl.loader import analyze_file, analyze_text, decode_source, parse_source, read_source
-from scenario_dsl.source import SourceFile
+from scenario_dsl.lang.diagnostics import CODES, Diagnostic, Severity
+from scenario_dsl.lang.loader import analyze_file, analyze_text, decode_source, parse_source, read_source
+from scenario_dsl.lang.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = ROOT / "docs" / "language.md"
@@ -206,10 +206,10 @@ def test_language_example(block: Block, language_project: Path) -> None:
 def test_language_covers_the_vocabulary() -> None:
     """Every function, distribution, unit, constant, joint type, shape, algorithm and signal
     that the front end knows appears in the reference (in backquotes)."""
-    from scenario_dsl import validate
-    from scenario_dsl.signals import BODY_ATTRS, JOINT_ATTRS, PLANT_ATTRS, RANDOM_TARGETS, RESERVED
-    from scenario_dsl.typecheck import CONSTANTS, FUNCTIONS
-    from scenario_dsl.units import UNITS
+    from scenario_dsl.lang import validate
+    from scenario_dsl.lang.names import BODY_ATTRS, JOINT_ATTRS, PLANT_ATTRS, RANDOM_TARGETS, RESERVED
+    from scenario_dsl.lang.typecheck import CONSTANTS, FUNCTIONS
+    from scenario_dsl.lang.units import UNITS
 
     text = LANGUAGE.read_text(encoding="utf-8")
     words: set[str] = set()

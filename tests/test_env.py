@@ -20,13 +20,13 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import scenario_dsl
 from scenario_dsl.compiler import compile_scenario
-from scenario_dsl.env import EnvFactory, ScenarioEnv, make_env
+from scenario_dsl.runtime.env import EnvFactory, ScenarioEnv, make_env
 
 PENDULUM = SCENARIOS / "pendulum.scn"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _pendulum_with(episode: str) -> scenario_dsl.model.Scenario:
+def _pendulum_with(episode: str) -> scenario_dsl.lang.model.Scenario:
     """The bundled pendulum with another `episode` block."""
     text, count = re.subn(r"^episode \{.*?^\}", episode, PENDULUM.read_text(), flags=re.S | re.M)
     assert count == 1
@@ -114,7 +114,7 @@ def test_reset_without_a_seed_continues_the_stream() -> None:
 SCRIPT = """
 import json, sys
 import numpy as np
-from scenario_dsl.env import make_env
+from scenario_dsl.runtime.env import make_env
 env = make_env(sys.argv[1])
 seed = None if sys.argv[2] == "none" else int(sys.argv[2])
 obs, _ = env.reset(seed=seed)
@@ -223,7 +223,7 @@ def test_env_factory_is_picklable_and_builds_in_subprocesses() -> None:
 
 
 def test_registered_ids() -> None:
-    import scenario_dsl.registration as registration
+    import scenario_dsl.runtime.registration as registration
 
     assert "scn/box_flipup-v0" in registration.BUNDLED_IDS and "scn/pendulum-v0" in registration.BUNDLED_IDS
     env = gym.make("scn/pendulum-v0", seed=1)
@@ -231,7 +231,7 @@ def test_registered_ids() -> None:
     assert env.reset()[0].shape == (3,)
     env = gym.make("scn/Scenario-v0", path=str(PENDULUM))
     assert env.reset(seed=1)[0].shape == (3,)
-    env = gym.make("scenario_dsl.registration:scn/pendulum-v0")
+    env = gym.make("scenario_dsl.runtime.registration:scn/pendulum-v0")
     assert env.unwrapped.compiled.scenario.name == "pendulum"
 
 
@@ -298,7 +298,7 @@ def test_an_unseeded_first_episode_reports_a_seed_that_replays_it() -> None:
 
 
 def test_checker_with_every_render_mode() -> None:
-    import scenario_dsl.registration  # noqa: F401  (registers the ids)
+    import scenario_dsl.runtime.registration  # noqa: F401  (registers the ids)
 
     env = gym.make("scn/pendulum-v0", render_mode="ansi")
     with warnings.catch_warnings():
@@ -398,7 +398,7 @@ def test_a_step_after_a_failed_reset_writes_into_a_live_value(tmp_path: Path) ->
     script.write_text(f"""
 import numpy as np, scenario_dsl
 from scenario_dsl.compiler import CompileError, compile_scenario
-from scenario_dsl.env import ScenarioEnv
+from scenario_dsl.runtime.env import ScenarioEnv
 path = {str(PENDULUM)!r}
 text = open(path).read() + "randomize {{ let k ~ uniform(0, 2)\\n pendulum.effort_limit ~ (k - 1) N*m }}\\n"
 compiled = compile_scenario(scenario_dsl.loads(text, path))

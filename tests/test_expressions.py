@@ -25,7 +25,7 @@ from pydrake.systems.primitives import ConstantVectorSource, Integrator
 
 import scenario_dsl
 from scenario_dsl.compiler.expressions import ExpressionSystem, SignalKey, collect_signals, evaluate, signal_key
-from scenario_dsl.model import Apply, Const, Expr, Signal
+from scenario_dsl.lang.model import Apply, Const, Expr, Signal
 
 ROOT = Path(__file__).resolve().parents[1]
 RTOL = ATOL = 1e-12

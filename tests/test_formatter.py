@@ -1,4 +1,4 @@
-"""`scn fmt`'s engine (`scenario_dsl.formatter`).
+"""`scn fmt`'s engine (`scenario_dsl.lang.formatter`).
 
 Fixtures do most of the work, as sqlglot's identity.sql does:
 - `fixtures/format/*.scn` are in canonical form and must format to themselves byte for byte;
@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scenario_dsl import ast
-from scenario_dsl.build import MAX_DEPTH
-from scenario_dsl.formatter import format_expr, format_file, format_source
-from scenario_dsl.loader import parse_source
-from scenario_dsl.source import SourceFile, Span
+from scenario_dsl.lang import ast
+from scenario_dsl.lang.build import MAX_DEPTH
+from scenario_dsl.lang.formatter import format_expr, format_file, format_source
+from scenario_dsl.lang.loader import parse_source
+from scenario_dsl.lang.source import SourceFile, Span
 
 FIXTURES = Path(__file__).parent / "fixtures" / "format"
 IDENTITY = sorted(FIXTURES.glob("*.scn"))

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lark import Token, Tree
 
-from scenario_dsl import ast
-from scenario_dsl.build import build
-from scenario_dsl.diagnostics import CODES, Diagnostic
-from scenario_dsl.parser import MAX_NESTING, parse
-from scenario_dsl.source import SourceFile
+from scenario_dsl.lang import ast
+from scenario_dsl.lang.build import build
+from scenario_dsl.lang.diagnostics import CODES, Diagnostic
+from scenario_dsl.lang.parser import MAX_NESTING, parse
+from scenario_dsl.lang.source import SourceFile
 
 # ---- helpers ------------------------------------------------------------------------------
 
@@ -890,7 +890,7 @@ def test_double_equals_in_a_randomization_is_explained() -> None:
 
 
 def test_braces_in_strings_with_escaped_quotes_do_not_open_blocks() -> None:
-    from scenario_dsl.parser import _in_block
+    from scenario_dsl.lang.parser import _in_block
 
     text = 'scenario t "a \\" { b"\nlet x = y m'
     assert not _in_block(text, text.index("m", text.index("let")))

@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scenario_dsl
-from scenario_dsl import model as m
-from scenario_dsl.diagnostics import ScenarioError
-from scenario_dsl.env import make_env
-from scenario_dsl.sampling import (
+from scenario_dsl.lang import model as m
+from scenario_dsl.lang.diagnostics import ScenarioError
+from scenario_dsl.runtime.env import make_env
+from scenario_dsl.sampling.sampler import (
     Sampler,
     SamplingError,
     draw,
@@ -237,7 +237,7 @@ def test_a_seeded_stream_replays() -> None:
 
 def test_unseeded_envs_differ() -> None:
     """Each unseeded env seeds itself from OS entropy (Drake's default generator would not)."""
-    code = ("import scenario_dsl, sys; from scenario_dsl.env import make_env; "
+    code = ("import scenario_dsl, sys; from scenario_dsl.runtime.env import make_env; "
             "env = make_env(scenario_dsl.loads(sys.stdin.read(), 'dists.scn')); "
             "print(env.reset()[1]['randomization']['u'])")
     draws = {subprocess.run([sys.executable, "-c", code], input=SCENARIO, capture_output=True, text=True,
@@ -637,7 +637,7 @@ def test_an_action_delay_applies_the_command_of_k_steps_ago() -> None:
                                              ("randomize { torque.delay ~ uniform(0, 2) m }", "SCN302")])
 def test_a_bad_action_delay_is_a_lint_error(block: str, code: str) -> None:
     text = (Path(__file__).resolve().parents[1] / "scenarios" / "pendulum.scn").read_text()
-    analysis = scenario_dsl.loader.analyze_text(text + "\n" + block + "\n", "p.scn")
+    analysis = scenario_dsl.lang.loader.analyze_text(text + "\n" + block + "\n", "p.scn")
     assert code in [d.code for d in analysis.diagnostics]
 
 

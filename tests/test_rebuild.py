@@ -9,14 +9,14 @@ import pytest
 
 import scenario_dsl
 from scenario_dsl.compiler import CompileError, compile_scenario
-from scenario_dsl.loader import analyze_text
+from scenario_dsl.lang.loader import analyze_text
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 PENDULUM = SCENARIOS / "pendulum.scn"
 BOX_FLIPUP = SCENARIOS / "box_flipup.scn"
 
 
-def _with(path: Path, block: str) -> scenario_dsl.model.Scenario:
+def _with(path: Path, block: str) -> scenario_dsl.lang.model.Scenario:
     return scenario_dsl.loads(path.read_text() + "\n" + block + "\n", str(path))
 
 

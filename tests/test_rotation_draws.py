@@ -12,7 +12,7 @@ import pytest
 from pydrake.math import RollPitchYaw
 
 import scenario_dsl
-from scenario_dsl.loader import analyze_text
+from scenario_dsl.lang.loader import analyze_text
 from tests.test_randomization import _phi, _uniform_cdf, ks_pvalue
 
 PUSH_BOX = Path(__file__).resolve().parents[1] / "scenarios" / "push_box.scn"

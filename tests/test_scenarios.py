@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scenario_dsl.loader import analyze_file
+from scenario_dsl.lang.loader import analyze_file
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BUNDLED = sorted(SCENARIOS.glob("*.scn"))

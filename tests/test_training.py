@@ -26,9 +26,9 @@ from gymnasium import spaces
 from scn_fixtures import SCENARIOS
 
 import scenario_dsl
-from scenario_dsl import rundir
+from scenario_dsl.train import rundir
 from scenario_dsl.cli import main
-from scenario_dsl.hyperparams import ConfigError, TrainConfig, check_spaces, parse_set, resolve
+from scenario_dsl.train.hyperparams import ConfigError, TrainConfig, check_spaces, parse_set, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 PENDULUM = SCENARIOS / "pendulum.scn"
@@ -238,7 +238,7 @@ def test_resume_refuses_new_settings_and_non_runs(tmp_path: Path, capsys: pytest
 
 def _fake_run(tmp_path: Path) -> Path:
     """A run directory with its descriptions and no model (nothing trained)."""
-    from scenario_dsl.artifacts import compiled_document
+    from scenario_dsl.compiler.artifacts import compiled_document
 
     run = tmp_path / "run"
     run.mkdir()
@@ -344,7 +344,7 @@ def test_set_values_are_typed() -> None:
                                parse_set("activation=tanh"), parse_set("ortho_init=false")], seed=0)
     assert config.hyperparams == {"learning_rate": "lin_1e-3", "n_steps": 1000}
     assert config.policy_kwargs == {"ortho_init": False} and config.activation == "tanh"
-    from scenario_dsl.hyperparams import algorithm_kwargs
+    from scenario_dsl.train.hyperparams import algorithm_kwargs
 
     kwargs = algorithm_kwargs(config)
     assert kwargs["learning_rate"](0.5) == pytest.approx(5e-4) and kwargs["n_steps"] == 1000

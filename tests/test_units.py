@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from scenario_dsl.units import (
+from scenario_dsl.lang.units import (
     ACCELERATION,
     ANGLE,
     ANGULAR_VELOCITY,

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scenario_dsl
-from scenario_dsl import model as m
-from scenario_dsl.diagnostics import CODES, Diagnostic, ScenarioError, Severity
-from scenario_dsl.loader import Analysis, analyze_file, analyze_text
+from scenario_dsl.lang import model as m
+from scenario_dsl.lang.diagnostics import CODES, Diagnostic, ScenarioError, Severity
+from scenario_dsl.lang.loader import Analysis, analyze_file, analyze_text
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"
@@ -914,7 +914,7 @@ def test_messages_use_an_before_vowels() -> None:
 def test_unit_hint_names_a_unit() -> None:
     d = errors(analyze(BASE + "plant { stiction_tolerance = 1 m }\n"))[0]
     assert d.hint is not None and d.hint.startswith("give it in ")
-    from scenario_dsl.units import VELOCITY, parse_unit
+    from scenario_dsl.lang.units import VELOCITY, parse_unit
 
     assert parse_unit(d.hint.removeprefix("give it in "))[1] == VELOCITY
 
@@ -1019,7 +1019,7 @@ def test_fold_of_dot_agrees_with_the_compilers_evaluate() -> None:
     """The type checker's folding and the compiler's NumPy reference give `dot` one meaning, also for the
     scalar-vector case that lint rejects (a scalar broadcasts)."""
     evaluate = pytest.importorskip("scenario_dsl.compiler.expressions").evaluate
-    from scenario_dsl.typecheck import fold
+    from scenario_dsl.lang.typecheck import fold
 
     cases: list[tuple[float | list[float], float | list[float]]] = [
         ([1.0, 2.0], [3.0, -4.0]), (2.0, 3.0), (2.0, [1.0, 2.0, 3.0]), ([1.0, 2.0], -0.5)]
@@ -1176,7 +1176,7 @@ def test_a_draw_reads_only_lets_drawn_before_it_in_its_scope(blocks: str, code: 
     "randomize per step { let k ~ uniform(1, 2) }\nrandomize per step { rod.push ~ [k, 0, 0] N }",
 ])
 def test_lets_in_reach_are_accepted_and_build(blocks: str) -> None:
-    from scenario_dsl.env import make_env
+    from scenario_dsl.runtime.env import make_env
 
     env = make_env(scenario_dsl.loads(BASE + blocks + "\n"))
     env.reset(seed=0)

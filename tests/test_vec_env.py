@@ -10,8 +10,8 @@ import pytest
 from scn_fixtures import SCENARIOS
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
-from scenario_dsl.env import EnvFactory
-from scenario_dsl.vec_env import ScenarioVecEnv
+from scenario_dsl.runtime.env import EnvFactory
+from scenario_dsl.runtime.vec_env import ScenarioVecEnv
 
 
 def _plain(info: dict[str, Any]) -> dict[str, Any]:

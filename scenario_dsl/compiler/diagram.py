@@ -25,7 +25,7 @@ from pydrake.systems.analysis import Simulator
 from pydrake.systems.framework import Context, Diagram, DiagramBuilder, OutputPort, System
 from pydrake.systems.primitives import AffineSystem, ConstantVectorSource, MatrixGain, Multiplexer, PassThrough
 
-from scenario_dsl import model as m
+from scenario_dsl.lang import model as m
 from scenario_dsl.compiler.actuation import add_controller, connect_actuation, direct_actuation
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, plant_config, populate, vec
 from scenario_dsl.compiler.randomize import Randomizer
@@ -168,7 +168,7 @@ class CompiledScenario:
 
         Note: `DrakeGymEnv.reset` calls `SetRandomContext` again after the factory, which puts the
         plant back to its nominal state; pass `reset_handler=compiled.reset_handler` too, or use
-        `scenario_dsl.env.ScenarioEnv`, which does neither of these things wrong.
+        `scenario_dsl.runtime.env.ScenarioEnv`, which does neither of these things wrong.
         """
         simulator = Simulator(self.diagram)
         simulator.set_target_realtime_rate(0.0)

@@ -36,7 +36,7 @@ from pydrake.systems.framework import BasicVector, Context, Diagram, DiagramBuil
 from pydrake.systems.primitives import ConstantVectorSource, PassThrough, SymbolicVectorSystem
 
 from scenario_dsl.compiler.symbolic import to_symbolic
-from scenario_dsl.model import Apply, Const, Expr, Signal
+from scenario_dsl.lang.model import Apply, Const, Expr, Signal
 
 SignalKey = tuple[str, str, str]  # (source, name, attribute)
 Backend = Literal["symbolic", "numpy"]

@@ -53,11 +53,11 @@ from pydrake.multibody.tree import (
     WeldJoint,
 )
 
-from scenario_dsl import model as m
-from scenario_dsl.modelfiles import ModelFileError, resolve_url
+from scenario_dsl.lang import model as m
+from scenario_dsl.lang.modelfiles import ModelFileError, resolve_url
 
 if TYPE_CHECKING:
-    from scenario_dsl.diagnostics import Diagnostic
+    from scenario_dsl.lang.diagnostics import Diagnostic
 
 # manipulation.scenarios.AddShape's contact defaults: the seed lecture's bodies use them.
 DEFAULT_FRICTION = m.CONTACT_DEFAULTS["friction"]
@@ -85,8 +85,8 @@ class CompileError(Exception):
     def to_diagnostic(self) -> Diagnostic:
         """This error as a `Diagnostic`, with the span of `where` in the scenario file when the
         file can still be read (the compiler itself sees only `Where`, not the source)."""
-        from scenario_dsl.diagnostics import Diagnostic
-        from scenario_dsl.source import SourceFile, Span
+        from scenario_dsl.lang.diagnostics import Diagnostic
+        from scenario_dsl.lang.source import SourceFile, Span
 
         where = self.where
         if where is None:

@@ -1,6 +1,6 @@
 """Compiler: `randomize` blocks -> a `Randomizer` that redraws a context each episode.
 
-The values come from `scenario_dsl.sampling.Sampler` (vectorized NumPy draws, `let`s,
+The values come from `scenario_dsl.sampling.sampler.Sampler` (vectorized NumPy draws, `let`s,
 `require`s by rejection). Each episode's NumPy generator is seeded from two numbers of the
 episode's Drake `RandomGenerator`, which `reset(seed=...)` seeds: one seed fixes every draw of
 an episode, per-step noise included. A draw's target ("joint.attr", "body.attr") becomes a
@@ -26,11 +26,11 @@ from pydrake.multibody.plant import CoulombFriction, ExternallyAppliedSpatialFor
 from pydrake.multibody.tree import SpatialInertia
 from pydrake.systems.framework import Context, OutputPort
 
-from scenario_dsl import model as m
+from scenario_dsl.lang import model as m
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, vec
 from scenario_dsl.compiler.signals import Gather, joint_rows
-from scenario_dsl.sampling import MAX_TRIES, Sampler, Samples, SamplingError, Value, requirement_label
-from scenario_dsl.signals import STRICTLY_POSITIVE
+from scenario_dsl.sampling.sampler import MAX_TRIES, Sampler, Samples, SamplingError, Value, requirement_label
+from scenario_dsl.lang.names import STRICTLY_POSITIVE
 
 NOISE = "noise"  # the attribute of observation and action noise targets
 DELAY = "delay"  # the attribute of the action's delay

@@ -21,7 +21,7 @@ from pydrake.multibody.math import SpatialVelocity
 from pydrake.systems.framework import BasicVector, Context, DiagramBuilder, LeafSystem, OutputPort
 from pydrake.systems.primitives import MatrixGain, Multiplexer
 
-from scenario_dsl import model as m
+from scenario_dsl.lang import model as m
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, vec
 
 Key = tuple[str, str, str]

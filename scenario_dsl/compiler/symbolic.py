@@ -27,7 +27,7 @@ from typing import Any
 
 from pydrake import symbolic as sym
 
-from scenario_dsl.model import Apply, Const, Expr, Signal
+from scenario_dsl.lang.model import Apply, Const, Expr, Signal
 
 SignalKey = tuple[str, str, str]  # (source, name, attribute), as in `expressions.signal_key`
 Elements = list[sym.Expression]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from scenario_dsl.diagnostics import Diagnostic
+from scenario_dsl.lang.diagnostics import Diagnostic
 from scenario_dsl.emitters import github, human, json, sarif
 
 Renderer = Callable[..., str]

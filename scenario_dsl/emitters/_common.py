@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from scenario_dsl.diagnostics import Diagnostic
+from scenario_dsl.lang.diagnostics import Diagnostic
 
 
 @dataclass(frozen=True)

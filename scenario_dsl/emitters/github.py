@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from scenario_dsl.diagnostics import Diagnostic, Severity
+from scenario_dsl.lang.diagnostics import Diagnostic, Severity
 from scenario_dsl.emitters._common import display_path, location
 
 

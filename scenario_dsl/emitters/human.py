@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scenario_dsl.diagnostics import Diagnostic, Severity
+from scenario_dsl.lang.diagnostics import Diagnostic, Severity
 from scenario_dsl.emitters._common import display_path
 
 if TYPE_CHECKING:

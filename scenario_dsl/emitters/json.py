@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scenario_dsl.diagnostics import Diagnostic
+from scenario_dsl.lang.diagnostics import Diagnostic
 from scenario_dsl.emitters._common import display_path, location
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from scenario_dsl.diagnostics import CODES, Diagnostic
+from scenario_dsl.lang.diagnostics import CODES, Diagnostic
 from scenario_dsl.emitters._common import display_path, location
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

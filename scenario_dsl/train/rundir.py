@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scenario_dsl.artifacts import _umask, write_text_atomically
+from scenario_dsl.compiler.artifacts import _umask, write_text_atomically
 
 RUN_FORMAT = "scn.run/1"
 RUN_JSON, SCENARIO_JSON = "run.json", "scenario.json"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scenario_dsl import rundir
+from scenario_dsl.train import rundir
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:

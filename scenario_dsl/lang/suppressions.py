@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from scenario_dsl import ast
-from scenario_dsl.diagnostics import Diagnostic, Severity
+from scenario_dsl.lang import ast
+from scenario_dsl.lang.diagnostics import Diagnostic, Severity
 
 _NOQA = re.compile(r"#\s*noqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9]+(?:\s*,\s*[A-Za-z0-9]+)*))?", re.IGNORECASE)
 ALL = "*"  # a bare `# noqa`

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scenario_dsl import ast
-from scenario_dsl.build import build
-from scenario_dsl.diagnostics import Diagnostic, ScenarioError, Severity
-from scenario_dsl.source import SourceFile, Span
+from scenario_dsl.lang import ast
+from scenario_dsl.lang.build import build
+from scenario_dsl.lang.diagnostics import Diagnostic, ScenarioError, Severity
+from scenario_dsl.lang.source import SourceFile, Span
 
 if TYPE_CHECKING:
-    from scenario_dsl.model import Scenario
+    from scenario_dsl.lang.model import Scenario
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 ParamValues = Mapping[str, str | float | int]
@@ -97,7 +97,7 @@ def analyze_file(path: str | Path, *, params: ParamValues | None = None) -> Anal
 
 
 def _analyze(source: SourceFile, params: ParamValues | None, base_dir: Path) -> Analysis:
-    from scenario_dsl.suppressions import apply_noqa
+    from scenario_dsl.lang.suppressions import apply_noqa
 
     analysis = _analyze_unsuppressed(source, params, base_dir)
     analysis.diagnostics = apply_noqa(analysis.files, analysis.diagnostics)
@@ -105,8 +105,8 @@ def _analyze(source: SourceFile, params: ParamValues | None, base_dir: Path) -> 
 
 
 def _analyze_unsuppressed(source: SourceFile, params: ParamValues | None, base_dir: Path) -> Analysis:
-    from scenario_dsl.includes import resolve_includes
-    from scenario_dsl.validate import validate
+    from scenario_dsl.lang.includes import resolve_includes
+    from scenario_dsl.lang.validate import validate
 
     analysis = Analysis(source.path)
     root, diagnostics = parse_source(source)

@@ -15,7 +15,7 @@ The contract is `DummyVecEnv`'s, step for step: same seeds give the same observa
 (float32), dones and infos (`TimeLimit.truncated`, `terminal_observation`, automatic reset),
 and `reset_infos`. Only `Box` observation and action spaces are supported (what scn compiles).
 
-    from scenario_dsl.env import EnvFactory
+    from scenario_dsl.runtime.env import EnvFactory
     venv = ScenarioVecEnv.from_factory(EnvFactory("scenarios/box_flipup.scn"), n_envs=8, n_workers=2)
 """
 

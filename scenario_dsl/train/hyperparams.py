@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 
-from scenario_dsl.model import Train
+from scenario_dsl.lang.model import Train
 
 #: algorithm name -> (module, class). TRPO, ARS and TQC come from sb3-contrib.
 ALGORITHMS: dict[str, tuple[str, str]] = {

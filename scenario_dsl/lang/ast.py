@@ -1,8 +1,8 @@
 """Stage 3: the abstract syntax tree, one frozen dataclass per construct, each with its span.
 
 The tree says what the file says, nothing resolved: names are strings, numbers keep the text
-and unit they were written with. `scenario_dsl.build` makes it from the parse tree,
-`scenario_dsl.formatter` prints it back, and `scenario_dsl.validate` turns it into a
+and unit they were written with. `scenario_dsl.lang.build` makes it from the parse tree,
+`scenario_dsl.lang.formatter` prints it back, and `scenario_dsl.lang.validate` turns it into a
 `Scenario`. `children()` and `walk()` visit any node generically.
 """
 
@@ -12,7 +12,7 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
-from scenario_dsl.source import Span
+from scenario_dsl.lang.source import Span
 
 
 @functools.cache

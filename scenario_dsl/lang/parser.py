@@ -22,8 +22,8 @@ from lark.lexer import ContextualLexer
 from lark.parser_frontends import PostLexConnector
 from lark.parsers.lalr_analysis import Shift
 
-from scenario_dsl.diagnostics import Diagnostic
-from scenario_dsl.source import SourceFile, Span
+from scenario_dsl.lang.diagnostics import Diagnostic
+from scenario_dsl.lang.source import SourceFile, Span
 
 MAX_NESTING = 100
 
@@ -49,8 +49,9 @@ _STATEMENT_KEYWORDS = (
 
 def grammar_path() -> Path:
     """The grammar file: inside the installed package, or at the repository root."""
-    packaged = Path(__file__).parent / "grammars" / "scn.lark"
-    return packaged if packaged.exists() else Path(__file__).parent.parent / "grammars" / "scn.lark"
+    package = Path(__file__).resolve().parent.parent  # scenario_dsl/
+    packaged = package / "grammars" / "scn.lark"
+    return packaged if packaged.exists() else package.parent / "grammars" / "scn.lark"
 
 
 class _NestingTooDeep(Exception):

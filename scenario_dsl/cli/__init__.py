@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from scenario_dsl.diagnostics import Diagnostic, Severity
+from scenario_dsl.lang.diagnostics import Diagnostic, Severity
 from scenario_dsl.emitters import FORMATS, human, render
 
 EXIT_OK = 0
@@ -302,7 +302,7 @@ def _wants_colour(stream: TextIO) -> bool:
 )
 def lint(args: argparse.Namespace, io: Streams) -> int:
     """Front end only (parse, includes, validate): no Drake, NumPy, torch or Gymnasium."""
-    from scenario_dsl.loader import analyze_file
+    from scenario_dsl.lang.loader import analyze_file
 
     files, diagnostics = expand_paths(args.paths)
     params = dict(args.param)
@@ -337,8 +337,8 @@ def lint(args: argparse.Namespace, io: Streams) -> int:
 def fmt(args: argparse.Namespace, io: Streams) -> int:
     """Rewrite each file as `formatter.format_source` prints it. A file with syntax errors is
     left alone and its diagnostics go to standard error (exit 1)."""
-    from scenario_dsl.formatter import format_source
-    from scenario_dsl.loader import read_source
+    from scenario_dsl.lang.formatter import format_source
+    from scenario_dsl.lang.loader import read_source
 
     files, diagnostics = expand_paths(args.paths)
     changed: list[str] = []
@@ -434,7 +434,7 @@ def sample(args: argparse.Namespace, io: Streams) -> int:
     import numpy as np
 
     from scenario_dsl.compiler import compile_scenario
-    from scenario_dsl.sampling import Sampler, SamplingError, columns, plot_histograms, statistics
+    from scenario_dsl.sampling.sampler import Sampler, SamplingError, columns, plot_histograms, statistics
 
     try:
         compiled = compile_scenario(scenario)
@@ -506,10 +506,10 @@ def build_scenario(path: str, params: dict[str, str], io: Streams) -> Any:
     """The validated `Scenario` of a `.scn` file (or of a JSON file written by `scn compile`), or
     None after writing its diagnostics to standard error; `--param` with a JSON file raises
     `UsageError`."""
-    from scenario_dsl.loader import analyze_file
+    from scenario_dsl.lang.loader import analyze_file
 
     if path.endswith(".json"):
-        from scenario_dsl.artifacts import CompiledFileError, load_compiled
+        from scenario_dsl.compiler.artifacts import CompiledFileError, load_compiled
 
         if params:
             raise UsageError(f"--param needs the .scn file; {path} is already compiled")
@@ -556,7 +556,7 @@ def compile_(args: argparse.Namespace, io: Streams) -> int:
     scenario = build_scenario(args.path, dict(args.param), io)
     if scenario is None:
         return EXIT_PROBLEMS
-    from scenario_dsl.artifacts import scenario_hash, write_artifacts
+    from scenario_dsl.compiler.artifacts import scenario_hash, write_artifacts
     from scenario_dsl.compiler import compile_scenario
 
     try:
@@ -593,8 +593,8 @@ def check(args: argparse.Namespace, io: Streams) -> int:
     scenario = build_scenario(args.path, dict(args.param), io)
     if scenario is None:
         return EXIT_PROBLEMS
-    from scenario_dsl.env import ScenarioEnv
-    from scenario_dsl.envcheck import check_environment
+    from scenario_dsl.runtime.env import ScenarioEnv
+    from scenario_dsl.runtime.envcheck import check_environment
 
     try:
         env = ScenarioEnv(scenario, seed=args.seed)
@@ -669,10 +669,10 @@ def _short(value: Any) -> str:
 def train(args: argparse.Namespace, io: Streams) -> int:
     """Settings errors (unknown or mistyped hyperparameters, an algorithm that cannot act in the
     action space) exit 2 before any training; a scenario with errors exits 1."""
-    from scenario_dsl import training
-    from scenario_dsl.artifacts import CompiledFileError
-    from scenario_dsl.hyperparams import ConfigError, check_spaces, parse_set, resolve
-    from scenario_dsl.rundir import RunDirError
+    from scenario_dsl.train import training
+    from scenario_dsl.compiler.artifacts import CompiledFileError
+    from scenario_dsl.train.hyperparams import ConfigError, check_spaces, parse_set, resolve
+    from scenario_dsl.train.rundir import RunDirError
 
     def log(text: str) -> None:
         io.err.write(text + "\n")
@@ -706,8 +706,8 @@ def train(args: argparse.Namespace, io: Streams) -> int:
         for note in notes + [n for n in (training.rollout_note(config),) if n]:
             log(f"note: {note}")
         from scenario_dsl.compiler import CompileError
-        from scenario_dsl.env import make_env
-        from scenario_dsl.sampling import SamplingError
+        from scenario_dsl.runtime.env import make_env
+        from scenario_dsl.sampling.sampler import SamplingError
 
         try:  # build one env here: compile errors come with their spans, before any worker starts
             env = make_env(scenario)
@@ -753,9 +753,9 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
     """Loads pickles: only run directories you trust (your own)."""
     import json
 
-    from scenario_dsl import evaluation
-    from scenario_dsl.artifacts import CompiledFileError
-    from scenario_dsl.rundir import RunDirError
+    from scenario_dsl.train import evaluation
+    from scenario_dsl.compiler.artifacts import CompiledFileError
+    from scenario_dsl.train.rundir import RunDirError
 
     try:
         loaded = evaluation.load_policy(args.path, device=args.device)
@@ -790,8 +790,8 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
     arg("--window", type=at_least(1), default=20, metavar="N", help="episodes in the moving average (default: 20)"),
 )
 def plot(args: argparse.Namespace, io: Streams) -> int:
-    from scenario_dsl.plotting import plot_run
-    from scenario_dsl.rundir import RunDirError
+    from scenario_dsl.train.plotting import plot_run
+    from scenario_dsl.train.rundir import RunDirError
 
     try:
         out = plot_run(args.path, args.output, window=args.window)

@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scenario_dsl import ast
-from scenario_dsl.diagnostics import Diagnostics
-from scenario_dsl.model import Apply, Const, Expr, Signal
-from scenario_dsl.source import Span
-from scenario_dsl.units import ANGLE, DIMENSIONLESS, Dim, UnitError, a, describe, parse_unit
+from scenario_dsl.lang import ast
+from scenario_dsl.lang.diagnostics import Diagnostics
+from scenario_dsl.lang.model import Apply, Const, Expr, Signal
+from scenario_dsl.lang.source import Span
+from scenario_dsl.lang.units import ANGLE, DIMENSIONLESS, Dim, UnitError, a, describe, parse_unit
 
 Value = float | list[float]
 CONSTANTS: dict[str, float] = {"pi": math.pi, "tau": math.tau, "inf": math.inf, "true": 1.0, "false": 0.0}
@@ -185,7 +185,7 @@ class Checker:
         try:
             factor, dim = parse_unit(unit)
         except UnitError as exc:
-            from scenario_dsl.units import UNITS
+            from scenario_dsl.lang.units import UNITS
 
             raise self.error("SCN301", f"unknown unit `{exc.name}`", span,
                              did_you_mean(exc.name, list(UNITS)) or "known units: " + ", ".join(UNITS)) from None

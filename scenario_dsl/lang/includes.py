@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scenario_dsl import ast
-from scenario_dsl.diagnostics import Diagnostic
+from scenario_dsl.lang import ast
+from scenario_dsl.lang.diagnostics import Diagnostic
 
 _PROJECT_MARKERS = ("pyproject.toml", "scn.toml", ".git")
 
@@ -25,7 +25,7 @@ def project_root(start: Path) -> Path:
 
 def resolve_includes(root: ast.File, base_dir: Path) -> tuple[list[ast.File], list[Diagnostic]]:
     """The root file followed by every file it includes (depth first, each once)."""
-    from scenario_dsl.loader import parse_source, read_source
+    from scenario_dsl.lang.loader import parse_source, read_source
 
     project = project_root(base_dir.resolve())
     files = [root]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scenario_dsl import ast
-from scenario_dsl.diagnostics import Diagnostics
-from scenario_dsl.model import Signal
-from scenario_dsl.modelfiles import ModelInfo
-from scenario_dsl.typecheck import SignalInfo, did_you_mean
-from scenario_dsl.units import (
+from scenario_dsl.lang import ast
+from scenario_dsl.lang.diagnostics import Diagnostics
+from scenario_dsl.lang.model import Signal
+from scenario_dsl.lang.modelfiles import ModelInfo
+from scenario_dsl.lang.typecheck import SignalInfo, did_you_mean
+from scenario_dsl.lang.units import (
     ACCELERATION,
     ANGLE,
     ANGULAR_VELOCITY,

@@ -11,7 +11,7 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from scenario_dsl.source import Span
+from scenario_dsl.lang.source import Span
 
 
 class Severity(enum.Enum):

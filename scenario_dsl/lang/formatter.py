@@ -1,4 +1,4 @@
-"""Stage 3 backwards: an AST (`scenario_dsl.ast`) printed as canonical scn text, for `scn fmt`.
+"""Stage 3 backwards: an AST (`scenario_dsl.lang.ast`) printed as canonical scn text, for `scn fmt`.
 
 `format_source` parses a file and prints it; `format_file` prints a parsed `ast.File`;
 `format_expr` prints one expression. The printed text parses back to the same AST (spans and
@@ -49,10 +49,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from scenario_dsl import ast
-from scenario_dsl.diagnostics import Diagnostic
-from scenario_dsl.loader import parse_source
-from scenario_dsl.source import SourceFile
+from scenario_dsl.lang import ast
+from scenario_dsl.lang.diagnostics import Diagnostic
+from scenario_dsl.lang.loader import parse_source
+from scenario_dsl.lang.source import SourceFile
 
 INDENT = "    "
 MAX_WIDTH = 100

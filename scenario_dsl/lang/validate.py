@@ -1,4 +1,4 @@
-"""Stage 4: AST -> validated `Scenario` (scenario_dsl.model).
+"""Stage 4: AST -> validated `Scenario` (scenario_dsl.lang.model).
 
 Checks names (undefined, duplicate, wrong kind, with did-you-mean hints), units and shapes
 (through `typecheck`), and values (ordered limits, non-negative masses, positive time steps,
@@ -14,9 +14,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from scenario_dsl import ast
-from scenario_dsl.diagnostics import Diagnostic, Diagnostics
-from scenario_dsl.model import (
+from scenario_dsl.lang import ast
+from scenario_dsl.lang.diagnostics import Diagnostic, Diagnostics
+from scenario_dsl.lang.model import (
     CONTACT_DEFAULTS,
     Action,
     Actuator,
@@ -47,8 +47,8 @@ from scenario_dsl.model import (
     Weld,
     Where,
 )
-from scenario_dsl.modelfiles import ModelFileError, inspect_model, resolve_url
-from scenario_dsl.signals import (
+from scenario_dsl.lang.modelfiles import ModelFileError, inspect_model, resolve_url
+from scenario_dsl.lang.names import (
     COMPILER_SYSTEMS,
     JOINT_ATTRS,
     RANDOM_TARGETS,
@@ -57,9 +57,9 @@ from scenario_dsl.signals import (
     Declarations,
     resolve_signal,
 )
-from scenario_dsl.source import SourceFile, Span
-from scenario_dsl.typecheck import CONSTANTS, Checker, Failed, Scope, Typed, Value, did_you_mean
-from scenario_dsl.units import (
+from scenario_dsl.lang.source import SourceFile, Span
+from scenario_dsl.lang.typecheck import CONSTANTS, Checker, Failed, Scope, Typed, Value, did_you_mean
+from scenario_dsl.lang.units import (
     ACCELERATION,
     ANGLE,
     DIMENSIONLESS,
@@ -241,7 +241,7 @@ class _Validator:
     def _override(self, param: ast.Param, default: Typed, value: Any) -> Typed | None:
         """The `--param` value for `param`, or None (reported) when it is not a value of the default's
         dimension and length; the default then stands in, so its uses report nothing more."""
-        from scenario_dsl.loader import parse_source
+        from scenario_dsl.lang.loader import parse_source
 
         text = value if isinstance(value, str) else repr(value)
         source = SourceFile(f"--param {param.name.name}", f"param {param.name.name} = {text}")

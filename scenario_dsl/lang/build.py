@@ -1,4 +1,4 @@
-"""Stage 3: Lark parse tree -> AST (`scenario_dsl.ast`).
+"""Stage 3: Lark parse tree -> AST (`scenario_dsl.lang.ast`).
 
 One small method per grammar rule, named after it. Lark applies them while it parses (LALR
 reductions: no recursion, no intermediate tree), and the finished AST is checked for depth,
@@ -13,10 +13,10 @@ from typing import Any
 
 from lark import Token, Transformer
 
-from scenario_dsl import ast
-from scenario_dsl.diagnostics import Diagnostic
-from scenario_dsl.parser import parse
-from scenario_dsl.source import SourceFile, Span
+from scenario_dsl.lang import ast
+from scenario_dsl.lang.diagnostics import Diagnostic
+from scenario_dsl.lang.parser import parse
+from scenario_dsl.lang.source import SourceFile, Span
 
 MAX_DEPTH = 200
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scenario_dsl.model import Scenario
+from scenario_dsl.lang.model import Scenario
 
 FORMAT = "scn.compiled/1"
 

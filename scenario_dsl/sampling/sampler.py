@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from scenario_dsl import model as m
+from scenario_dsl.lang import model as m
 
 Array = npt.NDArray[np.float64]
 Value = float | list[float]

@@ -1,5 +1,5 @@
 """`scn train`: train a stable-baselines3 / sb3-contrib agent on a scenario, into a run directory
-that holds everything needed to resume or evaluate it (layout: `scenario_dsl.rundir`).
+that holds everything needed to resume or evaluate it (layout: `scenario_dsl.train.rundir`).
 
 `start` begins a run, `resume` continues one from its newest complete checkpoint with the
 timestep counter, replay buffer, normalization statistics and global random state restored.
@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from scenario_dsl import rundir
-from scenario_dsl.hyperparams import ConfigError, TrainConfig, algorithm_class, algorithm_kwargs, check_spaces
-from scenario_dsl.model import Scenario
+from scenario_dsl.train import rundir
+from scenario_dsl.train.hyperparams import ConfigError, TrainConfig, algorithm_class, algorithm_kwargs, check_spaces
+from scenario_dsl.lang.model import Scenario
 
 Log = Callable[[str], None]
 
@@ -45,7 +45,7 @@ def make_vec_env(scenario: Scenario, config: TrainConfig, seed: int) -> Any:
     """The training environments: subprocess workers when `n_envs > 1`, monitored."""
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
 
-    from scenario_dsl.env import EnvFactory
+    from scenario_dsl.runtime.env import EnvFactory
 
     factories = [EnvFactory(scenario, seed=seed + i) for i in range(config.n_envs)]
     venv = SubprocVecEnv(factories) if config.n_envs > 1 else DummyVecEnv(factories)  # type: ignore[arg-type]
@@ -91,7 +91,7 @@ def rollout_note(config: TrainConfig) -> str | None:
 def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from scenario_dsl.artifacts import versions as scn_versions
+    from scenario_dsl.compiler.artifacts import versions as scn_versions
 
     found = scn_versions()
     for package in ("stable-baselines3", "sb3-contrib", "torch"):
@@ -107,7 +107,7 @@ def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: s
     """Check the settings by building the model, create the run directory, and train.
     Returns the run directory. Raises `ConfigError` before creating anything when the algorithm
     rejects the settings."""
-    from scenario_dsl.artifacts import compiled_document, scenario_hash
+    from scenario_dsl.compiler.artifacts import compiled_document, scenario_hash
 
     model = build_model(scenario, config)
     try:
@@ -131,7 +131,7 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
     it was killed before its first); `n_timesteps` raises the run's target."""
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from scenario_dsl.artifacts import load_compiled
+    from scenario_dsl.compiler.artifacts import load_compiled
 
     run = rundir.find_run_dir(run_path)
     meta = rundir.read_run(run)
@@ -196,9 +196,9 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 
-    from scenario_dsl.callbacks import AppendingCSV, CheckpointCallback, EpisodeLog, EvalCallback, ProgressDisplay
-    from scenario_dsl.env import make_env
-    from scenario_dsl.evaluation import DEFAULT_EVAL_SEED, FAILURE_PREFIXES
+    from scenario_dsl.train.callbacks import AppendingCSV, CheckpointCallback, EpisodeLog, EvalCallback, ProgressDisplay
+    from scenario_dsl.runtime.env import make_env
+    from scenario_dsl.train.evaluation import DEFAULT_EVAL_SEED, FAILURE_PREFIXES
 
     formats: list[Any] = [AppendingCSV(run / rundir.PROGRESS_CSV)]
     if tensorboard_available():

@@ -20,8 +20,8 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import CSVOutputFormat
 
-from scenario_dsl import rundir
-from scenario_dsl.evaluation import FAILURE_PREFIXES, make_policy, run_episodes, summarize
+from scenario_dsl.train import rundir
+from scenario_dsl.train.evaluation import FAILURE_PREFIXES, make_policy, run_episodes, summarize
 
 
 def vec_normalize_of(model: Any) -> Any | None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from scenario_dsl import rundir
+from scenario_dsl.train import rundir
 
 #: `truncation_reason` prefixes of episodes cut short by a failing simulation (NaN, divergence).
 FAILURE_PREFIXES = ("simulator failure", "evaluation failure")
@@ -134,8 +134,8 @@ def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
     """The model of a run directory (its best, else final, else latest checkpoint) or a model file
     inside one, with its normalization statistics and the run's scenario. Unpickles: trusted
     run directories only."""
-    from scenario_dsl.artifacts import load_compiled
-    from scenario_dsl.hyperparams import algorithm_class
+    from scenario_dsl.compiler.artifacts import load_compiled
+    from scenario_dsl.train.hyperparams import algorithm_class
 
     p = Path(path)
     if not p.exists():
@@ -163,7 +163,7 @@ def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
 
 def evaluate(loaded: LoadedPolicy, episodes: int, seed: int, deterministic: bool) -> list[EpisodeResult]:
     """Run the loaded policy on a fresh env of its scenario."""
-    from scenario_dsl.env import make_env
+    from scenario_dsl.runtime.env import make_env
 
     env = make_env(loaded.scenario)
     try:
@@ -175,7 +175,7 @@ def evaluate(loaded: LoadedPolicy, episodes: int, seed: int, deterministic: bool
 def record_html(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool) -> EpisodeResult:
     """Run one episode with Meshcat and write it as a self-contained HTML animation (Meshcat's
     `StaticHtml` after `PublishRecording`): open it in a browser, offline, and press play."""
-    from scenario_dsl.env import make_env
+    from scenario_dsl.runtime.env import make_env
 
     env = make_env(loaded.scenario, render_mode="human")
     meshcat = env.meshcat
@@ -196,7 +196,7 @@ def record_html(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool)
 def record_video(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool) -> EpisodeResult:
     """Run one episode rendering `rgb_array` frames from the scenario's camera and write them as a
     GIF (Pillow) or, with imageio-ffmpeg installed, an MP4."""
-    from scenario_dsl.env import make_env
+    from scenario_dsl.runtime.env import make_env
 
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".mp4"):

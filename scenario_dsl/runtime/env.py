@@ -1,0 +1,407 @@
+"""The Gymnasium environment of a scenario: `ScenarioEnv`, `make_env` and `EnvFactory`.
+
+`ScenarioEnv` subclasses `pydrake.gym.DrakeGymEnv` and replaces the parts that
+/work/shared/notes/drake.md lists as defects:
+
+- `info` is filled at every step: `reward_terms` (each named term), `time`, and when the episode
+  ends `termination_reason` / `truncation_reason`; `reset` returns `randomization` (the draws)
+  and `seed`.
+- `terminate when` conditions and `success when` end the episode with `terminated=True`; the time
+  limit and simulator failures (an exception in `AdvanceTo`, a state that is no longer finite)
+  give `truncated=True`. After a failure the step returns the last good observation and reward
+  0, and the next `reset()` starts a clean episode.
+- `metadata` belongs to the instance; `render_modes` are those that work ("human" needs
+  Meshcat, "rgb_array" a VTK camera; both are added to the diagram only when asked for).
+- The episode is drawn before `Simulator.Initialize()`; `reset(seed=...)` seeds Drake's
+  `RandomGenerator`; without a seed the first reset seeds it from OS entropy (unseeded
+  environments in different processes differ) and reports that seed in `info["seed"]`, so the
+  episode can be replayed; later resets without a seed continue the stream.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from pydrake.common import RandomGenerator
+from pydrake.gym import DrakeGymEnv
+from pydrake.systems.analysis import Simulator
+
+from scenario_dsl.lang import model as m
+from scenario_dsl.compiler import CompiledScenario, CompileError, compile_scenario
+from scenario_dsl.compiler.randomize import episode_rng
+
+RENDER_MODES = ["human", "rgb_array", "ansi"]
+ScenarioLike = m.Scenario | str | Path
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _entropy() -> int:
+    entropy: Any = np.random.SeedSequence().entropy  # 128 bits from the OS
+    return int(entropy)
+
+
+def drake_seed(seed: int) -> int:
+    """A 32-bit seed for Drake's generator, mixed from `seed` (nearby seeds give unrelated streams)."""
+    return int(np.random.SeedSequence(abs(int(seed))).generate_state(1, dtype=np.uint32)[0])
+
+
+class ScenarioEnv(DrakeGymEnv):
+    """A compiled scenario as a `gymnasium.Env` (see the module docstring for the contract)."""
+
+    # Gymnasium declares `metadata` an instance attribute; each instance gets its own copy.
+    metadata = {"render_modes": RENDER_MODES, "render_fps": None}  # noqa: RUF012
+
+    def __init__(self, scenario: m.Scenario | CompiledScenario, *, seed: int | None = None,
+                 render_mode: str | None = None, params: Mapping[str, float | list[float]] | None = None) -> None:
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, not {render_mode!r}")
+        self.meshcat = None
+        if isinstance(scenario, CompiledScenario):
+            compiled = scenario
+            if render_mode == "rgb_array" and not compiled.has_camera:
+                raise ValueError("render_mode='rgb_array' needs a diagram compiled with camera=True")
+        else:
+            if render_mode == "human":
+                from pydrake.geometry import StartMeshcat
+
+                self.meshcat = StartMeshcat()
+            compiled = compile_scenario(scenario, params=params, camera=render_mode == "rgb_array",
+                                        meshcat=self.meshcat)
+        self.compiled = compiled
+        spec = compiled.scenario
+        step = spec.episode.step
+        # An instance attribute first: DrakeGymEnv.__init__ writes into self.metadata.
+        self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 1.0 / step}
+        dtype: Any = np.float64 if any(o.dtype == "float64" for o in spec.observations) else np.float32
+        observation_space = gym.spaces.Box(compiled.observation_lower.astype(dtype),
+                                           compiled.observation_upper.astype(dtype), dtype=dtype)
+        action_dtype: Any = np.float64 if spec.action.dtype == "float64" else np.float32
+        if spec.action.normalize:
+            action_space = gym.spaces.Box(-1.0, 1.0, (compiled.action_size,), dtype=action_dtype)
+        else:
+            action_space = gym.spaces.Box(compiled.action_lower.astype(action_dtype),
+                                          compiled.action_upper.astype(action_dtype), dtype=action_dtype)
+        simulator = Simulator(compiled.diagram)
+        simulator.set_target_realtime_rate(0.0)
+        rgb_port: Any = compiled.rgb_port if compiled.has_camera else None
+        super().__init__(simulator=simulator, time_step=step, action_space=action_space,
+                         observation_space=observation_space, reward=compiled.reward_port,
+                         action_port_id=compiled.action_port, observation_port_id=compiled.observation_port,
+                         render_rgb_port_id=rgb_port)
+        self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 1.0 / step}
+        self.render_mode = render_mode
+        self._adopt(compiled, simulator)
+        self._params = params
+        self._builder = compiled.build_randomizer  # of the scenario as written; rebuilds don't replace it
+        self._build_drawn: dict[str, Any] = {}
+        self._episodes_since_build: int | None = None  # None: the nominal diagram, not built from draws
+        self.max_steps = spec.episode.max_steps
+        self._reward_at_start = spec.episode.reward_at == "step_start"
+        self._initial_seed = seed
+        self._has_generator = False
+        self._steps = 0
+        self._failed: str | None = None
+        self._last_observation: np.ndarray | None = None
+        self._delayed: deque[np.ndarray] | None = None  # commands in flight (`ACTION.delay`)
+        self._observation_max = float(np.finfo(self.observation_space.dtype).max)
+
+    def _adopt(self, compiled: CompiledScenario, simulator: Simulator | None = None) -> None:
+        """Drive `compiled`'s diagram from now on: at construction, and after a rebuild for
+        `randomize per build` (same ports and spaces, other values inside)."""
+        if simulator is None:
+            simulator = Simulator(compiled.diagram)
+            simulator.set_target_realtime_rate(0.0)
+            self.simulator = simulator
+            self._setup()  # DrakeGymEnv's: the action, observation and rgb ports of the new diagram
+        self.compiled = compiled
+        diagram = compiled.diagram
+        self.action_port = _ActionPort(diagram.GetInputPort(compiled.action_port), self._noted_action_value)
+        self._reward_terms_port = diagram.GetOutputPort(compiled.reward_terms_port)
+        self._reward_port = diagram.GetOutputPort(compiled.reward_port)
+        self._outcome_port = diagram.GetOutputPort(compiled.outcome_port)
+        self._outcome_parts = compiled.outcome
+        # conditions and reward terms are not checked here
+        limits = np.full(max(part.stop for part in compiled.outcome.values()), np.inf)
+        limits[compiled.outcome["state"]] = np.finfo(np.float64).max
+        limits[compiled.outcome["observation"]] = np.finfo(self.observation_space.dtype).max
+        limits[compiled.outcome["reward"]] = _FLOAT32_MAX
+        self._outcome_limits = limits
+        # Per-step handles (performance: each saves a pybind call).
+        self._plant_context = compiled.plant.GetMyContextFromRoot(simulator.get_context())
+        self._action_value: Any = None  # the action input's FixedInputPortValue, fixed by reset_context
+        self._noisy = compiled.randomizer.has_noise  # observation or action noise is drawn
+
+    def _rebuild_if_due(self, seeded: bool) -> None:
+        """`randomize per build`: draw the build-scope values from the episode's generator and
+        compile the diagram they describe, at the first reset, every N episodes, and at every
+        seeded reset (so that `reset(seed=s)` always replays the same episode)."""
+        builder = self._builder
+        if builder is None:
+            return
+        if not seeded and self._episodes_since_build is not None and self._episodes_since_build < builder.every:
+            return
+        variant, self._build_drawn = builder.draw(episode_rng(self.generator))
+        self._adopt(compile_scenario(variant, params=self._params, camera=self.compiled.has_camera,
+                                     meshcat=self.meshcat))
+        self._episodes_since_build = 0
+
+    # -- the Gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None,
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+        gym.Env.reset(self, seed=seed)
+        if options:
+            raise ValueError(f"reset options are not supported: {sorted(options)}")
+        if seed is None and not self._has_generator:
+            # The constructor's seed, else OS entropy; reported in info, so `reset(seed=...)` replays it.
+            seed = self._initial_seed if self._initial_seed is not None else _entropy()
+        if seed is not None:
+            self.generator = RandomGenerator(drake_seed(seed))
+            self._has_generator = True
+        self._rebuild_if_due(seeded=seed is not None)
+        context = self.simulator.get_mutable_context()
+        # None until the reset is done: a draw that fails (it raises) may have fixed a new value,
+        # freeing the one held here, and a step must not write into that.
+        self._action_value = None
+        drawn = self.compiled.reset_context(context, self.generator, reuse_action_value=True)
+        self._action_value = self.compiled.action_value(context)  # steps write the action into it
+        if self._builder is not None:
+            drawn = {**self._build_drawn, **drawn}
+            self._episodes_since_build = (self._episodes_since_build or 0) + 1
+        if self._noisy:  # per-step noise for the first observation
+            self.compiled.randomizer.step_noise()
+        self._delayed = self._delay_queue()
+        self.simulator.Initialize()
+        self._steps = 0
+        self._failed = None
+        observation = self._observe().astype(self.observation_space.dtype)
+        self._last_observation = observation
+        if self.render_mode == "human":
+            self.render()
+        return observation, {"randomization": drawn, "seed": seed}
+
+    def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
+        assert self._last_observation is not None, "call reset() before step()"
+        if self._failed is not None:
+            return self._failure(self._failed)
+        context = self.simulator.get_mutable_context()
+        if self._noisy:
+            action = self._noisy_action(action)
+        if self._delayed is not None:  # `ACTION.delay`: the command of k steps ago is applied now
+            self._delayed.append(np.asarray(action, dtype=np.float64))
+            action = self._delayed.popleft()
+        self._set_action(context, action)
+        rewarded: tuple[float, np.ndarray] | None = None
+        if self._reward_at_start:  # the state-action pair the step starts from
+            try:
+                rewarded = self._reward(context)
+            except (RuntimeError, ValueError) as exc:
+                return self._failure(f"evaluation failure: {exc}")
+        try:
+            self.simulator.AdvanceTo((self._steps + 1) * self.time_step)
+        except RuntimeError as exc:
+            return self._failure(f"simulator failure: {exc}")
+        try:
+            outcome = _vector(self._outcome_port, context)
+        except (RuntimeError, ValueError) as exc:  # the symbolic backend refuses NaN and domain errors
+            if not np.isfinite(self.compiled.plant.GetPositionsAndVelocities(self._plant_context)).all():
+                return self._failure(_DIVERGED)
+            return self._failure(f"evaluation failure: {exc}")
+        # One pass over the outcome (a few microseconds less per step than two array checks): a
+        # finite state, an observation within its dtype, a reward within float32. Past that, or
+        # with observation noise, which the outcome does not hold, the checks go one by one.
+        within = bool((np.abs(outcome) <= self._outcome_limits).all())
+        if not within and not np.isfinite(outcome[self._outcome_parts["state"]]).all():
+            return self._failure(_DIVERGED)
+        self._steps += 1
+        observation, reward, terminated, info = self._outcome(outcome, context.get_time(), rewarded)
+        # Learners keep rewards as float32 (SB3's buffers): a reward beyond its range is infinite there.
+        observed = (within and not self._noisy) or bool((np.abs(observation) <= self._observation_max).all())
+        if not (observed and abs(reward) <= _FLOAT32_MAX):  # a step-start reward is not in the outcome
+            return self._failure(f"simulator failure: the observation is not finite in {self.observation_space.dtype}, "
+                                 "or the reward in float32 (the simulation diverged)")
+        observation = observation.astype(self.observation_space.dtype)
+        truncated = self.max_steps is not None and self._steps >= self.max_steps
+        if truncated:
+            info["truncation_reason"] = "time_limit"
+        self._last_observation = observation
+        if self.render_mode == "human":
+            self.render()
+        return observation, reward, terminated, truncated, info
+
+    def render(self) -> Any:
+        if self.render_mode == "ansi":
+            context = self.simulator.get_context()
+            terms = dict(zip(self.compiled.reward_terms, _vector(self._reward_terms_port, context), strict=True))
+            return f"t = {context.get_time():.3f} s\nobservation = {self._observe()}\nreward terms = {terms}"
+        if self.render_mode == "rgb_array":
+            image: Any = self.render_rgb_port.Eval(self.simulator.get_context())
+            return np.array(image.data[:, :, :3], copy=True)
+        if self.render_mode == "human":
+            self.simulator.get_system().ForcedPublish(self.simulator.get_context())
+        return None
+
+    # -- helpers
+    def _set_action(self, context: Any, action: Any) -> None:
+        """Put `action` on the action input: write it in place into the value `reset_context`
+        fixed (about 15 us less per step than a new `FixValue`, which also invalidates more of
+        the cache; the write still invalidates everything computed from the input). Nothing
+        else fixes this input."""
+        value = np.asarray(action, dtype=np.float64).reshape(self.compiled.action_size)
+        if self._action_value is None:
+            self.action_port.FixValue(context, value)  # noted: it becomes `_action_value`
+        else:
+            self._action_value.GetMutableData().get_mutable_value().SetFromVector(value)
+
+    def _noted_action_value(self, context: Any, fixed: Any) -> None:
+        """A value was fixed on the action input through `action_port`: write into that one now."""
+        self.compiled.note_action_value(context, fixed)
+        if context is self.simulator.get_context():
+            self._action_value = fixed
+
+    def _reward(self, context: Any) -> tuple[float, np.ndarray]:
+        """The reward and its terms now (for `reward_at = step_start`; not the outcome port, which
+        would compute the observation and conditions too)."""
+        return float(_vector(self._reward_port, context)[0]), _vector(self._reward_terms_port, context)
+
+    def _outcome(self, outcome: np.ndarray, time: float, rewarded: tuple[float, np.ndarray] | None = None,
+                 ) -> tuple[np.ndarray, float, bool, dict[str, Any]]:
+        """Observation, reward, terminated and info after a step, from the "outcome" vector
+        (`rewarded`: the reward and its terms evaluated before the step, for `reward_at = step_start`)."""
+        parts = self._outcome_parts
+        observation = self._with_noise(outcome[parts["observation"]])
+        if rewarded is not None:
+            reward, terms = rewarded
+        else:
+            reward, terms = float(outcome[parts["reward"]][0]), outcome[parts["reward_terms"]]
+        info: dict[str, Any] = {"reward_terms": dict(zip(self.compiled.reward_terms, terms.tolist(), strict=True)),
+                                "time": time}
+        terminated = False
+        if "termination" in parts:
+            fired = [reason for value, reason in zip(outcome[parts["termination"]],
+                                                     self.compiled.termination_reasons, strict=True) if value]
+            if fired:
+                terminated = True
+                info["termination_reason"] = "; ".join(fired)
+        if "success" in parts:
+            info["is_success"] = bool(outcome[parts["success"]][0])
+            if info["is_success"] and not terminated:
+                terminated = True
+                info["termination_reason"] = "success"
+        return observation, reward, terminated, info
+
+    def _observe(self) -> np.ndarray:
+        return self._with_noise(_vector(self.observation_port, self.simulator.get_context()))
+
+    def _with_noise(self, observation: np.ndarray) -> np.ndarray:
+        """`observation` with this step's observation noise, when any is drawn."""
+        noise = self.compiled.randomizer.observation_noise() if self._noisy else None
+        return observation if noise is None else observation + noise
+
+    def _delay_queue(self) -> deque[np.ndarray] | None:
+        """The commands in flight for this episode's `ACTION.delay`, rounded to whole env steps:
+        the neutral action for the first k steps. None without a delay."""
+        delay = self.compiled.randomizer.action_delay() if self._noisy else 0.0
+        steps = round(delay / self.time_step)
+        if steps <= 0:
+            return None
+        if self.max_steps is not None:
+            steps = min(steps, self.max_steps)  # longer: the episode sees only the neutral action
+        elif steps > _MAX_DELAY_STEPS:
+            target = f"{self.compiled.scenario.action.name}.delay"
+            where = next((d.where for r in self.compiled.scenario.randomizations for d in r.draws
+                          if d.target == target), None)
+            raise CompileError("SCN405", f"`{target}` was drawn as {delay:g} s, more than {_MAX_DELAY_STEPS} env "
+                               "steps in an episode without a time limit", "bound the delay, or give the "
+                               "episode a `time_limit`", where)
+        neutral = self.compiled.to_agent(self.compiled.neutral_action())
+        return deque(neutral.copy() for _ in range(steps))
+
+    def _noisy_action(self, action: Any) -> np.ndarray:
+        """`action` with this step's action noise (drawn in physical units) added."""
+        randomizer = self.compiled.randomizer
+        randomizer.step_noise()
+        noise = randomizer.action_noise()
+        if noise is None:
+            return np.asarray(action, dtype=np.float64)
+        return self.compiled.to_agent(self.compiled.to_physical(np.asarray(action, dtype=np.float64)) + noise)
+
+    def _failure(self, reason: str) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
+        self._failed = reason
+        assert self._last_observation is not None
+        terms = dict.fromkeys(self.compiled.reward_terms, 0.0)
+        info = {"reward_terms": terms, "time": self.simulator.get_context().get_time(), "truncation_reason": reason}
+        return self._last_observation.copy(), 0.0, False, True, info
+
+
+class _ActionPort:
+    """The env's action input port (`env.action_port`, as DrakeGymEnv names it). The env writes
+    each action in place into the value fixed on it; a `FixValue` through this port (the way to
+    set the input by hand) tells the env which value that now is. A `FixValue` on the diagram's
+    port itself, behind the env's back, frees the value the env writes into: do not."""
+
+    def __init__(self, port: Any, noted: Any) -> None:
+        self._port, self._noted = port, noted
+
+    def FixValue(self, context: Any, value: Any) -> Any:  # Drake's name
+        fixed = self._port.FixValue(context, value)
+        self._noted(context, fixed)
+        return fixed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._port, name)
+
+
+_MAX_DELAY_STEPS = 100_000  # commands in flight, without a time limit to bound them
+_DIVERGED = "simulator failure: the state is no longer finite (the simulation diverged)"
+
+
+def _vector(port: Any, context: Any) -> np.ndarray:
+    return np.asarray(port.Eval(context), dtype=np.float64)
+
+
+def make_env(path_or_scenario: ScenarioLike, *, seed: int | None = None, render_mode: str | None = None,
+             **params: float | list[float]) -> ScenarioEnv:
+    """A `ScenarioEnv` from a `.scn` path or a `Scenario`; `params` override its `param`s
+    (`make_env("push_box.scn", goal=[0.2, 0.0])`), which re-validates the file."""
+    return ScenarioEnv(_scenario(path_or_scenario, params), seed=seed, render_mode=render_mode)
+
+
+def _scenario(path_or_scenario: ScenarioLike, params: Mapping[str, float | list[float]]) -> m.Scenario:
+    """The scenario to build; parameters are applied by the validator, so they need the file."""
+    if isinstance(path_or_scenario, m.Scenario):
+        if not params:
+            return path_or_scenario
+        if path_or_scenario.path is None or not Path(path_or_scenario.path).is_file():
+            raise ValueError(f"parameters {sorted(params)} are applied when a scenario is loaded, and this "
+                             "Scenario has no file: pass its path, or use scenario_dsl.loads(text, params=...)")
+        path_or_scenario = path_or_scenario.path
+    from scenario_dsl.lang.loader import load
+
+    values: Any = dict(params)  # lists are vector parameters; the loader takes them as well as numbers
+    return load(path_or_scenario, params=values)
+
+
+class EnvFactory:
+    """A picklable recipe for a `ScenarioEnv` (for `SubprocVecEnv` and friends): calling it builds
+    the env in the calling process. `EnvFactory(scenario, seed=1)()`."""
+
+    def __init__(self, scenario: ScenarioLike, *, seed: int | None = None, render_mode: str | None = None,
+                 **params: float | list[float]) -> None:
+        self.scenario = scenario if isinstance(scenario, m.Scenario) else str(scenario)
+        self.seed = seed
+        self.render_mode = render_mode
+        self.params = params
+
+    def __call__(self) -> ScenarioEnv:
+        return make_env(self.scenario, seed=self.seed, render_mode=self.render_mode, **self.params)
+
+    def __repr__(self) -> str:
+        name = self.scenario.name if isinstance(self.scenario, m.Scenario) else self.scenario
+        return f"EnvFactory({name!r}, seed={self.seed!r})"
