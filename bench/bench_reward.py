@@ -39,7 +39,8 @@ from pydrake.systems.primitives import Integrator, LinearSystem
 
 import scenario_dsl
 from scenario_dsl.compiler import expressions
-from scenario_dsl.compiler.expressions import ExpressionSystem, collect_signals
+from scenario_dsl.compiler.expressions import ExpressionSystem
+from scenario_dsl.lang.evaluate import collect_signals
 from scenario_dsl.lang.model import Apply, Const, Expr, Signal
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scenario_dsl.train import rundir
 from scenario_dsl.runtime.env import make_env
+from scenario_dsl.train import rundir
 from scenario_dsl.train.evaluation import load_policy, make_policy
 
 UPRIGHT = 0.3  # rad

@@ -1,10 +1,12 @@
 """scn: a scenario language for robot learning that compiles to Drake and Gymnasium.
 
-Pipeline, one module a stage: `source` (text) -> `parser` (Lark parse tree) -> `build` (AST,
-`ast`) -> `validate` (the pydantic `Scenario` of `model`) -> `compiler` (Drake diagram) ->
-`env` (Gymnasium env). `load`/`loads` run the front end and raise `ScenarioError` with every
-diagnostic when a scenario has errors; `make_env(path_or_scenario, seed=..., **params)` and
-`EnvFactory` (picklable, for `SubprocVecEnv`) build environments.
+Pipeline, one subpackage a stage (docs/architecture.md): `lang` (text -> parse tree -> AST ->
+the validated pydantic `Scenario`) -> `sampling` (draws) -> `compiler` (Drake diagram) ->
+`runtime` (Gymnasium env, vector envs) -> `train` (stable-baselines3 runs) -> `cli`, with
+`emitters` rendering diagnostics and `support` beneath them all. `load`/`loads` run the front
+end and raise `ScenarioError` with every diagnostic when a scenario has errors;
+`make_env(path_or_scenario, seed=..., **params)` and `EnvFactory` (picklable, for
+`SubprocVecEnv`) build environments.
 
 `make_env`, `EnvFactory` and `compile_scenario` are imported on first use, so the front end
 (and `scn lint`) starts without Drake, NumPy or Gymnasium.
@@ -16,16 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from scenario_dsl.lang.diagnostics import Diagnostic, ScenarioError, Severity
 from scenario_dsl.lang.loader import load, loads
+from scenario_dsl.support.version import __version__
 
 if TYPE_CHECKING:
     from scenario_dsl.compiler import compile_scenario
     from scenario_dsl.runtime.env import EnvFactory, make_env
 
-__version__ = "0.1.0"
 __all__ = ["Diagnostic", "EnvFactory", "ScenarioError", "Severity", "__version__", "compile_scenario", "load",
            "loads", "make_env"]
 
-_LAZY = {"make_env": "scenario_dsl.runtime.env", "EnvFactory": "scenario_dsl.runtime.env", "compile_scenario": "scenario_dsl.compiler"}
+_LAZY = {"make_env": "scenario_dsl.runtime.env", "EnvFactory": "scenario_dsl.runtime.env",
+         "compile_scenario": "scenario_dsl.compiler"}
 
 
 def __getattr__(name: str) -> Any:

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scenario_dsl import cli
-from scenario_dsl.lang.diagnostics import CODES, Diagnostic
 from scenario_dsl.emitters import FORMATS, render
+from scenario_dsl.lang.diagnostics import CODES, Diagnostic
 from scenario_dsl.lang.loader import Analysis, analyze_file, analyze_text
 
 CORPUS = Path(__file__).parent / "bad_input"

@@ -14,6 +14,7 @@ import pytest
 from scn_fixtures import run_cli as run
 
 from scenario_dsl import cli
+from scenario_dsl.cli import lint as cli_lint
 
 TESTS = Path(__file__).parent
 VALID = TESTS / "bad_input" / "seed" / "sketch.scn"
@@ -101,7 +102,7 @@ def test_exception_outside_a_file_is_scn901_too(project: Path, capsys: pytest.Ca
     def explode(*args: object, **kwargs: object) -> None:
         raise ValueError("renderer broke")
 
-    monkeypatch.setattr(cli, "emit", explode)
+    monkeypatch.setattr(cli_lint, "emit", explode)  # what `scn lint` renders with
     code, _, err = run(capsys, "lint", "good.scn")
     assert code == 2
     assert "error[SCN901]: internal error: ValueError: renderer broke" in err

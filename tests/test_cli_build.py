@@ -82,7 +82,7 @@ def test_an_edited_compiled_file_is_refused(project: Path, capsys: pytest.Captur
     with pytest.raises(CompiledFileError, match="hash does not match"):
         load_compiled(path)
     code, _, err = run(capsys, "check", str(path), "--steps", "0")
-    assert code == 1 and "hash does not match" in err
+    assert code == 1 and "pendulum.json: error[SCN009]: its hash does not match" in err, err
 
 
 def test_a_compile_error_is_a_diagnostic_with_a_caret(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,10 +13,10 @@ from pydrake.multibody.tree import SpatialInertia
 from scn_fixtures import box_flipup_scenario, pendulum_scenario, sig
 
 import scenario_dsl
-from scenario_dsl.lang import model as m
 from scenario_dsl.compiler import CompileError, compile_scenario
 from scenario_dsl.compiler import plant as plant_stage
 from scenario_dsl.compiler.signals import inline
+from scenario_dsl.lang import model as m
 from scenario_dsl.lang.loader import analyze_text
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -117,7 +117,7 @@ def test_a_missing_model_file_is_reported_with_where_it_was_looked_for(tmp_path:
     with pytest.raises(CompileError) as error:
         compile_scenario(scenario)
     assert error.value.code == "SCN501" and str(tmp_path) in str(error.value)
-    assert error.value.to_diagnostic().code == "SCN501"
+    assert [d.code for d in error.value.diagnostics] == ["SCN501"]
 
 
 def test_primitive_inertia_is_the_solid_shapes(zoo) -> None:

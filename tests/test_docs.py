@@ -46,7 +46,9 @@ LANGUAGE_FLAGS = {"base", "error", "parse-only"}
 DIAGNOSTIC_FLAGS = {"example", "fixed", "compiler"}
 # Codes without a ```scn example: whole-file problems (checked in test_file_level_codes),
 # codes reported only by the compiler or on internal errors, and codes no stage reports yet.
-NO_SCN_EXAMPLE = {"SCN001", "SCN002", "SCN003", "SCN007", "SCN008", "SCN106", "SCN408", "SCN505", "SCN506", "SCN901"}
+# Codes found after lint (by a build, a draw, a run) or without a scenario file: no ```scn example.
+NO_SCN_EXAMPLE = {"SCN001", "SCN002", "SCN003", "SCN007", "SCN008", "SCN009", "SCN106", "SCN408", "SCN411", "SCN505",
+                  "SCN506", "SCN601", "SCN602", "SCN603", "SCN901"}
 
 
 @dataclass

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scenario_dsl.lang.diagnostics import CODES, Diagnostic, Severity
 from scenario_dsl.emitters import FORMATS, github, human, render, sarif
+from scenario_dsl.lang.diagnostics import CODES, Diagnostic, Severity
 from scenario_dsl.lang.source import SourceFile, Span
 
 TEXT = "scenario s\nplant { time_step = 1 kgg }\n\tbody  b { mass = 2 }\n"

@@ -24,7 +24,8 @@ from pydrake.systems.framework import DiagramBuilder
 from pydrake.systems.primitives import ConstantVectorSource, Integrator
 
 import scenario_dsl
-from scenario_dsl.compiler.expressions import ExpressionSystem, SignalKey, collect_signals, evaluate, signal_key
+from scenario_dsl.compiler.expressions import ExpressionSystem
+from scenario_dsl.lang.evaluate import SignalKey, collect_signals, evaluate, signal_key
 from scenario_dsl.lang.model import Apply, Const, Expr, Signal
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from scenario_dsl.lang.diagnostics import Diagnostic
 from scenario_dsl.emitters import human
+from scenario_dsl.lang.diagnostics import Diagnostic
 from scenario_dsl.lang.loader import analyze_file
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -26,8 +26,8 @@ from gymnasium import spaces
 from scn_fixtures import SCENARIOS
 
 import scenario_dsl
-from scenario_dsl.train import rundir
 from scenario_dsl.cli import main
+from scenario_dsl.train import rundir
 from scenario_dsl.train.hyperparams import ConfigError, TrainConfig, check_spaces, parse_set, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,7 +201,7 @@ def test_a_learner_poisoned_by_huge_rewards_stops_with_one_line(tmp_path: Path,
                  "--set", "batch_size=64", "--set", "eval_freq=0", "--out", str(tmp_path / "runs"), *QUIET])
     err = capsys.readouterr().err
     assert code == 1, err
-    assert err.splitlines()[-1].startswith("scn: error: training diverged at ")
+    assert "huge.scn: error[SCN603]: training diverged at " in err.splitlines()[-1], err
     # the run's logs are closed even though training stopped with an error
     fds = Path("/proc/self/fd")
     if fds.is_dir():
@@ -222,7 +222,7 @@ def test_bad_settings_exit_2_before_training(tmp_path: Path, capsys: pytest.Capt
                                              message: str) -> None:
     assert main(["train", str(PENDULUM), *args, "--out", str(tmp_path), *QUIET]) == 2
     err = capsys.readouterr().err
-    error_lines = [line for line in err.splitlines() if line.startswith("scn: error: ")]
+    error_lines = [line for line in err.splitlines() if "error[SCN601]: " in line]
     assert len(error_lines) == 1 and message in error_lines[0], err
     assert not list(tmp_path.iterdir())  # nothing created
 
@@ -254,7 +254,7 @@ def test_eval_of_a_file_that_is_no_model_is_a_one_line_error(tmp_path: Path, cap
     for path in (run / rundir.RUN_JSON, run / "notes.zip"):
         assert main(["eval", str(path), "--episodes", "1"]) == 2
         err = capsys.readouterr().err
-        assert "SCN901" not in err and err.startswith(f"scn: error: {path}"), err
+        assert "SCN901" not in err and err.startswith(f"{path}: error[SCN602]: "), err
 
 
 def test_resume_of_a_run_with_an_edited_scenario_is_a_one_line_error(tmp_path: Path,
@@ -263,9 +263,9 @@ def test_resume_of_a_run_with_an_edited_scenario_is_a_one_line_error(tmp_path: P
     document = json.loads((run / rundir.SCENARIO_JSON).read_text())
     document["scenario"]["episode"]["time_limit"] = 99.0
     (run / rundir.SCENARIO_JSON).write_text(json.dumps(document))
-    assert main(["train", "--resume", str(run), *QUIET]) == 2
+    assert main(["train", "--resume", str(run), *QUIET]) == 1  # a broken input file, as `scn check` says of it
     err = capsys.readouterr().err
-    assert "SCN901" not in err and "hash does not match" in err, err
+    assert "SCN901" not in err and "scenario.json: error[SCN009]: its hash does not match" in err, err
 
 
 @pytest.mark.parametrize("timesteps", ["0", "-5"])
@@ -308,7 +308,8 @@ def test_a_require_that_always_rejects_stops_train_with_one_line(tmp_path: Path,
     code = main(["train", str(scenario_file), "--algo", "ppo", "--timesteps", "64", "--seed", "0",
                  "--out", str(tmp_path / "runs"), *QUIET])
     err = capsys.readouterr().err
-    assert code == 1 and "SCN901" not in err and '"k is large"' in err.splitlines()[-1], err
+    assert code == 1 and "SCN901" not in err and "error[SCN411]" in err and '"k is large"' in err, err
+    assert "require k > 1.5" in err  # the requirement's line, under its place
     assert not (tmp_path / "runs").exists()  # nothing created
 
 
@@ -317,7 +318,8 @@ def test_bad_set_exits_2_from_the_command_line() -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "scn: error: `learning_rte` (from --set) is not a setting of SAC; did you mean `learning_rate`?")
+        "scenarios/pendulum.scn: error[SCN601]: `learning_rte` (from --set) is not a setting of SAC; "
+        "did you mean `learning_rate`?")
 
 
 # ---- settings ---------------------------------------------------------------------------------------

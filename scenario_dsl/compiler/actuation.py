@@ -16,9 +16,9 @@ from pydrake.multibody.plant import MultibodyPlant
 from pydrake.systems.framework import DiagramBuilder, OutputPort, System
 from pydrake.systems.primitives import Adder, ConstantVectorSource, MatrixGain
 
-from scenario_dsl.lang import model as m
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, controller_scenario, populate, vec
 from scenario_dsl.compiler.signals import joint_rows, selector
+from scenario_dsl.lang import model as m
 
 
 def _gains(values: Sequence[float], n: int, what: str, controller: m.Controller) -> Any:

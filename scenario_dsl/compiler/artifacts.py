@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.lang.model import Scenario
+from scenario_dsl.support.files import write_text_atomically
+from scenario_dsl.support.version import versions
 
 FORMAT = "scn.compiled/1"
 
@@ -48,29 +49,16 @@ def _without_places(data: Any, top: bool = True) -> Any:
     return data
 
 
-def versions() -> dict[str, str]:
-    """The versions of scn and of the packages a compiled scenario depends on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from scenario_dsl import __version__
-
-    found = {"scn": __version__}
-    for package in ("drake", "gymnasium", "numpy"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
 def compiled_document(scenario: Scenario) -> dict[str, Any]:
     """The JSON document `scn compile` writes for `scenario`."""
     return {"format": FORMAT, "hash": scenario_hash(scenario), **versions(),
             "scenario": scenario.model_dump(mode="json")}
 
 
-class CompiledFileError(ValueError):
-    """A file given as a compiled scenario is not one (message says why, for one line of output)."""
+class CompiledFileError(ScnError, ValueError):
+    """A file given as a compiled scenario is not one (SCN009)."""
+
+    code = "SCN009"
 
 
 def load_compiled(path: str | Path) -> Scenario:
@@ -78,21 +66,22 @@ def load_compiled(path: str | Path) -> Scenario:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CompiledFileError(f"{path}: not a readable JSON file ({exc})") from None
+        raise CompiledFileError(f"not a readable JSON file ({exc})", path=str(path)) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CompiledFileError(f"{path}: not a compiled scenario (expected \"format\": \"{FORMAT}\")")
+        raise CompiledFileError(f"not a compiled scenario (expected \"format\": \"{FORMAT}\")", path=str(path))
     if "scenario" not in data:
-        raise CompiledFileError(f"{path}: it holds no \"scenario\"")
+        raise CompiledFileError("it holds no \"scenario\"", path=str(path))
     try:
         scenario = Scenario.model_validate(data["scenario"])
     except ValidationError as exc:  # one line: the first problem, and how many there are
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "scenario"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise CompiledFileError(f"{path}: the scenario in it is invalid at `{where}`: {first['msg']}{more}") from None
+        raise CompiledFileError(f"the scenario in it is invalid at `{where}`: {first['msg']}{more}",
+                                path=str(path)) from None
     if data.get("hash") != scenario_hash(scenario):
-        raise CompiledFileError(f"{path}: its hash does not match its scenario (edited by hand?); "
-                                "compile the .scn file again")
+        raise CompiledFileError("its hash does not match its scenario (edited by hand?); "
+                                "compile the .scn file again", path=str(path))
     return scenario
 
 
@@ -123,34 +112,3 @@ def write_artifacts(scenario: Scenario, graphviz: str, out_dir: str | Path) -> W
         return Written([json_path, dot_path], f"`dot -Tsvg` failed: {result.stderr.strip()[:200]}")
     write_text_atomically(svg_path, result.stdout)
     return Written([json_path, dot_path, svg_path])
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` (UTF-8) through a temporary file, flushed to disk and renamed into
-    place, so `path` is never partial; the file gets the mode a plain `open` would give it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it a plain file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    """The process's umask, read without changing it where Linux tells it (`/proc`); elsewhere
-    set and restored, which another thread creating a file at that instant could notice."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

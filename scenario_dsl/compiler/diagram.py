@@ -25,12 +25,14 @@ from pydrake.systems.analysis import Simulator
 from pydrake.systems.framework import Context, Diagram, DiagramBuilder, OutputPort, System
 from pydrake.systems.primitives import AffineSystem, ConstantVectorSource, MatrixGain, Multiplexer, PassThrough
 
-from scenario_dsl.lang import model as m
 from scenario_dsl.compiler.actuation import add_controller, connect_actuation, direct_actuation
+from scenario_dsl.compiler.expressions import ExpressionSystem
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, plant_config, populate, vec
 from scenario_dsl.compiler.randomize import Randomizer
 from scenario_dsl.compiler.rebuild import BuildRandomizer, has_build_scope
 from scenario_dsl.compiler.signals import Gathered, gather_signals, inline, with_plant_sizes
+from scenario_dsl.lang import model as m
+from scenario_dsl.lang.evaluate import collect_signals
 
 Params = Mapping[str, float | list[float]]
 
@@ -339,8 +341,6 @@ def _action_input(builder: DiagramBuilder, action: m.Action, systems: dict[str, 
 def _expressions(builder: DiagramBuilder, handles: PlantHandles, scenario: m.Scenario, physical: OutputPort,
                  outputs: dict[str, dict[str, list[m.Expr]]], systems: dict[str, System]) -> Gathered:
     """One gathered signal vector feeding one ExpressionSystem per group of outputs."""
-    from scenario_dsl.compiler.expressions import ExpressionSystem, collect_signals
-
     every = [e for group in outputs.values() for exprs in group.values() for e in exprs]
     gathered = gather_signals(builder, handles, scenario, collect_signals(every), physical)
     if gathered.port is None:  # nothing is read: an empty vector keeps the input ports connected

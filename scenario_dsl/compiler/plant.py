@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from pydrake.geometry import (
@@ -54,10 +54,8 @@ from pydrake.multibody.tree import (
 )
 
 from scenario_dsl.lang import model as m
+from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.lang.modelfiles import ModelFileError, resolve_url
-
-if TYPE_CHECKING:
-    from scenario_dsl.lang.diagnostics import Diagnostic
 
 # manipulation.scenarios.AddShape's contact defaults: the seed lecture's bodies use them.
 DEFAULT_FRICTION = m.CONTACT_DEFAULTS["friction"]
@@ -74,31 +72,12 @@ def vec(values: Any) -> Any:
     return np.asarray(values, dtype=np.float64)
 
 
-class CompileError(Exception):
-    """The scenario cannot become a Drake diagram; `code` is an SCN5xx diagnostic code."""
+class CompileError(ScnError):
+    """The scenario cannot become a Drake diagram (or a drawn value cannot go into one); `code` is
+    the diagnostic's (SCN4xx for drawn values, SCN5xx for the build), `where` the declaration's place."""
 
     def __init__(self, code: str, message: str, hint: str | None = None, where: m.Where | None = None) -> None:
-        self.code, self.message, self.hint, self.where = code, message, hint, where
-        place = f"{where.file}:{where.line}:{where.column}: " if where else ""
-        super().__init__(f"{place}{code} {message}" + (f" ({hint})" if hint else ""))
-
-    def to_diagnostic(self) -> Diagnostic:
-        """This error as a `Diagnostic`, with the span of `where` in the scenario file when the
-        file can still be read (the compiler itself sees only `Where`, not the source)."""
-        from scenario_dsl.lang.diagnostics import Diagnostic
-        from scenario_dsl.lang.source import SourceFile, Span
-
-        where = self.where
-        if where is None:
-            return Diagnostic(self.code, self.message, None, self.hint)
-        try:
-            source = SourceFile.read(where.file)
-        except (OSError, UnicodeDecodeError):
-            return Diagnostic(self.code, f"{self.message} (at line {where.line}, column {where.column})", None,
-                              self.hint, path=where.file)
-        start = source.offset(where.line, where.column)
-        end = max(start, source.offset(where.end_line, where.end_column))
-        return Diagnostic(self.code, self.message, Span(source, start, end), self.hint)
+        super().__init__(message, hint, where, code=code)
 
 
 @dataclass

@@ -26,11 +26,11 @@ from pydrake.multibody.plant import CoulombFriction, ExternallyAppliedSpatialFor
 from pydrake.multibody.tree import SpatialInertia
 from pydrake.systems.framework import Context, OutputPort
 
-from scenario_dsl.lang import model as m
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, vec
 from scenario_dsl.compiler.signals import Gather, joint_rows
+from scenario_dsl.lang import model as m
+from scenario_dsl.lang.names import CONTACT_TARGETS, STRICTLY_POSITIVE
 from scenario_dsl.sampling.sampler import MAX_TRIES, Sampler, Samples, SamplingError, Value, requirement_label
-from scenario_dsl.lang.names import STRICTLY_POSITIVE
 
 NOISE = "noise"  # the attribute of observation and action noise targets
 DELAY = "delay"  # the attribute of the action's delay
@@ -272,7 +272,7 @@ def _noise_sizes(scenario: m.Scenario) -> dict[str, int]:
 # The drawn attributes Drake refuses outside [0, inf) (above 0 for STRICTLY_POSITIVE ones); an
 # effort limit may be infinite (no limit). Drake aborts the whole process on a negative contact
 # stiffness or dissipation (an assertion in its contact solver) and raises for the others.
-_GUARDED = ("friction", "point_stiffness", "hunt_crossley_dissipation", "hydroelastic_modulus", "effort_limit")
+_GUARDED = (*CONTACT_TARGETS, "effort_limit")
 
 
 def _outside(attribute: str, values: np.ndarray) -> np.ndarray:
@@ -299,7 +299,8 @@ def _check_drawn(name: str, value: float, where: m.Where | None) -> None:
         raise _refuse(name, value, where)
 
 
-# A body's contact targets -> Drake's (group, property) in its geometries' ProximityProperties.
+# A body's contact targets (lang.names.CONTACT_TARGETS) -> Drake's (group, property) in its
+# geometries' ProximityProperties.
 CONTACT_PROPERTIES = {
     "friction": ("material", "coulomb_friction"),
     "point_stiffness": ("material", "point_contact_stiffness"),

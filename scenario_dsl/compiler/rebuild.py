@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenario_dsl.lang import model as m
 from scenario_dsl.compiler.plant import CompileError
+from scenario_dsl.lang import model as m
 from scenario_dsl.sampling.sampler import Sampler, Value
 
 GAINS = ("kp", "ki", "kd")

@@ -21,8 +21,8 @@ from pydrake.multibody.math import SpatialVelocity
 from pydrake.systems.framework import BasicVector, Context, DiagramBuilder, LeafSystem, OutputPort
 from pydrake.systems.primitives import MatrixGain, Multiplexer
 
-from scenario_dsl.lang import model as m
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, vec
+from scenario_dsl.lang import model as m
 
 Key = tuple[str, str, str]
 STATE_SOURCES = ("joint", "plant", "controller")

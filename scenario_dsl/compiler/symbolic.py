@@ -3,7 +3,7 @@
 `to_symbolic(expr, variables)` gives one `symbolic.Expression` per element of `expr`'s value
 (`expr.size or 1` of them), built from the `Variable`s that stand for each signal; a
 `SymbolicVectorSystem` then evaluates them in C++. The semantics are those of
-`expressions.evaluate` (the NumPy reference), element by element:
+`lang.evaluate.evaluate` (the NumPy reference), element by element:
 
 - scalars broadcast over vectors; booleans are 1.0/0.0 and any nonzero value is true;
 - Drake's symbolic has no `fmod`: `x mod p` is `x - p*floor(x/p)`, `wrap(x)` is
@@ -29,7 +29,7 @@ from pydrake import symbolic as sym
 
 from scenario_dsl.lang.model import Apply, Const, Expr, Signal
 
-SignalKey = tuple[str, str, str]  # (source, name, attribute), as in `expressions.signal_key`
+SignalKey = tuple[str, str, str]  # (source, name, attribute), as in `lang.evaluate.signal_key`
 Elements = list[sym.Expression]
 Truths = list[sym.Formula]
 

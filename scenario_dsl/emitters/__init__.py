@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from scenario_dsl.lang.diagnostics import Diagnostic
 from scenario_dsl.emitters import github, human, json, sarif
+from scenario_dsl.lang.diagnostics import Diagnostic
 
 Renderer = Callable[..., str]
 

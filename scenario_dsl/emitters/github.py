@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from scenario_dsl.lang.diagnostics import Diagnostic, Severity
 from scenario_dsl.emitters._common import display_path, location
+from scenario_dsl.lang.diagnostics import Diagnostic, Severity
 
 
 def escape_data(text: str) -> str:

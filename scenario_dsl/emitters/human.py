@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scenario_dsl.lang.diagnostics import Diagnostic, Severity
 from scenario_dsl.emitters._common import display_path
+from scenario_dsl.lang.diagnostics import Diagnostic, Severity
 
 if TYPE_CHECKING:
     from rich.text import Text

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scenario_dsl.lang.diagnostics import Diagnostic
 from scenario_dsl.emitters._common import display_path, location
+from scenario_dsl.lang.diagnostics import Diagnostic
 
 
 def to_dict(diagnostic: Diagnostic, *, root: Path | None = None) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from scenario_dsl.lang.diagnostics import CODES, Diagnostic
 from scenario_dsl.emitters._common import display_path, location
+from scenario_dsl.lang.diagnostics import CODES, Diagnostic
+from scenario_dsl.support.version import __version__
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 VERSION = "2.1.0"
@@ -59,8 +60,6 @@ def result(diagnostic: Diagnostic, *, root: Path | None = None) -> dict[str, Any
 
 def log(diagnostics: Sequence[Diagnostic], *, root: Path | None = None) -> dict[str, Any]:
     """The SARIF log as a JSON-ready dict."""
-    from scenario_dsl import __version__
-
     return {
         "$schema": SCHEMA,
         "version": VERSION,

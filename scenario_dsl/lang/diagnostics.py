@@ -2,7 +2,8 @@
 
 Every stage appends `Diagnostic`s to a list instead of printing or raising; the CLI renders
 them at the edge (see `scenario_dsl.emitters`). Codes are stable: once published, a code keeps
-its meaning. `CODES` is the catalog that `docs/language.md` documents.
+its meaning. `CODES` is the catalogue; docs/diagnostics.md has a section for each code.
+Errors raised for a user derive from `ScnError` and carry their diagnostics.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from scenario_dsl.lang.source import Span
+from scenario_dsl.lang.model import Where
+from scenario_dsl.lang.source import SourceFile, Span, remembered
 
 
 class Severity(enum.Enum):
@@ -24,7 +26,7 @@ class Severity(enum.Enum):
 
 # code -> (severity, one-line summary). Ranges: SCN0xx files and includes, SCN1xx syntax,
 # SCN2xx names, SCN3xx units, shapes and types, SCN4xx values, SCN5xx compiling to Drake,
-# SCN9xx internal errors.
+# SCN6xx training and runs, SCN9xx internal errors.
 CODES: dict[str, tuple[Severity, str]] = {
     "SCN001": (Severity.ERROR, "file not found or not readable"),
     "SCN002": (Severity.ERROR, "file is not valid UTF-8 text"),
@@ -34,6 +36,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "SCN006": (Severity.ERROR, "included file not found"),
     "SCN007": (Severity.WARNING, "folder holds no .scn files"),
     "SCN008": (Severity.ERROR, "nothing to build"),
+    "SCN009": (Severity.ERROR, "not a compiled scenario"),
     "SCN101": (Severity.ERROR, "unexpected character"),
     "SCN102": (Severity.ERROR, "unexpected token"),
     "SCN103": (Severity.ERROR, "unexpected end of file"),
@@ -69,6 +72,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "SCN408": (Severity.WARNING, "suspicious value"),
     "SCN409": (Severity.ERROR, "division by zero in a constant"),
     "SCN410": (Severity.WARNING, "randomization rebuilds the diagram"),
+    "SCN411": (Severity.ERROR, "requirements reject too many draws"),
     "SCN501": (Severity.ERROR, "model file not found"),
     "SCN502": (Severity.ERROR, "package URL cannot be resolved offline"),
     "SCN503": (Severity.ERROR, "name not found in the loaded model"),
@@ -76,6 +80,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "SCN505": (Severity.ERROR, "option not supported by the installed Drake"),
     "SCN506": (Severity.ERROR, "Drake rejected the scenario"),
     "SCN507": (Severity.ERROR, "model file could not be parsed"),
+    "SCN601": (Severity.ERROR, "invalid training setting"),
+    "SCN602": (Severity.ERROR, "not a usable run directory"),
+    "SCN603": (Severity.ERROR, "training diverged"),
     "SCN901": (Severity.ERROR, "internal error"),
 }
 
@@ -139,13 +146,67 @@ class Diagnostics:
         return len(self._items)
 
 
-class ScenarioError(Exception):
+class ScnError(Exception):
+    """The base of every error scn raises for its user: what went wrong as `diagnostics` (each with
+    a stable code, a place where there is one, and a hint), rendered at the edge like lint's.
+
+    A subclass names its `code` and the command line's `exit_code` (1: problems found in the
+    input; 2: a usage problem, such as a file that is not what the command takes). `where` is a
+    place in a scenario file: a `Span`, or a `model.Where` (line and column, for errors found after
+    validation), shown in the text the front end read when this process read it.
+    """
+
+    code: str = "SCN901"
+    exit_code: int = 1
+
+    def __init__(self, message: str, hint: str | None = None, where: Span | Where | None = None, *,
+                 code: str | None = None, path: str | None = None) -> None:
+        if code is not None:
+            self.code = code
+        self.message, self.hint, self.where, self.path = message, hint, where, path
+        place = f"{path}: " if path else ""
+        if isinstance(where, Span):
+            place = f"{where.path}:{where.line}:{where.column}: "
+        elif where is not None:
+            place = f"{where.file}:{where.line}:{where.column}: "
+        super().__init__(f"{place}{self.code} {message}" + (f" ({hint})" if hint else ""))
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """This error as diagnostics (one, for every subclass but `ScenarioError`)."""
+        path = self.path or (self.where.file if isinstance(self.where, Where) else None)
+        return [Diagnostic(self.code, self.message, span_of(self.where), self.hint, path=path)]
+
+
+def span_of(where: Span | Where | None) -> Span | None:
+    """`where` as a span in the text this process read (re-read from the file only for a scenario
+    this process did not read itself: one loaded from a compiled JSON file), or None."""
+    if where is None or isinstance(where, Span):
+        return where
+    source = remembered(where.file)
+    if source is None:
+        try:
+            source = SourceFile.read(where.file)
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+    start = source.offset(where.line, where.column)
+    return Span(source, start, max(start, source.offset(where.end_line, where.end_column)))
+
+
+class ScenarioError(ScnError):
     """Raised by `load`/`loads` when a scenario has errors; carries every diagnostic."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
-        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
-        errors = [d for d in self.diagnostics if d.level is Severity.ERROR]
-        first = errors[0] if errors else (self.diagnostics[0] if self.diagnostics else None)
+        self._diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        errors = [d for d in self._diagnostics if d.level is Severity.ERROR]
+        first = errors[0] if errors else (self._diagnostics[0] if self._diagnostics else None)
         summary = f"{first.file}:{first.line}:{first.column}: {first.code} {first.message}" if first else ""
         more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
-        super().__init__(summary + more)
+        Exception.__init__(self, summary + more)
+        self.message, self.hint, self.where, self.path = summary + more, None, None, None
+        if first is not None:
+            self.code = first.code
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self._diagnostics

@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING
 from scenario_dsl.lang import ast
 from scenario_dsl.lang.build import build
 from scenario_dsl.lang.diagnostics import Diagnostic, ScenarioError, Severity
-from scenario_dsl.lang.source import SourceFile, Span
+from scenario_dsl.lang.includes import resolve_includes
+from scenario_dsl.lang.reader import MAX_FILE_BYTES, decode_source, read_source  # noqa: F401  (re-exported)
+from scenario_dsl.lang.source import SourceFile, remember
+from scenario_dsl.lang.suppressions import apply_noqa
+from scenario_dsl.lang.validate import validate
 
 if TYPE_CHECKING:
     from scenario_dsl.lang.model import Scenario
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
 ParamValues = Mapping[str, str | float | int]
 
 
@@ -39,43 +42,6 @@ class Analysis:
         return self.scenario is not None and not any(d.level is Severity.ERROR for d in self.diagnostics)
 
 
-def read_source(path: str | Path) -> tuple[SourceFile | None, list[Diagnostic]]:
-    """Read a scenario file; unreadable, binary or huge files become diagnostics."""
-    shown = str(path)
-    p = Path(path)
-    try:
-        if p.is_dir():
-            return None, [Diagnostic("SCN001", "is a folder, not a file", path=shown,
-                                     hint="pass .scn files, or a folder to `scn lint`")]
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            message = f"file is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MiB"
-            return None, [Diagnostic("SCN003", message, path=shown, hint="split it with `include`")]
-        data = p.read_bytes()
-    except FileNotFoundError:
-        return None, [Diagnostic("SCN001", "no such file", path=shown, hint="check the path")]
-    except OSError as exc:
-        return None, [Diagnostic("SCN001", f"cannot read the file: {exc.strerror or exc}", path=shown)]
-    return decode_source(shown, data)
-
-
-def decode_source(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagnostic]]:
-    """Decode bytes as UTF-8 (a BOM is allowed); invalid bytes are an SCN002 at their place."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        good = data[: exc.start].decode("utf-8", errors="replace")
-        source = SourceFile(path, good + "\ufffd")
-        return None, [Diagnostic("SCN002", f"byte 0x{data[exc.start]:02x} is not valid UTF-8",
-                                 Span(source, len(good), len(good) + 1), "save the file as UTF-8")]
-    if "\x00" in text:
-        at = text.index("\x00")
-        source = SourceFile(path, text)
-        return None, [Diagnostic("SCN002", "the file holds a NUL byte: it looks binary", Span(source, at, at + 1),
-                                 "scenario files are UTF-8 text")]
-    return SourceFile(path, text), []
-
-
 def parse_source(source: SourceFile) -> tuple[ast.File | None, list[Diagnostic]]:
     """Parse and build one file's AST (no includes, no validation)."""
     return build(source)
@@ -84,7 +50,7 @@ def parse_source(source: SourceFile) -> tuple[ast.File | None, list[Diagnostic]]
 def analyze_text(text: str, path: str = "<string>", *, params: ParamValues | None = None,
                  base_dir: str | Path | None = None) -> Analysis:
     """Run the front end over text; `base_dir` resolves includes (default: the current folder)."""
-    source = SourceFile(path, text)
+    source = remember(SourceFile(path, text))
     return _analyze(source, params, Path(base_dir) if base_dir is not None else Path.cwd())
 
 
@@ -97,29 +63,24 @@ def analyze_file(path: str | Path, *, params: ParamValues | None = None) -> Anal
 
 
 def _analyze(source: SourceFile, params: ParamValues | None, base_dir: Path) -> Analysis:
-    from scenario_dsl.lang.suppressions import apply_noqa
-
     analysis = _analyze_unsuppressed(source, params, base_dir)
     analysis.diagnostics = apply_noqa(analysis.files, analysis.diagnostics)
     return analysis
 
 
 def _analyze_unsuppressed(source: SourceFile, params: ParamValues | None, base_dir: Path) -> Analysis:
-    from scenario_dsl.lang.includes import resolve_includes
-    from scenario_dsl.lang.validate import validate
-
     analysis = Analysis(source.path)
     root, diagnostics = parse_source(source)
     analysis.diagnostics.extend(diagnostics)
     if root is None:
         return analysis
-    files, diagnostics = resolve_includes(root, base_dir)
-    analysis.files = files
+    included, diagnostics = resolve_includes(root, base_dir)
+    analysis.files = included.files
     analysis.diagnostics.extend(diagnostics)
     if any(d.level is Severity.ERROR for d in analysis.diagnostics):
         return analysis
     try:
-        scenario, diagnostics = validate(files, params or {}, str(base_dir))
+        scenario, diagnostics = validate(included.files, params or {}, str(base_dir), included.statements)
     except Exception as exc:  # a bug in scn, not in the scenario: report it, never a traceback
         message = f"internal error while validating: {type(exc).__name__}: {exc}"
         analysis.diagnostics.append(Diagnostic("SCN901", message, None, "please report this with the scenario file",

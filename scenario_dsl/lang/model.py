@@ -9,7 +9,7 @@ Spans are kept as `Where` (file, line, column) so later stages can point back at
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,13 +75,26 @@ Apply.model_rebuild()
 
 # ---- distributions --------------------------------------------------------------------------
 
+#: The catalogue of distributions: name -> its parameters as a call names them, in order (`?`: may be
+#: left out). The one list of them: the type checker reads the names, the validator the parameters,
+#: and the sampler (sampling/sampler.py) implements each (a test checks it covers this list).
+#: `uniform_rotation` and `rpy` are whole rotations, for a body's `rpy` or a quaternion.
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "uniform": ("low", "high"), "normal": ("mean", "std"), "truncnormal": ("mean", "std", "low", "high"),
+    "lognormal": ("mean", "sigma"), "loguniform": ("low", "high"), "choice": ("values", "weights?"),
+    "bernoulli": ("p",), "integers": ("low", "high"), "uniform_rotation": (), "rpy": ("roll", "pitch", "yaw"),
+}
+ROTATIONS = ("uniform_rotation", "rpy")
+# What a validated `Distribution` may hold: the catalogue's, and `constant` (a fixed value the
+# validator makes of a number drawn with `~`).
+Family = Literal["uniform", "normal", "truncnormal", "lognormal", "loguniform", "choice", "bernoulli", "integers",
+                 "uniform_rotation", "rpy", "constant"]
+
+
 class Distribution(_Model):
     """A distribution with checked parameters, in SI units. `size` is None for scalars."""
 
-    family: Literal[
-        "uniform", "normal", "truncnormal", "lognormal", "loguniform", "choice", "bernoulli",
-        "integers", "uniform_rotation", "rpy", "constant",
-    ]
+    family: Family
     params: dict[str, float | list[float] | list[list[float]] | Distribution]  # rpy's angles may be drawn
     size: int | None = None
     where: Where | None = None
@@ -121,11 +134,16 @@ class Randomization(_Model):
 
 # ---- the plant ------------------------------------------------------------------------------
 
+#: Drake's contact models, by the names `plant { contact_model = ... }` takes.
+ContactModel = Literal["point", "hydroelastic", "hydroelastic_with_fallback"]
+CONTACT_MODELS: tuple[str, ...] = get_args(ContactModel)
+
+
 class PlantSettings(_Model):
     """`MultibodyPlantConfig`'s settings, under Drake's own names and values."""
 
     time_step: float = 0.001
-    contact_model: Literal["point", "hydroelastic", "hydroelastic_with_fallback"] = "hydroelastic_with_fallback"
+    contact_model: ContactModel = "hydroelastic_with_fallback"
     discrete_contact_approximation: Literal["", "tamsi", "sap", "similar", "lagged"] = "lagged"
     penetration_allowance: float = 0.001
     stiction_tolerance: float = 1e-4  # MultibodyPlantConfig's default
@@ -297,6 +315,20 @@ class Episode(_Model):
     @property
     def max_steps(self) -> int | None:
         return None if self.time_limit is None else round(self.time_limit / self.step)
+
+
+#: The training algorithms a `train` block or `scn train --algo` may name -> (package, class): the
+#: one list of them (the validator, the command line and `train.hyperparams` read it).
+ALGORITHMS: dict[str, tuple[str, str]] = {
+    "ppo": ("stable_baselines3", "PPO"),
+    "a2c": ("stable_baselines3", "A2C"),
+    "sac": ("stable_baselines3", "SAC"),
+    "td3": ("stable_baselines3", "TD3"),
+    "ddpg": ("stable_baselines3", "DDPG"),
+    "trpo": ("sb3_contrib", "TRPO"),
+    "ars": ("sb3_contrib", "ARS"),
+    "tqc": ("sb3_contrib", "TQC"),
+}
 
 
 class Train(_Model):

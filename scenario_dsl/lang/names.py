@@ -14,7 +14,7 @@ from scenario_dsl.lang import ast
 from scenario_dsl.lang.diagnostics import Diagnostics
 from scenario_dsl.lang.model import Signal
 from scenario_dsl.lang.modelfiles import ModelInfo
-from scenario_dsl.lang.typecheck import SignalInfo, did_you_mean
+from scenario_dsl.lang.typecheck import SignalInfo
 from scenario_dsl.lang.units import (
     ACCELERATION,
     ANGLE,
@@ -30,6 +30,7 @@ from scenario_dsl.lang.units import (
     VELOCITY,
     Dim,
 )
+from scenario_dsl.support.suggest import did_you_mean
 
 RESERVED = ("world", "plant", "time", "pi", "tau", "inf", "true", "false")
 # Systems the compiler adds to every diagram under these names; the action and each controller
@@ -61,6 +62,10 @@ PLANT_ATTRS = ("state", "q", "v")
 # Drawn attributes whose lower bound in RANDOM_TARGETS (0) is itself refused: Drake takes no
 # effort limit, hydroelastic modulus or shape size of 0.
 STRICTLY_POSITIVE = ("effort_limit", "hydroelastic_modulus", "size")
+# A body's contact properties that `randomize` may draw (units in RANDOM_TARGETS["body"]); the
+# compiler writes each into its geometries' proximity properties (compiler/randomize.py maps
+# each to Drake's property name, and a test checks the map covers this list).
+CONTACT_TARGETS = ("friction", "point_stiffness", "hunt_crossley_dissipation", "hydroelastic_modulus")
 RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]] = {
     "body": {"mass": (None, MASS, 0.0), "friction": (None, DIMENSIONLESS, 0.0),
              "point_stiffness": (None, STIFFNESS, 0.0), "hunt_crossley_dissipation": (None, DISSIPATION, 0.0),

@@ -97,3 +97,25 @@ class Span:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"
+
+
+#: The texts the front end read in this process, by path (the newest few hundred): a place found
+#: after validation (a compile or sampling error's `Where`) is shown in the text that was
+#: compiled, not in whatever the file holds by then.
+_REMEMBERED: dict[str, SourceFile] = {}
+_REMEMBER_AT_MOST = 256
+
+
+def remember(source: SourceFile) -> SourceFile:
+    """Keep `source` for `remembered(source.path)`; returns it."""
+    _REMEMBERED.pop(source.path, None)
+    _REMEMBERED[source.path] = source
+    if len(_REMEMBERED) > _REMEMBER_AT_MOST:
+        del _REMEMBERED[next(iter(_REMEMBERED))]
+    return source
+
+
+def remembered(path: str) -> SourceFile | None:
+    """The text the front end last read from `path` in this process, if any."""
+    return _REMEMBERED.get(path)
+

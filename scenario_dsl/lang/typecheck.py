@@ -10,15 +10,17 @@ NumPy or Drake.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from scenario_dsl.lang import ast
 from scenario_dsl.lang.diagnostics import Diagnostics
+from scenario_dsl.lang.model import DISTRIBUTIONS as CATALOGUE
 from scenario_dsl.lang.model import Apply, Const, Expr, Signal
 from scenario_dsl.lang.source import Span
-from scenario_dsl.lang.units import ANGLE, DIMENSIONLESS, Dim, UnitError, a, describe, parse_unit
+from scenario_dsl.lang.units import ANGLE, DIMENSIONLESS, UNITS, Dim, UnitError, a, describe, parse_unit
+from scenario_dsl.support.suggest import did_you_mean
 
 Value = float | list[float]
 CONSTANTS: dict[str, float] = {"pi": math.pi, "tau": math.tau, "inf": math.inf, "true": 1.0, "false": 0.0}
@@ -67,13 +69,6 @@ class Failed(Exception):
     """An expression had an error (already reported); the caller skips what depends on it."""
 
 
-def did_you_mean(name: str, candidates: Sequence[str]) -> str | None:
-    import difflib  # only hints for errors need it: linting clean files never imports it
-
-    close = difflib.get_close_matches(name, [c for c in candidates if c != name], n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None
-
-
 # name -> (min args, max args); result shape rules are in _call
 FUNCTIONS: dict[str, tuple[int, int]] = {
     "abs": (1, 1), "min": (1, 99), "max": (1, 99), "sin": (1, 1), "cos": (1, 1), "tan": (1, 1),
@@ -81,8 +76,7 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "log": (1, 1), "clip": (3, 3), "norm": (1, 1), "sum": (1, 1), "dot": (2, 2), "floor": (1, 1),
     "ceil": (1, 1), "sign": (1, 1), "where": (3, 3), "wrap": (1, 1), "sq": (1, 1),
 }
-DISTRIBUTIONS = ("uniform", "normal", "truncnormal", "lognormal", "loguniform", "choice", "bernoulli",
-                 "integers", "uniform_rotation")
+DISTRIBUTIONS = tuple(d for d in CATALOGUE if d != "rpy")  # `rpy(...)` is a rotation built from angles
 _ANGLE_IN = {"sin", "cos", "tan"}
 _ANGLE_OUT = {"asin", "acos", "atan", "atan2", "wrap"}
 _ELEMENTWISE = {"abs", "sin", "cos", "tan", "asin", "acos", "atan", "sqrt", "exp", "log", "floor", "ceil", "sign",
@@ -185,8 +179,6 @@ class Checker:
         try:
             factor, dim = parse_unit(unit)
         except UnitError as exc:
-            from scenario_dsl.lang.units import UNITS
-
             raise self.error("SCN301", f"unknown unit `{exc.name}`", span,
                              did_you_mean(exc.name, list(UNITS)) or "known units: " + ", ".join(UNITS)) from None
         if typed.dim is not None and typed.dim != DIMENSIONLESS:

@@ -1,7 +1,8 @@
 """The Gymnasium environment of a scenario: `ScenarioEnv`, `make_env` and `EnvFactory`.
 
-`ScenarioEnv` subclasses `pydrake.gym.DrakeGymEnv` and replaces the parts that
-/work/shared/notes/drake.md lists as defects:
+`ScenarioEnv` subclasses `pydrake.gym.DrakeGymEnv` and replaces the parts of it that are defects
+(it ignores its `info_handler`, writes into the class-wide `metadata`, seeds every process the
+same, and a time limit written as a monitor ends in `terminated`; docs/compiler.md has the table):
 
 - `info` is filled at every step: `reward_terms` (each named term), `time`, and when the episode
   ends `termination_reason` / `truncation_reason`; `reset` returns `randomization` (the draws)
@@ -31,9 +32,10 @@ from pydrake.common import RandomGenerator
 from pydrake.gym import DrakeGymEnv
 from pydrake.systems.analysis import Simulator
 
-from scenario_dsl.lang import model as m
 from scenario_dsl.compiler import CompiledScenario, CompileError, compile_scenario
 from scenario_dsl.compiler.randomize import episode_rng
+from scenario_dsl.lang import model as m
+from scenario_dsl.lang.loader import load
 
 RENDER_MODES = ["human", "rgb_array", "ansi"]
 ScenarioLike = m.Scenario | str | Path
@@ -382,8 +384,6 @@ def _scenario(path_or_scenario: ScenarioLike, params: Mapping[str, float | list[
             raise ValueError(f"parameters {sorted(params)} are applied when a scenario is loaded, and this "
                              "Scenario has no file: pass its path, or use scenario_dsl.loads(text, params=...)")
         path_or_scenario = path_or_scenario.path
-    from scenario_dsl.lang.loader import load
-
     values: Any = dict(params)  # lists are vector parameters; the loader takes them as well as numbers
     return load(path_or_scenario, params=values)
 

@@ -18,6 +18,9 @@ from typing import Any
 
 import gymnasium as gym
 
+from scenario_dsl.lang.diagnostics import ScenarioError
+from scenario_dsl.lang.loader import load
+
 NAMESPACE = "scn"
 _HERE = Path(__file__).resolve().parent.parent  # scenario_dsl/
 BUNDLED_DIRS = (_HERE / "scenarios", _HERE.parent / "scenarios")
@@ -33,16 +36,13 @@ def bundled_scenarios() -> list[Path]:
 
 def make_from_path(path: str | Path, **kwargs: Any) -> gym.Env:
     """The entry point of `scn/Scenario-v0`."""
-    from scenario_dsl.runtime.env import make_env
+    from scenario_dsl.runtime.env import make_env  # Drake loads when an env is made, not at registration
 
     return make_env(Path(path), **kwargs)
 
 
 def register_scenarios() -> list[str]:
     """Register the ids above (idempotent); returns the ids of the bundled scenarios."""
-    from scenario_dsl.lang.diagnostics import ScenarioError
-    from scenario_dsl.lang.loader import load
-
     ids = []
     for path in bundled_scenarios():
         try:
@@ -53,8 +53,8 @@ def register_scenarios() -> list[str]:
         env_id = f"{NAMESPACE}/{scenario.name}-v0"
         ids.append(env_id)
         if env_id not in gym.registry:
-            gym.register(env_id, entry_point="scenario_dsl.runtime.env:make_env", kwargs={"path_or_scenario": str(path)},
-                         max_episode_steps=scenario.episode.max_steps)
+            gym.register(env_id, entry_point="scenario_dsl.runtime.env:make_env",
+                         kwargs={"path_or_scenario": str(path)}, max_episode_steps=scenario.episode.max_steps)
     if f"{NAMESPACE}/Scenario-v0" not in gym.registry:
         gym.register(f"{NAMESPACE}/Scenario-v0", entry_point="scenario_dsl.runtime.registration:make_from_path")
     return ids

@@ -27,27 +27,29 @@ import numpy as np
 import numpy.typing as npt
 
 from scenario_dsl.lang import model as m
+from scenario_dsl.lang.diagnostics import ScnError
+from scenario_dsl.lang.evaluate import compile_expr
 
 Array = npt.NDArray[np.float64]
 Value = float | list[float]
 MAX_TRIES = 1000  # rounds of rejection sampling per block before `SamplingError`
 
 
-class SamplingError(RuntimeError):
-    """The `require`s of a block rejected a draw `max_tries` times in a row.
+class SamplingError(ScnError, RuntimeError):
+    """The `require`s of a block rejected a draw `max_tries` times in a row (SCN411).
 
     `requirement` is the message (or the condition's place) of the requirement that rejected
     the most draws, `where` its place in the file, `acceptance` the fraction of draws accepted.
     """
 
+    code = "SCN411"
+
     def __init__(self, requirement: str, where: m.Where | None, acceptance: float, attempts: int,
                  rejected: int) -> None:
-        self.requirement, self.where, self.acceptance = requirement, where, acceptance
-        place = f"{where.file}:{where.line}:{where.column}: " if where else ""
-        super().__init__(
-            f"{place}randomization: `require` {requirement} rejected {rejected} of {attempts} draws; "
-            f"acceptance rate {acceptance:.3%}: some episodes failed {MAX_TRIES} draws in a row "
-            "(widen the distributions or relax the requirement)")
+        self.requirement, self.acceptance = requirement, acceptance
+        super().__init__(f"randomization: `require` {requirement} rejected {rejected} of {attempts} draws; "
+                         f"acceptance rate {acceptance:.3%}: some episodes failed {MAX_TRIES} draws in a row",
+                         "widen the distributions or relax the requirement", where)
 
 
 # ---- one distribution -----------------------------------------------------------------------
@@ -373,19 +375,17 @@ _COMPILED: dict[int, tuple[m.Expr, Callable[[Mapping[str, Array]], Array]]] = {}
 
 def _evaluate(expr: m.Expr, env: Mapping[str, Array], n: int) -> Array:
     """An expression over random lets and drawn targets, for `n` episodes: shape (n, width).
-    Compiled once per expression with the compiler's NumPy reference (`expressions._compile`),
+    Compiled once per expression with the compiler's NumPy reference (`lang.evaluate.compile_expr`),
     reading a random let by its name and a drawn target by `owner.attribute`."""
     entry = _COMPILED.get(id(expr))
     if entry is None or entry[0] is not expr:
-        from scenario_dsl.compiler.expressions import _compile
-
         def leaf(s: m.Signal) -> Callable[[Mapping[str, Array]], Array]:
             name = s.name if s.source == "random" else f"{s.name}.{s.attribute}"
             return lambda values: values[name]
 
         if len(_COMPILED) > 10_000:
             _COMPILED.clear()
-        entry = _COMPILED[id(expr)] = (expr, _compile(expr, leaf))
+        entry = _COMPILED[id(expr)] = (expr, compile_expr(expr, leaf))
     result = np.asarray(entry[1](env), dtype=np.float64)
     if result.ndim == 2 and result.shape[0] == n:
         return result.copy() if any(result is v for v in env.values()) else result  # never an alias
@@ -434,29 +434,3 @@ def statistics(samples: Samples) -> list[Statistic]:
     """A `Statistic` per column of `samples`, in the order they are drawn."""
     return [Statistic(name, float(c.mean()), float(c.std()), float(c.min()), float(c.max()))
             for name, c in columns(samples).items()]
-
-
-def plot_histograms(samples: Samples, out: str, *, bins: int = 50) -> None:
-    """Write a PNG with one histogram per column of `samples` (matplotlib, no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    data = columns(samples)
-    count = max(len(data), 1)
-    cols = min(count, 4)
-    rows = math.ceil(count / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
-    for ax, (name, values) in zip(axes.flat, data.items(), strict=False):
-        ax.hist(values, bins=bins, color="#4c72b0")
-        ax.set_title(name, fontsize=9)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(data):]:
-        ax.axis("off")
-    fig.suptitle(f"{samples.n} episodes, acceptance rate {samples.acceptance:.3g}", fontsize=10)
-    fig.tight_layout()
-    try:
-        fig.savefig(out, dpi=100)
-    finally:
-        plt.close(fig)

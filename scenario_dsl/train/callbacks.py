@@ -163,9 +163,11 @@ class ProgressDisplay(BaseCallback):
     """Timesteps, steps per second, mean episode return and ETA: a rich progress bar on a
     terminal, else a plain line every `every` seconds (for logs)."""
 
-    def __init__(self, total: int, episodes: EpisodeLog, stream: TextIO = sys.stderr, every: float = 30.0,
+    def __init__(self, total: int, episodes: EpisodeLog, stream: TextIO | None = None, every: float = 30.0,
                  rich: bool | None = None) -> None:
         super().__init__()
+        # sys.stderr as it is now, not as it was when this module was imported (it may be replaced since)
+        stream = sys.stderr if stream is None else stream
         self.total, self.episodes, self.stream, self.every = total, episodes, stream, every
         self.rich = stream.isatty() if rich is None else rich
         self.progress: Any = None

@@ -19,7 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from scenario_dsl.compiler.artifacts import load_compiled
+from scenario_dsl.runtime.env import make_env
 from scenario_dsl.train import rundir
+from scenario_dsl.train.hyperparams import algorithm_class
 
 #: `truncation_reason` prefixes of episodes cut short by a failing simulation (NaN, divergence).
 FAILURE_PREFIXES = ("simulator failure", "evaluation failure")
@@ -134,12 +137,9 @@ def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
     """The model of a run directory (its best, else final, else latest checkpoint) or a model file
     inside one, with its normalization statistics and the run's scenario. Unpickles: trusted
     run directories only."""
-    from scenario_dsl.compiler.artifacts import load_compiled
-    from scenario_dsl.train.hyperparams import algorithm_class
-
     p = Path(path)
     if not p.exists():
-        raise rundir.RunDirError(f"{path}: no such file or directory")
+        raise rundir.RunDirError("no such file or directory", path=str(path))
     run = rundir.find_run_dir(p)
     meta = rundir.read_run(run)
     model_path = rundir.model_in(p)
@@ -148,8 +148,9 @@ def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
     try:
         model = cls.load(model_path, device=device)
     except (ValueError, KeyError) as exc:  # not a zip, or a zip without a saved model in it
-        raise rundir.RunDirError(f"{model_path}: cannot load it as a {meta['config']['algo'].upper()} model "
-                                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise rundir.RunDirError(f"cannot load it as a {meta['config']['algo'].upper()} model "
+                                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
+                                 path=str(model_path)) from None
     vec_normalize = None
     stats = model_path.parent / rundir.VECNORMALIZE
     if stats.is_file():
@@ -163,8 +164,6 @@ def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
 
 def evaluate(loaded: LoadedPolicy, episodes: int, seed: int, deterministic: bool) -> list[EpisodeResult]:
     """Run the loaded policy on a fresh env of its scenario."""
-    from scenario_dsl.runtime.env import make_env
-
     env = make_env(loaded.scenario)
     try:
         return run_episodes(make_policy(loaded.model, loaded.vec_normalize, deterministic), env, episodes, seed)
@@ -175,8 +174,6 @@ def evaluate(loaded: LoadedPolicy, episodes: int, seed: int, deterministic: bool
 def record_html(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool) -> EpisodeResult:
     """Run one episode with Meshcat and write it as a self-contained HTML animation (Meshcat's
     `StaticHtml` after `PublishRecording`): open it in a browser, offline, and press play."""
-    from scenario_dsl.runtime.env import make_env
-
     env = make_env(loaded.scenario, render_mode="human")
     meshcat = env.meshcat
     assert meshcat is not None  # render_mode="human" starts one
@@ -196,8 +193,6 @@ def record_html(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool)
 def record_video(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool) -> EpisodeResult:
     """Run one episode rendering `rgb_array` frames from the scenario's camera and write them as a
     GIF (Pillow) or, with imageio-ffmpeg installed, an MP4."""
-    from scenario_dsl.runtime.env import make_env
-
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".mp4"):
         raise ValueError(f"--video writes .gif or .mp4 files, not {out.name!r}")

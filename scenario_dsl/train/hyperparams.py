@@ -14,7 +14,6 @@ the keyword arguments of the algorithm's constructor (schedules, action noise, a
 from __future__ import annotations
 
 import ast as pyast
-import difflib
 import inspect
 import json
 import sys
@@ -23,19 +22,11 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 
-from scenario_dsl.lang.model import Train
+from scenario_dsl.lang.diagnostics import ScnError
+from scenario_dsl.lang.model import ALGORITHMS, Train
+from scenario_dsl.support.suggest import did_you_mean
 
 #: algorithm name -> (module, class). TRPO, ARS and TQC come from sb3-contrib.
-ALGORITHMS: dict[str, tuple[str, str]] = {
-    "ppo": ("stable_baselines3", "PPO"),
-    "a2c": ("stable_baselines3", "A2C"),
-    "sac": ("stable_baselines3", "SAC"),
-    "td3": ("stable_baselines3", "TD3"),
-    "ddpg": ("stable_baselines3", "DDPG"),
-    "trpo": ("sb3_contrib", "TRPO"),
-    "ars": ("sb3_contrib", "ARS"),
-    "tqc": ("sb3_contrib", "TQC"),
-}
 #: algorithms whose policies output a continuous action only (a `Box` action space).
 CONTINUOUS_ONLY = frozenset({"sac", "td3", "ddpg", "tqc"})
 #: algorithms with a replay buffer (saved with every checkpoint).
@@ -62,8 +53,11 @@ POLICY_RESERVED = frozenset({"self", "observation_space", "action_space", "lr_sc
                              "optimizer_kwargs", "normalize_images", "use_sde"})
 
 
-class ConfigError(ValueError):
-    """A training setting is unknown or has the wrong type; the message is one line."""
+class ConfigError(ScnError, ValueError):
+    """A training setting is unknown or has the wrong type (SCN601, a usage error: exit 2)."""
+
+    code = "SCN601"
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -187,8 +181,7 @@ def resolve(train: Train | None, sets: Iterable[tuple[str, Any]] = (), *, algo: 
             policy[s.key] = _check(s, policy_params[s.key], chosen)
         else:
             known = sorted({*RUN_KEYS, *algo_params, *policy_params})
-            close = difflib.get_close_matches(s.key, known, n=1)
-            hint = f"; did you mean `{close[0]}`?" if close else f"; known: {', '.join(known)}"
+            hint = "; " + (did_you_mean(s.key, known) or f"known: {', '.join(known)}")
             raise ConfigError(f"`{s.key}` (from {s.origin}) is not a setting of {chosen.upper()}{hint}")
 
     total = run.get("n_timesteps", block.n_timesteps)

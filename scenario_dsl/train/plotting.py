@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scenario_dsl.support.plots import pyplot
 from scenario_dsl.train import rundir
 
 
@@ -26,17 +27,14 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
 
 def plot_run(run_path: str | Path, out: str | Path | None = None, *, window: int = 20) -> Path:
     """Write the learning curve of the run in `run_path` to `out` (default: `<run>/curve.png`)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     run = rundir.find_run_dir(run_path)
     meta = rundir.read_run(run)
     episodes = rundir.read_csv(run / rundir.EPISODES_CSV)
     evaluations = rundir.read_csv(run / rundir.EVALUATIONS_CSV)
     if not episodes and not evaluations:
-        raise rundir.RunDirError(f"{run}: no finished episode or evaluation to plot yet")
+        raise rundir.RunDirError("no finished episode or evaluation to plot yet", path=str(run))
     episodes = [r for r in episodes if r.get("return")]
     terms = [c.removeprefix("term_") for c in (episodes[0] if episodes else {}) if c.startswith("term_")]
     fig, axes = plt.subplots(2 if terms else 1, 1, figsize=(8, 6.5 if terms else 4), sharex=True, squeeze=False)

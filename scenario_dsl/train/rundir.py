@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scenario_dsl.compiler.artifacts import _umask, write_text_atomically
+from scenario_dsl.lang.diagnostics import ScnError
+from scenario_dsl.support.files import umask, write_text_atomically
 
 RUN_FORMAT = "scn.run/1"
 RUN_JSON, SCENARIO_JSON = "run.json", "scenario.json"
@@ -44,8 +45,11 @@ MODEL, REPLAY_BUFFER, VECNORMALIZE, RNG, STATE = (
     "model.zip", "replay_buffer.pkl", "vecnormalize.pkl", "rng.pkl", "state.json")
 
 
-class RunDirError(ValueError):
-    """A path is not a run directory (or a model in one); the message is one line."""
+class RunDirError(ScnError, ValueError):
+    """A path is not a run directory (or a model in one) that can be used (SCN602, exit 2)."""
+
+    code = "SCN602"
+    exit_code = 2
 
 
 def new_run_dir(out: str | Path, scenario: str, seed: int) -> Path:
@@ -69,16 +73,16 @@ def find_run_dir(path: str | Path) -> Path:
     for candidate in (p, *p.parents):
         if (candidate / RUN_JSON).is_file():
             return candidate
-    raise RunDirError(f"{path}: not a run directory of `scn train` (no {RUN_JSON} in it or above it)")
+    raise RunDirError(f"not a run directory of `scn train` (no {RUN_JSON} in it or above it)", path=str(path))
 
 
 def read_run(run: Path) -> dict[str, Any]:
     try:
         data = json.loads((run / RUN_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise RunDirError(f"{run / RUN_JSON}: cannot read it ({exc})") from None
+        raise RunDirError(f"cannot read it ({exc})", path=str(run / RUN_JSON)) from None
     if not isinstance(data, dict) or data.get("format") != RUN_FORMAT:
-        raise RunDirError(f"{run / RUN_JSON}: not a run description (expected \"format\": \"{RUN_FORMAT}\")")
+        raise RunDirError(f"not a run description (expected \"format\": \"{RUN_FORMAT}\")", path=str(run / RUN_JSON))
     return data
 
 
@@ -88,7 +92,7 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write text atomically (`artifacts.write_text_atomically`)."""
+    """Write text atomically (`support.files.write_text_atomically`)."""
     write_text_atomically(path, text)
 
 
@@ -117,7 +121,7 @@ def save_snapshot(folder: Path, model: Any, vec_normalize: Any | None, state: di
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; give it a plain folder's mode
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes it private; give it a plain folder's mode
         model.save(tmp / MODEL)
         if replay_buffer and getattr(model, "replay_buffer", None) is not None:
             model.save_replay_buffer(tmp / REPLAY_BUFFER)
@@ -193,7 +197,8 @@ def model_in(path: Path) -> Path:
     else its latest checkpoint."""
     if path.is_file():
         if path.suffix != ".zip":
-            raise RunDirError(f"{path}: not a model (a model is a .zip: model.zip in best/, final/ or a checkpoint)")
+            raise RunDirError("not a model (a model is a .zip: model.zip in best/, final/ or a checkpoint)",
+                              path=str(path))
         return path
     for candidate in (path / MODEL, path / BEST / MODEL, path / FINAL / MODEL):
         if candidate.is_file():
@@ -201,7 +206,7 @@ def model_in(path: Path) -> Path:
     found = checkpoints(path)
     if found:
         return found[-1].model
-    raise RunDirError(f"{path}: the run has no model yet (no best/, final/ or checkpoint)")
+    raise RunDirError("the run has no model yet (no best/, final/ or checkpoint)", path=str(path))
 
 
 # ---- random state ------------------------------------------------------------------------------

@@ -24,16 +24,24 @@ from typing import Any
 
 import numpy as np
 
-from scenario_dsl.train import rundir
-from scenario_dsl.train.hyperparams import ConfigError, TrainConfig, algorithm_class, algorithm_kwargs, check_spaces
+from scenario_dsl.compiler.artifacts import compiled_document, load_compiled, scenario_hash
+from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.lang.model import Scenario
+from scenario_dsl.runtime.env import EnvFactory, make_env
+from scenario_dsl.support.version import versions as scn_versions
+from scenario_dsl.train import rundir
+from scenario_dsl.train.callbacks import AppendingCSV, CheckpointCallback, EpisodeLog, EvalCallback, ProgressDisplay
+from scenario_dsl.train.evaluation import DEFAULT_EVAL_SEED, FAILURE_PREFIXES
+from scenario_dsl.train.hyperparams import ConfigError, TrainConfig, algorithm_class, algorithm_kwargs, check_spaces
 
 Log = Callable[[str], None]
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(ScnError, RuntimeError):
     """The learner's numbers became NaN (usually rewards or observations of enormous magnitude
-    from a simulation on its way to diverging); the message is one line."""
+    from a simulation on its way to diverging): SCN603."""
+
+    code = "SCN603"
 
 
 def tensorboard_available() -> bool:
@@ -44,8 +52,6 @@ def tensorboard_available() -> bool:
 def make_vec_env(scenario: Scenario, config: TrainConfig, seed: int) -> Any:
     """The training environments: subprocess workers when `n_envs > 1`, monitored."""
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
-
-    from scenario_dsl.runtime.env import EnvFactory
 
     factories = [EnvFactory(scenario, seed=seed + i) for i in range(config.n_envs)]
     venv = SubprocVecEnv(factories) if config.n_envs > 1 else DummyVecEnv(factories)  # type: ignore[arg-type]
@@ -91,8 +97,6 @@ def rollout_note(config: TrainConfig) -> str | None:
 def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from scenario_dsl.compiler.artifacts import versions as scn_versions
-
     found = scn_versions()
     for package in ("stable-baselines3", "sb3-contrib", "torch"):
         try:
@@ -107,8 +111,6 @@ def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: s
     """Check the settings by building the model, create the run directory, and train.
     Returns the run directory. Raises `ConfigError` before creating anything when the algorithm
     rejects the settings."""
-    from scenario_dsl.compiler.artifacts import compiled_document, scenario_hash
-
     model = build_model(scenario, config)
     try:
         run = rundir.new_run_dir(out, scenario.name, config.seed)
@@ -130,8 +132,6 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
     """Continue the run in `run_path` from its newest complete checkpoint (or from the start when
     it was killed before its first); `n_timesteps` raises the run's target."""
     from stable_baselines3.common.vec_env import VecNormalize
-
-    from scenario_dsl.compiler.artifacts import load_compiled
 
     run = rundir.find_run_dir(run_path)
     meta = rundir.read_run(run)
@@ -195,10 +195,6 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
            resumed: bool) -> None:
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
-
-    from scenario_dsl.train.callbacks import AppendingCSV, CheckpointCallback, EpisodeLog, EvalCallback, ProgressDisplay
-    from scenario_dsl.runtime.env import make_env
-    from scenario_dsl.train.evaluation import DEFAULT_EVAL_SEED, FAILURE_PREFIXES
 
     formats: list[Any] = [AppendingCSV(run / rundir.PROGRESS_CSV)]
     if tensorboard_available():

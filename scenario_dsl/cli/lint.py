@@ -1,0 +1,125 @@
+"""`scn lint` and `scn fmt`: the front end only, so they start without Drake, NumPy, torch or Gymnasium."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from scenario_dsl.cli.app import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    PARAM_ARG,
+    PROG,
+    Streams,
+    arg,
+    command,
+    dedupe,
+    emit,
+    exit_code,
+    expand_paths,
+    internal_error,
+    plural,
+    summary,
+)
+from scenario_dsl.emitters import FORMATS
+from scenario_dsl.lang.diagnostics import Diagnostic
+from scenario_dsl.support.files import write_text_atomically
+
+
+@command(
+    "lint", "check scenario files without running them; report every problem",
+    arg("paths", nargs="+", metavar="PATH", help=".scn files, or folders (every *.scn below them)"),
+    arg("--format", choices=list(FORMATS), default="human", help="output format (default: human)"),
+    arg("--strict", action="store_true", help="treat warnings as errors for the exit code"),
+    arg("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output"),
+    PARAM_ARG,
+)
+def lint(args: argparse.Namespace, io: Streams) -> int:
+    """Front end only (parse, includes, validate): no Drake, NumPy, torch or Gymnasium."""
+    from scenario_dsl.lang.loader import analyze_file
+
+    files, diagnostics = expand_paths(args.paths)
+    params = dict(args.param)
+    for path in files:
+        try:
+            analysis = analyze_file(path, params=params)
+        except Exception as exc:  # a bug: report it for this file and go on with the others
+            diagnostics.append(internal_error(exc, path))
+            continue
+        diagnostics.extend(sorted(analysis.diagnostics, key=Diagnostic.sort_key))
+    diagnostics = dedupe(diagnostics)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                emit(diagnostics, args.format, f)
+        except OSError as exc:
+            io.err.write(f"{PROG}: error: cannot write {args.output}: {exc.strerror or exc}\n")
+            return EXIT_USAGE
+    else:
+        emit(diagnostics, args.format, io.out)
+    if args.format == "human":
+        io.err.write(summary(diagnostics, len(files)) + "\n")
+    return exit_code(diagnostics, strict=args.strict)
+
+
+@command(
+    "fmt", "format scenario files in place (only files that change are written)",
+    arg("paths", nargs="+", metavar="PATH", help=".scn files, or folders (every *.scn below them)"),
+    arg("--check", action="store_true", help="write nothing; list the files that would change and exit 1 if any"),
+    arg("--diff", action="store_true", help="write nothing; print a unified diff of the changes and exit 1 if any"),
+)
+def fmt(args: argparse.Namespace, io: Streams) -> int:
+    """Rewrite each file as `formatter.format_source` prints it. A file with syntax errors is
+    left alone and its diagnostics go to standard error (exit 1)."""
+    from scenario_dsl.lang.formatter import format_source
+    from scenario_dsl.lang.loader import read_source
+
+    files, diagnostics = expand_paths(args.paths)
+    changed: list[str] = []
+    failed = 0
+    for path in files:
+        source, problems = read_source(path)
+        diagnostics.extend(problems)
+        if source is None:
+            failed += 1
+            continue
+        try:
+            formatted, problems = format_source(source)
+        except Exception as exc:
+            diagnostics.append(internal_error(exc, path))
+            continue
+        diagnostics.extend(problems)
+        if formatted is None:
+            failed += 1
+            continue
+        if formatted == source.text:
+            continue
+        changed.append(path)
+        if args.diff:
+            io.out.write(_unified_diff(path, source.text, formatted))
+        if args.check:
+            io.out.write(f"Would reformat: {path}\n")
+        elif not args.diff:
+            write_text_atomically(Path(path), formatted)
+    if diagnostics:
+        emit(diagnostics, "human", io.err)
+    dry = args.check or args.diff
+    done = "would be reformatted" if dry else "reformatted"
+    left = len(files) - len(changed) - failed
+    parts = [f"{plural(len(changed), 'file')} {done}", f"{left} left unchanged"]
+    if failed:
+        parts.append(f"{failed} with errors")
+    io.err.write(", ".join(parts) + ".\n")
+    code = exit_code(diagnostics)
+    if code == EXIT_OK and dry and changed:
+        code = EXIT_PROBLEMS
+    return code
+
+
+def _unified_diff(path: str, before: str, after: str) -> str:
+    import difflib
+
+    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                 fromfile=f"a/{path}", tofile=f"b/{path}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)

@@ -1,0 +1,136 @@
+"""`scn sample`: draw a scenario's randomization without simulating, and show what was drawn."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import TYPE_CHECKING
+
+from scenario_dsl.cli.app import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    PARAM_ARG,
+    PROG,
+    Streams,
+    arg,
+    at_least,
+    build_scenario,
+    command,
+    compile_failure,
+)
+from scenario_dsl.support.plots import pyplot
+
+if TYPE_CHECKING:
+    from scenario_dsl.sampling.sampler import Samples
+
+
+@command(
+    "sample", "draw N episodes' randomization without simulating; statistics per drawn quantity",
+    arg("path", metavar="FILE", help="a .scn file"),
+    arg("-n", type=at_least(1), default=1000, metavar="N", help="episodes to draw (default: 1000)"),
+    arg("--seed", type=at_least(0), default=0, metavar="S", help="seed of the draws (default: 0)"),
+    arg("--format", choices=["table", "json", "csv"], default="table",
+        help="table: statistics (default); json: statistics, acceptance and timing; csv: one row per episode"),
+    arg("--plot", metavar="PNG", help="also write a histogram of each quantity to this PNG file"),
+    arg("--scope", choices=["episode", "step", "build"], default="episode",
+        help="which `randomize` blocks to draw (default: episode)"),
+    PARAM_ARG,
+)
+def sample(args: argparse.Namespace, io: Streams) -> int:
+    """Draw the blocks of one scope for N episodes at once (`sampling.Sampler`, nominal values
+    from the compiled diagram); exit 1 when the scenario has errors or a `require` rejects too often."""
+    scenario = build_scenario(args.path, dict(args.param), io)
+    if scenario is None:
+        return EXIT_PROBLEMS
+    import json
+    import time
+
+    import numpy as np
+
+    from scenario_dsl.compiler import compile_scenario
+    from scenario_dsl.sampling.sampler import Sampler, columns, statistics
+
+    try:
+        compiled = compile_scenario(scenario)
+        if args.scope == "build":  # the nominal values are the scenario's own, not a context's
+            builder = compiled.build_randomizer
+            sampler = builder.sampler if builder else Sampler(scenario, scopes=("build",), nominal={})
+        else:
+            sampler = compiled.randomizer.sampler_for(compiled.diagram, (args.scope,))
+    except Exception as exc:
+        return compile_failure(exc, io, args.path)
+    start = time.perf_counter()
+    try:
+        samples = sampler.sample(args.n, np.random.default_rng(args.seed))
+    except MemoryError:
+        io.err.write(f"{PROG}: error: {args.n:,} episodes do not fit in memory; draw fewer (-n)\n")
+        return EXIT_USAGE
+    seconds = time.perf_counter() - start
+    stats = statistics(samples)
+    summary_line = (f"{args.n} episodes of `{scenario.name}` (per {args.scope}), seed {args.seed}: "
+                    f"acceptance rate {samples.acceptance:.4g}, drawn in {seconds * 1e3:.1f} ms")
+    if args.format == "json":
+        io.out.write(json.dumps({
+            "scenario": scenario.name, "scope": args.scope, "n": args.n, "seed": args.seed,
+            "acceptance": samples.acceptance, "rejections": samples.rejections, "unchecked": samples.unchecked,
+            "seconds": seconds, "quantities": {s.name: {"mean": s.mean, "std": s.std, "min": s.min, "max": s.max}
+                                               for s in stats}}, indent=2) + "\n")
+    elif args.format == "csv":
+        import csv
+
+        data = columns(samples)
+        writer = csv.writer(io.out, lineterminator="\n")
+        writer.writerow(data)
+        writer.writerows(np.column_stack(list(data.values())).tolist() if data else [])
+        io.err.write(summary_line + "\n")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=summary_line, title_justify="left")
+        for name in ("quantity", "mean", "std", "min", "max"):
+            table.add_column(name, justify="left" if name == "quantity" else "right")
+        for s in stats:
+            table.add_row(s.name, *(f"{v:.6g}" for v in (s.mean, s.std, s.min, s.max)))
+        console = Console(file=io.out, highlight=False, soft_wrap=True, width=100)
+        console.print(table)
+        for label, count in samples.rejections.items():
+            console.print(f"require {label}: rejected {count} draws")
+        for label in samples.unchecked:
+            console.print(f"require {label}: reads the simulated scene; checked at reset, not here")
+        if not stats:
+            console.print(f"no `randomize per {args.scope}` draws")
+    if args.plot:
+        try:
+            plot_histograms(samples, args.plot)
+        except (OSError, ValueError) as exc:  # ValueError: matplotlib knows no such image format
+            io.err.write(f"{PROG}: error: cannot write {args.plot}: {getattr(exc, 'strerror', None) or exc}\n")
+            return EXIT_USAGE
+        io.err.write(f"wrote {args.plot}\n")
+    return EXIT_OK
+
+
+def plot_histograms(samples: Samples, out: str, *, bins: int = 50) -> None:
+    """Write a PNG with one histogram per column of `samples` (matplotlib, no display needed)."""
+    plt = pyplot()
+
+    from scenario_dsl.sampling.sampler import columns
+
+    data = columns(samples)
+    count = max(len(data), 1)
+    cols = min(count, 4)
+    rows = math.ceil(count / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
+    for ax, (name, values) in zip(axes.flat, data.items(), strict=False):
+        ax.hist(values, bins=bins, color="#4c72b0")
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(data):]:
+        ax.axis("off")
+    fig.suptitle(f"{samples.n} episodes, acceptance rate {samples.acceptance:.3g}", fontsize=10)
+    fig.tight_layout()
+    try:
+        fig.savefig(out, dpi=100)
+    finally:
+        plt.close(fig)

@@ -1,0 +1,163 @@
+"""`scn train`, `scn eval`, `scn plot`: training runs, evaluating their policies, their curves."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scenario_dsl.cli.app import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    PARAM_ARG,
+    PROG,
+    Streams,
+    arg,
+    at_least,
+    build_scenario,
+    command,
+    compile_failure,
+)
+from scenario_dsl.lang.diagnostics import ScnError
+from scenario_dsl.lang.model import ALGORITHMS
+
+
+@command(
+    "train", "train an agent on a scenario (stable-baselines3 / sb3-contrib) into a run directory",
+    arg("path", nargs="?", metavar="FILE", help="a .scn file, or a JSON file written by `scn compile`"),
+    arg("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint (no FILE needed)"),
+    arg("--algo", choices=list(ALGORITHMS),
+        help="the algorithm (default: the train block's, else ppo)"),
+    arg("--timesteps", type=int, metavar="N", help="timesteps to train (with --resume: the new total)"),
+    arg("--n-envs", type=int, metavar="K", help="environments in parallel (subprocesses when K > 1)"),
+    arg("--seed", type=at_least(0), metavar="S", help="the run's seed (default: the train block's, else random)"),
+    PARAM_ARG,
+    arg("--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a hyperparameter (repeatable), e.g. --set learning_rate=1e-3 --set net_arch=[256,256]"),
+    arg("--out", default="runs", metavar="DIR", help="where run directories go (default: runs/)"),
+    arg("--device", choices=["cpu", "cuda", "auto"], help="torch device (default: auto)"),
+    arg("--threads", type=at_least(1), metavar="N", help="torch threads in the training process (default: 1)"),
+    arg("--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="a live progress bar (default: on a terminal; otherwise a status line every 30 s)"),
+)
+def train(args: argparse.Namespace, io: Streams) -> int:
+    """Settings errors (unknown or mistyped hyperparameters, an algorithm that cannot act in the
+    action space: SCN601) exit 2 before any training; a scenario with errors exits 1. The errors
+    raised here are `ScnError`s that `main` reports."""
+    from scenario_dsl.train import training
+    from scenario_dsl.train.hyperparams import ConfigError, check_spaces, parse_set, resolve
+
+    def log(text: str) -> None:
+        io.err.write(text + "\n")
+        io.err.flush()
+
+    import torch
+
+    # One thread unless asked: on shared cores two torch threads made SAC 10x slower (docs/results.md).
+    torch.set_num_threads(max(1, args.threads or 1))
+    if args.resume:
+        changed = [flag for flag, value in (("FILE", args.path), ("--algo", args.algo), ("--n-envs", args.n_envs),
+                                            ("--seed", args.seed), ("--param", args.param), ("--set", args.set))
+                   if value]
+        if changed:
+            raise ConfigError(f"--resume continues a run with its saved settings; {', '.join(changed)} "
+                              "cannot change (only --timesteps, --device, --threads)")
+        run = training.resume(args.resume, n_timesteps=args.timesteps, device=args.device, log=log,
+                              progress=args.progress)
+        io.out.write(f"{run}\n")
+        return EXIT_OK
+    if not args.path:
+        raise ConfigError("a scenario FILE (or --resume RUN_DIR) is required")
+    sets = [parse_set(text) for text in args.set]
+    scenario = build_scenario(args.path, dict(args.param), io)
+    if scenario is None:
+        return EXIT_PROBLEMS
+    source = "the train block" if not args.path.endswith(".json") else "the compiled train block"
+    config, notes = resolve(scenario.train, sets, algo=args.algo, n_timesteps=args.timesteps,
+                            n_envs=args.n_envs, seed=args.seed, device=args.device or "auto", source=source)
+    for note in notes + [n for n in (training.rollout_note(config),) if n]:
+        log(f"note: {note}")
+    from scenario_dsl.runtime.env import make_env
+
+    try:  # build one env here: compile errors come with their spans, before any worker starts
+        env = make_env(scenario)
+    except Exception as exc:
+        return compile_failure(exc, io, args.path)
+    try:
+        check_spaces(config, env.action_space)
+        env.reset(seed=config.seed)  # a `require` that always rejects fails here (SCN411), with its place
+        # a rare draw Drake refuses fails here too, with its place, not later in a worker
+        env.compiled.randomizer.check_domains(env.compiled.diagram, seed=config.seed)
+    finally:
+        env.close()
+    run = training.start(scenario, config, args.out, source=args.path, command=sys.argv, log=log,
+                         progress=args.progress)
+    io.out.write(f"{run}\n")
+    return EXIT_OK
+
+
+@command(
+    "eval", "evaluate a trained agent: returns, episode lengths, success rate, reward terms",
+    arg("path", metavar="RUN_DIR_OR_MODEL", help="a run directory (its best model) or a model .zip inside one"),
+    arg("--episodes", type=at_least(1), default=10, metavar="N", help="episodes to run (default: 10)"),
+    arg("--deterministic", action="store_true", help="act with the policy's mean action (default: sample)"),
+    arg("--seed", type=at_least(0), default=0, metavar="S", help="episode i is reset with seed S + i (default: 0)"),
+    arg("--record", metavar="OUT.html", help="also write one episode as a self-contained Meshcat HTML animation"),
+    arg("--video", metavar="OUT.gif", help="also write one episode as a GIF (or MP4 with imageio-ffmpeg) "
+        "from the scenario's camera"),
+    arg("--format", choices=["human", "json"], default="human", help="output format (default: human)"),
+    arg("--device", choices=["cpu", "cuda", "auto"], default="auto", help="torch device (default: auto)"),
+)
+def eval_(args: argparse.Namespace, io: Streams) -> int:
+    """Loads pickles: only run directories you trust (your own)."""
+    import json
+
+    from scenario_dsl.train import evaluation
+
+    loaded = evaluation.load_policy(args.path, device=args.device)  # SCN602/SCN009 reach `main`
+    results = evaluation.evaluate(loaded, args.episodes, args.seed, args.deterministic)
+    summary_ = evaluation.summarize(results)
+    if args.format == "json":
+        io.out.write(json.dumps({"model": str(loaded.model_path), "deterministic": args.deterministic,
+                                 "seed": args.seed, **summary_.to_json()}, indent=2) + "\n")
+    else:
+        io.out.write(evaluation.format_summary(summary_, model=str(loaded.model_path),
+                                               deterministic=args.deterministic))
+    try:
+        if args.record:
+            evaluation.record_html(loaded, Path(args.record), args.seed, args.deterministic)
+            io.err.write(f"wrote {args.record} (open it in a browser and press play under Animation)\n")
+        if args.video:
+            evaluation.record_video(loaded, Path(args.video), args.seed, args.deterministic)
+            io.err.write(f"wrote {args.video}\n")
+    except ScnError:
+        raise
+    except (ValueError, OSError) as exc:
+        io.err.write(f"{PROG}: error: {exc}\n")
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+@command(
+    "plot", "plot a run's learning curve (return vs timesteps, reward terms) as a PNG",
+    arg("path", metavar="RUN_DIR", help="a run directory of `scn train`"),
+    arg("--output", "-o", metavar="OUT.png", help="where to write the PNG (default: RUN_DIR/curve.png)"),
+    arg("--window", type=at_least(1), default=20, metavar="N", help="episodes in the moving average (default: 20)"),
+)
+def plot(args: argparse.Namespace, io: Streams) -> int:
+    from scenario_dsl.train.plotting import plot_run
+
+    try:
+        out = plot_run(args.path, args.output, window=args.window)
+    except ScnError:  # not a run directory (SCN602): `main` reports it
+        raise
+    except OSError as exc:
+        io.err.write(f"{PROG}: error: {exc}\n")
+        return EXIT_USAGE
+    except ValueError as exc:  # an image format matplotlib does not know
+        io.err.write(f"{PROG}: error: cannot write {args.output}: {exc}\n")
+        return EXIT_USAGE
+    io.out.write(f"{out}\n")
+    return EXIT_OK
+

@@ -1,0 +1,98 @@
+"""The agent's ports: the action (what it commands, its bounds: SCN402, SCN504) and the
+observations (their sizes, which later draws and the compiler read).
+"""
+
+from __future__ import annotations
+
+from scenario_dsl.lang import ast
+from scenario_dsl.lang.model import Action, Observation
+from scenario_dsl.lang.typecheck import Failed
+from scenario_dsl.lang.units import ANGLE, FORCE, LENGTH, TORQUE, Dim
+from scenario_dsl.lang.validate.context import Context, where
+
+
+class AgentChecks(Context):
+    """The action and the observations."""
+
+    def _action(self) -> Action | None:
+        if not self.decls.actions:
+            if not any(isinstance(s, ast.ActionDecl) for s in self.statements):
+                self._missing("action", "e.g. `action torque = pendulum.effort in [-2, 2] N*m`")
+            return None  # else its name was taken (SCN202)
+        decl = next(iter(self.decls.actions.values()))
+        target = decl.target.dotted
+        owner, _, attr = target.rpartition(".")
+        size: int | None = None
+        dim: Dim | None = None
+        if owner in self.decls.controllers and attr == "desired_position":
+            joints = self.decls.controllers[owner].joints
+            size = sum(self.decls.joint_sizes(j.dotted)[0] for j in joints)
+            dims = {self._q_dim(j.dotted) for j in joints}
+            dim = dims.pop() if len(dims) == 1 else None
+        elif self.decls.joint_type(owner) and attr in ("effort", "torque", "force"):
+            joint = self.decls.joints.get(owner)
+            if joint is not None and self._actuated_setting(owner) is None:
+                self.error("SCN504", f"joint `{owner}` is not actuated", decl.target.span,
+                           f"add `actuated` to joint `{owner}`'s settings")
+            model, _, joint_name = owner.partition(".")
+            info = self.decls.model_info.get(model)
+            if joint is None and info is not None and joint_name not in info.actuated:
+                self.error("SCN504", f"joint `{owner}` has no actuator in {info.path.name}", decl.target.span,
+                           f"actuated joints there: {', '.join(info.actuated) or 'none'}")
+            size = 1
+            dim = {"revolute": TORQUE, "prismatic": FORCE}.get(self.decls.joint_type(owner) or "")
+        elif target == "plant.actuation":
+            size = None  # from the bounds
+        elif target.split(".")[0] in self.decls.models and target.split(".")[0] not in self.decls.model_info:
+            return None  # the model file failed to load; that was reported
+        else:
+            self.error("SCN204", f"`{target}` cannot be commanded", decl.target.span,
+                       "an action sets `CONTROLLER.desired_position`, `JOINT.effort` or `plant.actuation`")
+            return None
+        if decl.bounds is None:
+            self.error("SCN406", f"action `{decl.name.name}` needs bounds", decl.span,
+                       "write `... in [lower, upper]` (or [[lowers...], [uppers...]])")
+            return None
+        bounds = self._const(decl.bounds, "action bounds", dim, (2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32))
+        if bounds is None:
+            return None
+        assert isinstance(bounds, list)
+        nested = isinstance(decl.bounds, ast.Vector) and all(isinstance(i, ast.Vector) for i in decl.bounds.items)
+        if not nested and len(bounds) != 2:
+            self.error("SCN303", "action bounds are [lower, upper] or [[lowers...], [uppers...]]", decl.bounds.span,
+                       f"got {len(bounds)} numbers in one flat vector")
+            return None
+        n = len(bounds) // 2 if nested else (size or 1)
+        if size is not None and n != size:
+            self.error("SCN303", f"bounds for {n} numbers; `{target}` takes {size}", decl.bounds.span, None)
+            return None
+        lower, upper = (bounds[:n], bounds[n:]) if nested else ([bounds[0]] * n, [bounds[1]] * n)
+        if any(lo >= hi for lo, hi in zip(lower, upper, strict=True)):
+            self.error("SCN402", "action bounds must be [lower, upper] with lower < upper", decl.bounds.span, None)
+        values = self._settings(decl.settings,
+                                {"normalize": self._flag(), "dtype": self._choice(("float32", "float64"))},
+                                f"action `{decl.name.name}`")
+        self.decls.sizes[decl.name.name] = n if n > 1 else None  # type: ignore[assignment]
+        return Action(name=decl.name.name, target=target, size=n, lower=lower, upper=upper, where=where(decl.span),
+                      **values)
+
+    def _q_dim(self, joint: str) -> Dim | None:
+        return {"prismatic": LENGTH, "revolute": ANGLE}.get(self.decls.joint_type(joint) or "")
+
+    def _observations(self) -> list[Observation]:
+        if not any(isinstance(s, ast.ObservationDecl) for s in self.statements):
+            self._missing("observation", "e.g. `observation state = plant.state`")
+        out = []
+        for name, decl in self.decls.observations.items():
+            try:
+                typed = self.check.lower(decl.value, self.signals)
+            except Failed:
+                continue
+            values = self._settings(decl.settings, {"dtype": self._choice(("float32", "float64"))},
+                                    f"observation `{name}`")
+            size = typed.size or 1
+            if typed.ir.kind == "signal" and typed.ir.source == "plant" and typed.size is None:  # type: ignore[union-attr]
+                size = 0  # known when the plant is built
+            self.decls.sizes[name] = size
+            out.append(Observation(name=name, value=typed.ir, size=size, where=where(decl.span), **values))
+        return out
