@@ -10,6 +10,12 @@ end and raise `ScenarioError` with every diagnostic when a scenario has errors;
 
 `make_env`, `EnvFactory` and `compile_scenario` are imported on first use, so the front end
 (and `scn lint`) starts without Drake, NumPy or Gymnasium.
+
+Importing the package registers scn's gym ids (`scn/<name>-v0` for each bundled scenario,
+`scn/Scenario-v0` with `path=`) with Gymnasium, Gymnasium's convention for environment packages
+(`gym.register_envs(scenario_dsl)`, RL Zoo's `--gym-packages scenario_dsl`): at once when
+Gymnasium is already imported, else as soon as it is, so a process that never uses Gymnasium
+never loads it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from scenario_dsl.lang.diagnostics import Diagnostic, ScenarioError, Severity
 from scenario_dsl.lang.loader import load, loads
+from scenario_dsl.support.imports import when_imported
 from scenario_dsl.support.version import __version__
 
 if TYPE_CHECKING:
@@ -37,3 +44,10 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'scenario_dsl' has no attribute {name!r}")
+
+
+def _register_gym_ids() -> None:
+    import scenario_dsl.runtime.registration  # noqa: F401  (registers on import; Gymnasium is loaded by now)
+
+
+when_imported("gymnasium", _register_gym_ids)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 from scenario_dsl.cli.app import (
     EXIT_OK,
@@ -13,6 +12,7 @@ from scenario_dsl.cli.app import (
     PARAM_ARG,
     PROG,
     Streams,
+    UsageError,
     arg,
     at_least,
     build_scenario,
@@ -20,9 +20,10 @@ from scenario_dsl.cli.app import (
     compile_failure,
 )
 from scenario_dsl.support.plots import pyplot
+from scenario_dsl.support.suggest import did_you_mean
 
-if TYPE_CHECKING:
-    from scenario_dsl.sampling.sampler import Samples
+#: How many quantities `--plot` draws without `--vars`: a corner plot of k quantities has k*k panels.
+MAX_CORNER = 6
 
 
 @command(
@@ -32,7 +33,10 @@ if TYPE_CHECKING:
     arg("--seed", type=at_least(0), default=0, metavar="S", help="seed of the draws (default: 0)"),
     arg("--format", choices=["table", "json", "csv"], default="table",
         help="table: statistics (default); json: statistics, acceptance and timing; csv: one row per episode"),
-    arg("--plot", metavar="PNG", help="also write a histogram of each quantity to this PNG file"),
+    arg("--plot", metavar="PNG", help="also write a corner plot to this PNG file: each quantity's histogram on the "
+        "diagonal, each pair's scatter below it"),
+    arg("--vars", metavar="NAME,...", type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
+        help=f"the quantities --plot draws, as the table names them (default: the first {MAX_CORNER})"),
     arg("--scope", choices=["episode", "step", "build"], default="episode",
         help="which `randomize` blocks to draw (default: episode)"),
     PARAM_ARG,
@@ -102,8 +106,18 @@ def sample(args: argparse.Namespace, io: Streams) -> int:
         if not stats:
             console.print(f"no `randomize per {args.scope}` draws")
     if args.plot:
+        data = columns(samples)
+        chosen = args.vars or list(data)[:MAX_CORNER]
+        unknown = [v for v in chosen if v not in data]
+        if unknown:
+            hint = did_you_mean(unknown[0], list(data)) or f"drawn: {', '.join(data) or 'nothing'}"
+            raise UsageError(f"--vars: `{unknown[0]}` is not a drawn quantity; {hint}")
+        if not args.vars and len(data) > MAX_CORNER:
+            io.err.write(f"note: --plot draws the first {MAX_CORNER} of {len(data)} quantities; "
+                         "choose others with --vars\n")
         try:
-            plot_histograms(samples, args.plot)
+            plot_corner({name: data[name] for name in chosen}, args.plot,
+                        f"{samples.n} episodes, acceptance rate {samples.acceptance:.3g}")
         except (OSError, ValueError) as exc:  # ValueError: matplotlib knows no such image format
             io.err.write(f"{PROG}: error: cannot write {args.plot}: {getattr(exc, 'strerror', None) or exc}\n")
             return EXIT_USAGE
@@ -111,24 +125,35 @@ def sample(args: argparse.Namespace, io: Streams) -> int:
     return EXIT_OK
 
 
-def plot_histograms(samples: Samples, out: str, *, bins: int = 50) -> None:
-    """Write a PNG with one histogram per column of `samples` (matplotlib, no display needed)."""
+def plot_corner(data: dict[str, Any], out: str, title: str, *, bins: int = 40, points: int = 2000) -> None:
+    """Write a corner (pair) plot of `data` (name -> n values): each quantity's histogram on the
+    diagonal, the scatter of each pair below it (at most `points` points, evenly spaced), so that
+    "are my targets uniform in the disk?" is answered at a glance."""
     plt = pyplot()
-
-    from scenario_dsl.sampling.sampler import columns
-
-    data = columns(samples)
-    count = max(len(data), 1)
-    cols = min(count, 4)
-    rows = math.ceil(count / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
-    for ax, (name, values) in zip(axes.flat, data.items(), strict=False):
-        ax.hist(values, bins=bins, color="#4c72b0")
-        ax.set_title(name, fontsize=9)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(data):]:
-        ax.axis("off")
-    fig.suptitle(f"{samples.n} episodes, acceptance rate {samples.acceptance:.3g}", fontsize=10)
+    names = list(data)
+    k = max(len(names), 1)
+    fig, axes = plt.subplots(k, k, figsize=(2.2 * k + 1, 2.2 * k + 0.6), squeeze=False)
+    for i, y in enumerate(names):
+        for j, x in enumerate(names):
+            ax = axes[i][j]
+            if j > i:
+                ax.axis("off")
+                continue
+            if i == j:
+                ax.hist(data[x], bins=bins, color="#4c72b0")
+            else:
+                step = max(1, len(data[x]) // points)
+                ax.scatter(data[x][::step], data[y][::step], s=3, alpha=0.5, color="#4c72b0", linewidths=0)
+            ax.tick_params(labelsize=6)
+            if i == k - 1:
+                ax.set_xlabel(x, fontsize=8)
+            if j == 0 and i > 0:
+                ax.set_ylabel(y, fontsize=8)
+            elif j == 0:
+                ax.set_title(x, fontsize=8)
+    if not names:
+        axes[0][0].axis("off")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     try:
         fig.savefig(out, dpi=100)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from scenario_dsl.lang.model import Where
 from scenario_dsl.lang.source import SourceFile, Span, remembered
+
+if TYPE_CHECKING:  # the pydantic model is not needed to render a place: emitters stay light
+    from scenario_dsl.lang.model import Where
 
 
 class Severity(enum.Enum):
@@ -174,7 +177,7 @@ class ScnError(Exception):
     @property
     def diagnostics(self) -> list[Diagnostic]:
         """This error as diagnostics (one, for every subclass but `ScenarioError`)."""
-        path = self.path or (self.where.file if isinstance(self.where, Where) else None)
+        path = self.path or (self.where.file if self.where is not None and not isinstance(self.where, Span) else None)
         return [Diagnostic(self.code, self.message, span_of(self.where), self.hint, path=path)]
 
 

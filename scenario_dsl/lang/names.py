@@ -52,6 +52,11 @@ JOINT_ATTRS: dict[str, dict[str, Attr]] = {
     "weld": {},
     "screw": {"q": (None, ANGLE), "v": (None, ANGULAR_VELOCITY)},
 }
+# A joint's viscous damping: the torque (or force) per unit of its velocity, N*m*s/rad or N*s/m.
+# Planar and free joints mix both in one vector: no one dimension (a plain number per velocity).
+DAMPING_DIMS: dict[str, Dim] = {"revolute": FORCE * LENGTH * TIME / ANGLE, "ball": FORCE * LENGTH * TIME / ANGLE,
+                                "universal": FORCE * LENGTH * TIME / ANGLE, "screw": FORCE * LENGTH * TIME / ANGLE,
+                                "prismatic": FORCE * TIME / LENGTH}
 BODY_ATTRS: dict[str, Attr] = {
     "position": (3, LENGTH), "x": (None, LENGTH), "y": (None, LENGTH), "z": (None, LENGTH),
     "rpy": (3, ANGLE), "quaternion": (4, DIMENSIONLESS), "velocity": (3, VELOCITY),

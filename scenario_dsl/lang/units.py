@@ -54,6 +54,7 @@ _NAMED = {
     VELOCITY: "velocity", ANGULAR_VELOCITY: "angular velocity", ACCELERATION: "acceleration",
     FORCE: "force", TORQUE: "torque", PRESSURE: "pressure", INERTIA: "moment of inertia",
     STIFFNESS: "stiffness (N/m)", DISSIPATION: "dissipation (s/m)",
+    FORCE * LENGTH * TIME / ANGLE: "rotational damping (N*m*s/rad)", FORCE * TIME / LENGTH: "linear damping (N*s/m)",
 }
 
 # unit -> (factor to SI, dimension)
@@ -104,11 +105,26 @@ def describe(dim: Dim | None) -> str:
         return "any dimension"
     if dim in _NAMED:
         return _NAMED[dim]
-    parts = []
-    for symbol, power in zip(("m", "kg", "s", "rad"), dim, strict=True):
-        if power:
-            parts.append(symbol if power == 1 else f"{symbol}^{power}")
-    return "*".join(parts)
+    return spell(dim)
+
+
+def spell(dim: Dim) -> str:
+    """A dimension as the docs write a unit: products over one `/` (`rad/s`, `N*m*s/rad`,
+    `kg*m^2`, `m/s^3`), with `N` for a force factor (mass over time squared and more)."""
+    powers = {"kg": dim.mass, "m": dim.length, "s": dim.time, "rad": dim.angle}
+    newton = dim.mass == 1 and dim.time <= -1  # N = kg*m/s^2: torque N*m, damping N*s/m, stiffness N/m
+    if newton:
+        powers = {"N": 1, "m": dim.length - 1, "s": dim.time + 2, "rad": dim.angle}
+
+    def product(items: list[tuple[str, int]]) -> str:
+        return "*".join(symbol if power == 1 else f"{symbol}^{power}" for symbol, power in items)
+
+    above = product([(s, p) for s, p in powers.items() if p > 0])
+    below = [(s, -p) for s, p in powers.items() if p < 0]
+    if not below:
+        return above or "no unit"
+    under = product(below)
+    return f"{above or '1'}/{under if len(below) == 1 else '(' + under + ')'}"
 
 
 def example_unit(dim: Dim) -> str:
@@ -120,10 +136,7 @@ def example_unit(dim: Dim) -> str:
     for name, (factor, d) in UNITS.items():
         if d == dim and factor == 1.0:
             return name
-    parts = [symbol if power == 1 else f"{symbol}^{power}"
-             for symbol, power in zip(("kg", "m", "s", "rad"), (dim.mass, dim.length, dim.time, dim.angle), strict=True)
-             if power]
-    return "*".join(parts) or "no unit"
+    return spell(dim)
 
 
 def a(dim: Dim | None) -> str:

@@ -24,6 +24,7 @@ from scenario_dsl.lang.model import (
     Shape,
     Weld,
 )
+from scenario_dsl.lang.names import DAMPING_DIMS
 from scenario_dsl.lang.typecheck import Value
 from scenario_dsl.lang.units import (
     ACCELERATION,
@@ -236,7 +237,7 @@ class PlantChecks(Context):
         values = self._settings(decl.settings, {
             "limits": self._value(q_dim, (2, 2 * nq) if nq > 1 else 2),
             "velocity_limits": self._value(v_dim, (2, 2 * nv) if nv > 1 else 2),
-            "damping": self._value(None, sizes_v, at_least=0.0),
+            "damping": self._value(DAMPING_DIMS.get(kind), sizes_v, at_least=0.0),
             "initial": self._value(q_dim, sizes_q), "initial_velocity": self._value(v_dim, sizes_v),
             "actuated": _as_flag(self._actuated),
         }, f"joint `{decl.name.name}`")

@@ -20,7 +20,7 @@ from scenario_dsl.lang.model import (
     Requirement,
     Signal,
 )
-from scenario_dsl.lang.names import CONTACT_TARGETS, JOINT_ATTRS, RANDOM_TARGETS, STRICTLY_POSITIVE
+from scenario_dsl.lang.names import CONTACT_TARGETS, DAMPING_DIMS, JOINT_ATTRS, RANDOM_TARGETS, STRICTLY_POSITIVE
 from scenario_dsl.lang.typecheck import Failed, Typed
 from scenario_dsl.lang.units import DIMENSIONLESS, FORCE, INERTIA, LENGTH, TORQUE, Dim, a, example_unit
 from scenario_dsl.lang.validate.context import Context, where
@@ -175,7 +175,7 @@ class RandomizationChecks(Context):
         if joint_type:
             attrs = JOINT_ATTRS.get(joint_type, {})
             table = {k: (size, dim, None) for k, (size, dim) in attrs.items()}
-            table["damping"] = (None, None, 0.0)
+            table["damping"] = (None, DAMPING_DIMS.get(joint_type), 0.0)
             table["gear_ratio"] = (None, DIMENSIONLESS, 0.0)  # of the joint's actuator
             table["rotor_inertia"] = (None, INERTIA, 0.0)
             table["effort_limit"] = (None, {"revolute": TORQUE, "prismatic": FORCE}.get(joint_type), 0.0)

@@ -19,7 +19,7 @@ from scenario_dsl.lang import model as m
 from scenario_dsl.lang.diagnostics import CODES, Diagnostic, ScenarioError, Severity
 from scenario_dsl.lang.loader import Analysis, analyze_file, analyze_text
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "scenarios"
 BIN_SDF = SCENARIOS / "models" / "planar_bin.sdf"
 ACROBOT = "package://drake/examples/acrobot/Acrobot.urdf"

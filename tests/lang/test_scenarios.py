@@ -8,7 +8,7 @@ import pytest
 
 from scenario_dsl.lang.loader import analyze_file
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 BUNDLED = sorted(SCENARIOS.glob("*.scn"))
 
 

@@ -30,7 +30,7 @@ from scenario_dsl.cli import main
 from scenario_dsl.train import rundir
 from scenario_dsl.train.hyperparams import ConfigError, TrainConfig, check_spaces, parse_set, resolve
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PENDULUM = SCENARIOS / "pendulum.scn"
 SCN = [sys.executable, "-m", "scenario_dsl"]
 QUIET = ["--threads", "1", "--no-progress"]

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pydrake.math import RollPitchYaw
+from test_randomization import _phi, _uniform_cdf, ks_pvalue  # a sibling: tests/sampling is on sys.path
 
 import scenario_dsl
 from scenario_dsl.lang.loader import analyze_text
-from tests.test_randomization import _phi, _uniform_cdf, ks_pvalue
 
-PUSH_BOX = Path(__file__).resolve().parents[1] / "scenarios" / "push_box.scn"
+PUSH_BOX = Path(__file__).resolve().parents[2] / "scenarios" / "push_box.scn"
 RESETS = 600
 
 

@@ -43,7 +43,7 @@ from scenario_dsl.lang.build import build
 from scenario_dsl.lang.parser import _fast_parser, _lark, parse
 from scenario_dsl.lang.source import SourceFile
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FILE_PATTERNS = ("scenarios/**/*.scn", "tests/fixtures/**/*.scn", "tests/bad_input/*.scn", "tests/golden/**/*.scn")
 DOC_PAGES = ("docs/language.md", "docs/diagnostics.md")
 TOKEN_FIELDS = ("type", "value", "line", "column", "end_line", "end_column", "start_pos", "end_pos")

@@ -28,7 +28,7 @@ from scenario_dsl.compiler.expressions import ExpressionSystem
 from scenario_dsl.lang.evaluate import SignalKey, collect_signals, evaluate, signal_key
 from scenario_dsl.lang.model import Apply, Const, Expr, Signal
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RTOL = ATOL = 1e-12
 Values = Mapping[SignalKey, Any]  # a float or an array
 

@@ -4,12 +4,12 @@
 To add a case, drop `NAME.scn` into tests/golden/ (name it after the code it shows, e.g.
 `scn301_unknown_unit.scn`), then write its `.expected` with
 
-    SCN_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden_diagnostics.py
+    SCN_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/lang/test_golden_diagnostics.py
 
 and read the result before committing it. Files that a case includes live in
 `tests/golden/include/` (only top-level `*.scn` files are cases). Paths are shown relative to
 tests/golden/, and the repository's absolute path is written `<repo>`, so the files are the
-same on every machine. SCN003 (a file over 5 MiB) is covered by tests/test_bad_input.py
+same on every machine. SCN003 (a file over 5 MiB) is covered by tests/lang/test_bad_input.py
 instead of a golden file.
 """
 
@@ -25,7 +25,7 @@ from scenario_dsl.emitters import human
 from scenario_dsl.lang.diagnostics import Diagnostic
 from scenario_dsl.lang.loader import analyze_file
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 REPO = GOLDEN.parent.parent
 CASES = sorted(GOLDEN.glob("*.scn"))
 UPDATE = os.environ.get("SCN_UPDATE_GOLDEN") == "1"

@@ -19,7 +19,7 @@ from scenario_dsl.compiler.signals import inline
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.loader import analyze_text
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 ZOO = """
 scenario zoo "every shape, joint and signal"

@@ -28,7 +28,7 @@ from scenario_dsl.emitters import FORMATS, render
 from scenario_dsl.lang.diagnostics import CODES, Diagnostic
 from scenario_dsl.lang.loader import Analysis, analyze_file, analyze_text
 
-CORPUS = Path(__file__).parent / "bad_input"
+CORPUS = Path(__file__).resolve().parents[1] / "bad_input"
 SEED = CORPUS / "seed" / "sketch.scn"
 CASES = sorted(CORPUS.glob("*.scn"))
 

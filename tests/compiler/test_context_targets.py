@@ -11,7 +11,7 @@ import pytest
 import scenario_dsl
 from scenario_dsl.compiler import CompileError, compile_scenario
 
-PENDULUM = Path(__file__).resolve().parents[1] / "scenarios" / "pendulum.scn"
+PENDULUM = Path(__file__).resolve().parents[2] / "scenarios" / "pendulum.scn"
 DRAWS = """
 randomize {
     rod.inertia_scale ~ uniform(0.5, 2)

@@ -23,7 +23,7 @@ from scenario_dsl.lang.formatter import format_expr, format_file, format_source
 from scenario_dsl.lang.loader import parse_source
 from scenario_dsl.lang.source import SourceFile, Span
 
-FIXTURES = Path(__file__).parent / "fixtures" / "format"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "format"
 IDENTITY = sorted(FIXTURES.glob("*.scn"))
 MESSY = sorted(p for p in (FIXTURES / "messy").glob("*.scn") if not p.name.endswith(".expected.scn"))
 ALL_INPUTS = IDENTITY + MESSY
@@ -95,7 +95,7 @@ def test_formatting_keeps_the_ast_and_every_comment(path: Path) -> None:
     check_round_trip(path.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "scenarios").glob("*.scn")),
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.scn")),
                          ids=lambda p: p.name)
 def test_bundled_scenarios_round_trip(path: Path) -> None:
     check_round_trip(path.read_text(encoding="utf-8"))

@@ -13,7 +13,7 @@ import scenario_dsl
 from scenario_dsl.compiler import CompileError, compile_scenario
 from scenario_dsl.lang.loader import analyze_text
 
-BALL = Path(__file__).resolve().parent / "fixtures" / "ball_on_table.scn"
+BALL = Path(__file__).resolve().parents[1] / "fixtures" / "ball_on_table.scn"
 G = 9.81  # Drake's default gravity
 TABLE_STIFFNESS = 1e7  # the table's point stiffness (the default): in series with the ball's
 

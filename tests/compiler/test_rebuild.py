@@ -11,7 +11,7 @@ import scenario_dsl
 from scenario_dsl.compiler import CompileError, compile_scenario
 from scenario_dsl.lang.loader import analyze_text
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 PENDULUM = SCENARIOS / "pendulum.scn"
 BOX_FLIPUP = SCENARIOS / "box_flipup.scn"
 

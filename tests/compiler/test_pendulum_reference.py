@@ -11,7 +11,7 @@ import pytest
 
 from scenario_dsl import make_env
 
-PENDULUM = Path(__file__).resolve().parents[1] / "scenarios" / "pendulum.scn"
+PENDULUM = Path(__file__).resolve().parents[2] / "scenarios" / "pendulum.scn"
 MAX_SPEED = 8.0  # Pendulum-v1 clips the speed here
 
 

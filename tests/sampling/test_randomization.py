@@ -33,7 +33,7 @@ from scenario_dsl.sampling.sampler import (
     uniform_quaternions,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EPISODES = 1500
 
 # The rod turns about the vertical axis, so gravity exerts no torque on it: a torque tau held for
@@ -346,7 +346,7 @@ def test_scn_sample_draws_the_build_scope(capsys: pytest.CaptureFixture[str]) ->
 
     from scenario_dsl.cli import main
 
-    path = Path(__file__).resolve().parents[1] / "scenarios" / "box_flipup_dr.scn"
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "box_flipup_dr.scn"
     assert main(["sample", str(path), "-n", "20000", "--seed", "1", "--scope", "build", "--format", "json"]) == 0
     q = json.loads(capsys.readouterr().out)["quantities"]
     assert q["box.size[0]"]["min"] >= 0.2 * 0.85 and q["box.size[0]"]["max"] <= 0.2 * 1.15
@@ -580,9 +580,9 @@ def test_the_episode_generator_is_seeded_by_two_drake_draws() -> None:
 def test_friction_draws_keep_the_other_contact_properties() -> None:
     """Resets leave the SceneGraph's context alone and a friction draw replaces only the friction:
     after many episodes every other proximity property of a compliant box is the model's."""
-    text = (Path(__file__).resolve().parents[1] / "scenarios" / "box_flipup.scn").read_text()
+    text = (Path(__file__).resolve().parents[2] / "scenarios" / "box_flipup.scn").read_text()
     text += "\nrandomize { box.friction ~ uniform(0.4, 1.2) }\n"
-    folder = Path(__file__).resolve().parents[1] / "scenarios"
+    folder = Path(__file__).resolve().parents[2] / "scenarios"
     env = make_env(scenario_dsl.loads(text, "friction.scn", base_dir=folder))
     plant, scene_graph = env.compiled.plant, env.compiled.scene_graph
     (geometry,) = plant.GetCollisionGeometriesForBody(plant.GetBodyByName("box"))
@@ -615,7 +615,7 @@ def test_friction_draws_keep_the_other_contact_properties() -> None:
 def test_an_action_delay_applies_the_command_of_k_steps_ago() -> None:
     """`torque.delay ~ 100 ms` on 50 ms steps: the delayed env fed a0, a1, ... moves exactly as
     the plain env fed the neutral action twice, then a0, a1, ... (same seed, same start)."""
-    folder = Path(__file__).resolve().parents[1] / "scenarios"
+    folder = Path(__file__).resolve().parents[2] / "scenarios"
     text = (folder / "pendulum.scn").read_text()
     plain = make_env(scenario_dsl.loads(text, "plain.scn", base_dir=folder))
     delayed = make_env(scenario_dsl.loads(text + "\nrandomize { torque.delay ~ 100 ms }\n", "delayed.scn",
@@ -636,14 +636,14 @@ def test_an_action_delay_applies_the_command_of_k_steps_ago() -> None:
                                              ("randomize { torque.delay ~ normal(0.05, 0.01) s }", "SCN405"),
                                              ("randomize { torque.delay ~ uniform(0, 2) m }", "SCN302")])
 def test_a_bad_action_delay_is_a_lint_error(block: str, code: str) -> None:
-    text = (Path(__file__).resolve().parents[1] / "scenarios" / "pendulum.scn").read_text()
+    text = (Path(__file__).resolve().parents[2] / "scenarios" / "pendulum.scn").read_text()
     analysis = scenario_dsl.lang.loader.analyze_text(text + "\n" + block + "\n", "p.scn")
     assert code in [d.code for d in analysis.diagnostics]
 
 
 def test_a_delay_longer_than_the_episode_holds_the_neutral_action() -> None:
     """A delay past the time limit keeps at most one episode of commands in flight."""
-    folder = Path(__file__).resolve().parents[1] / "scenarios"
+    folder = Path(__file__).resolve().parents[2] / "scenarios"
     text = (folder / "pendulum.scn").read_text() + "\nrandomize { torque.delay ~ 1e9 s }\n"
     env = make_env(scenario_dsl.loads(text, "late.scn", base_dir=folder))
     env.reset(seed=0)

@@ -23,7 +23,7 @@ from scenario_dsl.compiler import compile_scenario
 from scenario_dsl.runtime.env import EnvFactory, ScenarioEnv, make_env
 
 PENDULUM = SCENARIOS / "pendulum.scn"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pendulum_with(episode: str) -> scenario_dsl.lang.model.Scenario:

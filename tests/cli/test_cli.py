@@ -16,7 +16,7 @@ from scn_fixtures import run_cli as run
 from scenario_dsl import cli
 from scenario_dsl.cli import lint as cli_lint
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).resolve().parents[1]
 VALID = TESTS / "bad_input" / "seed" / "sketch.scn"
 SCN = Path(sys.executable).with_name("scn")
 

@@ -8,7 +8,7 @@ import pytest
 
 from scenario_dsl.lang.loader import analyze_file, analyze_text
 
-PENDULUM = (Path(__file__).resolve().parents[1] / "scenarios" / "pendulum.scn").read_text()
+PENDULUM = (Path(__file__).resolve().parents[2] / "scenarios" / "pendulum.scn").read_text()
 REBUILD = "randomize per build every 5 episodes { plant.gravity *~ uniform(0.9, 1.1) }"
 
 
