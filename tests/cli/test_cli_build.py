@@ -12,7 +12,7 @@ from scn_fixtures import run_cli as run
 from scenario_dsl import load
 from scenario_dsl.compiler.artifacts import CompiledFileError, load_compiled, scenario_hash
 
-SCENARIOS = Path(__file__).parents[1] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 

@@ -42,7 +42,7 @@ class AgentChecks(Context):
             size = 1
             dim = {"revolute": TORQUE, "prismatic": FORCE}.get(self.decls.joint_type(owner) or "")
         elif target == "plant.actuation":
-            size = None  # from the bounds
+            size = self._actuator_count()  # None: a model file that did not load; then from the bounds
         elif target.split(".")[0] in self.decls.models and target.split(".")[0] not in self.decls.model_info:
             return None  # the model file failed to load; that was reported
         else:
@@ -64,7 +64,10 @@ class AgentChecks(Context):
             return None
         n = len(bounds) // 2 if nested else (size or 1)
         if size is not None and n != size:
-            self.error("SCN303", f"bounds for {n} numbers; `{target}` takes {size}", decl.bounds.span, None)
+            hint = (f"one `[lower, upper]` pair applies to all {size}, or give {size} of each"
+                    if target == "plant.actuation" else None)
+            self.error("SCN303", f"bounds for {n} numbers; `{target}` takes {size}"
+                       + (" (one per actuated joint)" if target == "plant.actuation" else ""), decl.bounds.span, hint)
             return None
         lower, upper = (bounds[:n], bounds[n:]) if nested else ([bounds[0]] * n, [bounds[1]] * n)
         if any(lo >= hi for lo, hi in zip(lower, upper, strict=True)):
@@ -75,6 +78,14 @@ class AgentChecks(Context):
         self.decls.sizes[decl.name.name] = n if n > 1 else None  # type: ignore[assignment]
         return Action(name=decl.name.name, target=target, size=n, lower=lower, upper=upper, where=where(decl.span),
                       **values)
+
+    def _actuator_count(self) -> int | None:
+        """How many actuators the plant will have: the declared joints marked `actuated` and the
+        actuated joints of each model file (None when a model file could not be read)."""
+        declared = sum(self._actuated_setting(name) is not None for name in self.decls.joints)
+        if any(model not in self.decls.model_info for model in self.decls.models):
+            return None
+        return declared + sum(len(info.actuated) for info in self.decls.model_info.values())
 
     def _q_dim(self, joint: str) -> Dim | None:
         return {"prismatic": LENGTH, "revolute": ANGLE}.get(self.decls.joint_type(joint) or "")
