@@ -29,12 +29,26 @@ def vec_normalize_of(model: Any) -> Any | None:
     return model.get_vec_normalize_env()
 
 
+class RunClock:
+    """A run's training wall time: the seconds its checkpoint (or finished run) had counted before
+    this process, plus this process's. Saved with each checkpoint, so a killed and resumed run's
+    clock goes on from its checkpoint."""
+
+    def __init__(self, before: float = 0.0) -> None:
+        self.before, self.started = before, time.monotonic()
+
+    def seconds(self) -> float:
+        return round(self.before + time.monotonic() - self.started, 2)
+
+
 class CheckpointCallback(BaseCallback):
     """Every `save_freq` timesteps (and at the end), an atomic checkpoint; keeps the newest `keep`."""
 
-    def __init__(self, run: Path, save_freq: int, keep: int, off_policy: bool, log: Any) -> None:
+    def __init__(self, run: Path, save_freq: int, keep: int, off_policy: bool, log: Any,
+                 clock: RunClock | None = None) -> None:
         super().__init__()
         self.run, self.save_freq, self.keep, self.off_policy, self.log = run, save_freq, keep, off_policy, log
+        self.clock = clock or RunClock()
         self.last = 0
 
     def _on_training_start(self) -> None:
@@ -48,7 +62,7 @@ class CheckpointCallback(BaseCallback):
         return True
 
     def save(self) -> None:
-        state = {"timesteps": int(self.num_timesteps), "time": time.time()}
+        state = {"timesteps": int(self.num_timesteps), "time": time.time(), "wall_seconds": self.clock.seconds()}
         rundir.save_snapshot(rundir.checkpoint_folder(self.run, self.num_timesteps), self.model,
                              vec_normalize_of(self.model), state, replay_buffer=self.off_policy)
         rundir.prune_checkpoints(self.run, self.keep)
@@ -58,14 +72,18 @@ class CheckpointCallback(BaseCallback):
 
 class EvalCallback(BaseCallback):
     """Every `eval_freq` timesteps, evaluate the policy on its own env (seeded `seed`, the same
-    episodes each time, deterministic actions); log to evaluations.csv; keep the best model."""
+    episodes each time, deterministic actions); log to evaluations.csv; keep the best model.
+    `time` is the Unix time of the evaluation; `wall_seconds` the run's training wall time so far
+    (`RunClock`), what a learning curve over time plots."""
 
     COLUMNS = ("timesteps", "mean_return", "std_return", "min_return", "max_return", "mean_length",
-               "success_rate", "failed", "time")
+               "success_rate", "failed", "time", "wall_seconds")
 
-    def __init__(self, run: Path, env: Any, eval_freq: int, episodes: int, seed: int, log: Any) -> None:
+    def __init__(self, run: Path, env: Any, eval_freq: int, episodes: int, seed: int, log: Any,
+                 clock: RunClock | None = None) -> None:
         super().__init__()
         self.run, self.env, self.eval_freq, self.log = run, env, eval_freq, log
+        self.clock = clock or RunClock()
         self.episodes, self.seed = episodes, seed
         self.last = 0
         rows = rundir.read_csv(run / rundir.EVALUATIONS_CSV)
@@ -95,7 +113,8 @@ class EvalCallback(BaseCallback):
         self.csv.write({"timesteps": self.num_timesteps, "mean_return": s.mean_return, "std_return": s.std_return,
                         "min_return": s.min_return, "max_return": s.max_return, "mean_length": s.mean_length,
                         "success_rate": "" if s.success_rate is None else s.success_rate, "failed": s.failed,
-                        "time": time.time()})
+                        "time": time.time(),
+                        "wall_seconds": self.clock.seconds()})
         self.logger.record("eval/mean_reward", s.mean_return)
         self.logger.record("eval/mean_ep_length", s.mean_length)
         if s.success_rate is not None:

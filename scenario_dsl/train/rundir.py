@@ -237,6 +237,9 @@ class CsvLog:
     def __init__(self, path: Path, columns: Iterable[str]) -> None:
         self.columns = list(columns)
         new = not path.exists() or path.stat().st_size == 0
+        if not new:  # a run written by an older scn keeps its own header: new columns are left out
+            with open(path, newline="", encoding="utf-8") as f:
+                self.columns = next(csv.reader(f), []) or self.columns
         self.file = open(path, "a", newline="", encoding="utf-8")
         self.writer = csv.DictWriter(self.file, self.columns, extrasaction="ignore")
         if new:

@@ -16,6 +16,7 @@ seeds of its own (`evaluation.DEFAULT_EVAL_SEED` above the run's seed).
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -30,7 +31,14 @@ from scenario_dsl.lang.model import Scenario
 from scenario_dsl.runtime.env import EnvFactory, make_env
 from scenario_dsl.support.version import versions as scn_versions
 from scenario_dsl.train import rundir
-from scenario_dsl.train.callbacks import AppendingCSV, CheckpointCallback, EpisodeLog, EvalCallback, ProgressDisplay
+from scenario_dsl.train.callbacks import (
+    AppendingCSV,
+    CheckpointCallback,
+    EpisodeLog,
+    EvalCallback,
+    ProgressDisplay,
+    RunClock,
+)
 from scenario_dsl.train.evaluation import DEFAULT_EVAL_SEED, FAILURE_PREFIXES
 from scenario_dsl.train.hyperparams import ConfigError, TrainConfig, algorithm_class, algorithm_kwargs, check_spaces
 
@@ -151,9 +159,12 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
         for name in (rundir.PROGRESS_CSV, rundir.EPISODES_CSV, rundir.EVALUATIONS_CSV):
             (run / name).unlink(missing_ok=True)
         model = build_model(scenario, config)
-        resumed = False
+        resumed, before = False, 0.0
     else:
         ckpt = found[-1]
+        # the training wall time the checkpoint had counted (older checkpoints: the run's, if it finished)
+        before = float(json.loads((ckpt.path / rundir.STATE).read_text()).get("wall_seconds",
+                                                                           meta.get("wall_seconds", 0.0)))
         log(f"resuming {run} from its checkpoint at {ckpt.timesteps} timesteps")
         for name, column in ((rundir.PROGRESS_CSV, "time/total_timesteps"), (rundir.EPISODES_CSV, "timesteps"),
                              (rundir.EVALUATIONS_CSV, "timesteps")):
@@ -185,14 +196,14 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
                                            "timesteps": int(model.num_timesteps)})
     rundir.write_json(run / rundir.RUN_JSON, meta)
     try:
-        _learn(run, scenario, config, model, log, progress=progress, resumed=resumed)
+        _learn(run, scenario, config, model, log, progress=progress, resumed=resumed, wall_seconds_before=before)
     finally:
         model.get_env().close()
     return run
 
 
 def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: Log, *, progress: bool | None,
-           resumed: bool) -> None:
+           resumed: bool, wall_seconds_before: float = 0.0) -> None:
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 
@@ -207,14 +218,14 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
     episodes = EpisodeLog(run, compiled_terms, config.n_envs, failed=failed)
     display = ProgressDisplay(config.n_timesteps, episodes, rich=progress)
     eval_env = make_env(scenario)
+    clock = RunClock(wall_seconds_before)
     checkpoint = CheckpointCallback(run, config.save_freq, config.keep_checkpoints, config.off_policy,
-                                    display.message)
+                                    display.message, clock)
     evaluate = EvalCallback(run, eval_env, config.eval_freq, config.eval_episodes, config.seed + DEFAULT_EVAL_SEED,
-                            display.message)
+                            display.message, clock)
     # Evaluation before the checkpoint at the same timestep: a run killed between the two resumes
     # from the previous checkpoint and evaluates again, so evaluations.csv never misses one.
     callbacks = [episodes, evaluate, checkpoint, display]
-    started = time.monotonic()
     remaining = max(config.n_timesteps - model.num_timesteps, 0)
     try:
         if remaining > 0:
@@ -250,7 +261,7 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
     rundir.save_snapshot(run / rundir.FINAL, model, vec_normalize, {"timesteps": int(model.num_timesteps)})
     meta = rundir.read_run(run)
     meta.update(status="finished", timesteps=int(model.num_timesteps), failed_episodes=episodes.failed,
-                wall_seconds=round(meta.get("wall_seconds", 0.0) + time.monotonic() - started, 1))
+                wall_seconds=round(clock.seconds(), 1))
     rundir.write_json(run / rundir.RUN_JSON, meta)
     log(f"finished at {model.num_timesteps} timesteps; failed simulations: {episodes.failed} episodes; "
         f"final model: {run / rundir.FINAL / rundir.MODEL}")

@@ -120,6 +120,9 @@ def test_logs_hold_no_rows_from_the_lost_work(killed_and_resumed: dict) -> None:
     assert progress == list(range(ROLLOUT, TOTAL + 1, ROLLOUT))  # one row per update, none twice
     evaluations = [int(r["timesteps"]) for r in rundir.read_csv(run / rundir.EVALUATIONS_CSV)]
     assert evaluations == [1024, 2048, 3072, 4096]
+    # the time axis of a curve: training wall time, growing, and within the run's own wall time
+    walls = [float(r["wall_seconds"]) for r in rundir.read_csv(run / rundir.EVALUATIONS_CSV)]
+    assert walls == sorted(walls) and 0 < walls[0] and walls[-1] <= rundir.read_run(run)["wall_seconds"] + 1
     episodes = rundir.read_csv(run / rundir.EPISODES_CSV)
     steps = [int(r["timesteps"]) for r in episodes]
     assert steps == sorted(steps) and len(episodes) >= 16  # 200-step episodes, 2 workers
@@ -450,3 +453,14 @@ def test_recorded_html_shows_the_scene_in_headless_chromium(tmp_path: Path, caps
     assert shot.shape == blank.shape and shot.std() > 5  # not a blank page
     changed = np.abs(shot - blank).max(axis=2) > 40
     assert changed.sum() > 200, f"only {changed.sum()} pixels differ from an empty scene"
+
+
+def test_a_log_written_by_an_older_scn_keeps_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "evaluations.csv"
+    path.write_text("timesteps,mean_return,time\n100,-5.0,1.5\n")
+    log = rundir.CsvLog(path, ["timesteps", "mean_return", "time", "wall_seconds"])
+    log.write({"timesteps": 200, "mean_return": -4.0, "time": 2.5, "wall_seconds": 9.0})
+    log.close()
+    assert rundir.read_csv(path) == [{"timesteps": "100", "mean_return": "-5.0", "time": "1.5"},
+                                     {"timesteps": "200", "mean_return": "-4.0", "time": "2.5"}]
+
