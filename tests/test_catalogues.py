@@ -50,3 +50,21 @@ def test_the_contact_models_are_what_the_plant_settings_accept() -> None:
         assert m.PlantSettings(contact_model=name).contact_model == name  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         m.PlantSettings(contact_model="soft")  # type: ignore[arg-type]
+
+
+def test_every_code_raised_after_lint_is_in_the_docs_table() -> None:
+    """docs/diagnostics.md lists each code the compiler, the sampler or the env raises, with why
+    lint cannot find it (issue 19, item 2): a new post-lint diagnostic needs a row or a lint check."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    raised: set[str] = set()
+    for stage in ("compiler", "sampling", "runtime"):
+        for path in (root / "scenario_dsl" / stage).rglob("*.py"):
+            raised |= set(re.findall(r'"(SCN\d{3})"', path.read_text()))
+    raised |= {"SCN411"}  # SamplingError's class attribute
+    page = (root / "docs" / "diagnostics.md").read_text()
+    table = page[page.index("## Found after lint"):page.index("\n## SCN001")]
+    listed = set(re.findall(r"^\| (SCN\d{3}) \|", table, flags=re.MULTILINE))
+    assert raised - {"SCN009"} <= listed, f"raised after lint but not in the table: {sorted(raised - listed)}"

@@ -430,7 +430,8 @@ APPENDED = [
     ("observation o2 = atan2([1, 2], [1, 2, 3])", "SCN303", 8, 18),
     ("observation o2 = dot([1, 2], [1, 2, 3])", "SCN303", 8, 18),
     ("body b2 { center_of_mass = [1, 2] m; shape = sphere(1) }", "SCN303", 8, 28),
-    ("randomize { rod.position ~ uniform([0, 0], [1, 1]) m }", "SCN303", 8, 28),
+    ("body ball { mass = 1 kg; inertia = [1, 1, 1] }\nrandomize { ball.position ~ uniform([0, 0], [1, 1]) m }",
+     "SCN303", 9, 29),  # a free body: `rod` is held by a joint (SCN204 first)
     ("plant { gravity = [0, -9.81] m/s^2 }", "SCN303", 8, 19),
     # SCN304 expected a scalar
     ("randomize { require [hinge.q, hinge.v] > 0 }", "SCN304", 8, 21),

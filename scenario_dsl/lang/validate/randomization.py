@@ -28,6 +28,8 @@ from scenario_dsl.lang.validate.distributions import _DIST_ARGS, _ROTATIONS, _su
 from scenario_dsl.lang.validate.plant import _SHAPES
 from scenario_dsl.support.suggest import did_you_mean
 
+# A body's targets that live in the state of the free joint Drake gives a body without a parent.
+_FREE_BODY_TARGETS = ("position", "x", "y", "z", "rpy", "yaw", "velocity", "angular_velocity")
 _PER_STEP = ("noise", "push")
 _PER_BUILD_GAINS = ("kp", "ki", "kd")
 _ACTUATOR_TARGETS = ("gear_ratio", "rotor_inertia", "effort_limit")  # a joint's, through its actuator
@@ -201,6 +203,17 @@ class RandomizationChecks(Context):
                            "contact properties belong to a body with collision geometry"
                            + (" of `hydroelastic = compliant`" if attr == "hydroelastic_modulus" else ""))
                 return None
+        if kind == "bodies" and attr in _FREE_BODY_TARGETS:
+            holder = self._holder(owner)
+            if holder is not None:  # Drake holds its pose in that joint's state
+                joint, joint_type = holder
+                held = f"joint `{joint}` ({joint_type})" if joint_type != "weld" else "a weld"
+                same = attr if attr in JOINT_ATTRS.get(joint_type, {}) else None
+                suggested = f"{joint}.{same or ('v' if 'velocity' in attr else 'q')}"
+                self.error("SCN204", f"`{owner}` is held by {held}: only a free body's pose and velocity can be drawn",
+                           ref.span, f"draw the joint's state instead: `{suggested}`" if joint_type != "weld"
+                           else "a welded body does not move; draw the weld's pose per build, or free the body")
+                return None
         if kind == "bodies" and attr == "size":
             count = self._shape_size(owner)
             if count is None:
@@ -210,6 +223,21 @@ class RandomizationChecks(Context):
             return (None if count == 1 else count, LENGTH, 0.0, True)
         known = kind in ("plant", "bodies") or bool(joint_type) or (kind == "actions" and attr == "delay")
         return (*table[attr], known)
+
+    def _holder(self, body: str) -> tuple[str, str] | None:
+        """The joint (name, type) that holds `body` when it is not free: a joint or weld declared in
+        the file, or a loaded model's own joint (None: the body is free, or not known here)."""
+        declared = next((j for j in self.decls.joints.values() if self._frame_name(j.child) == body), None)
+        if declared is not None:
+            return None if declared.kind.name == "free" else (declared.name.name, declared.kind.name)
+        model, _, link = body.partition(".")
+        info = self.decls.model_info.get(model) if body not in self.decls.bodies else None
+        found = next((j for j in info.joints if j.child == link), None) if info else None
+        if found is not None:
+            if found.type in ("floating", "free", "quaternion_floating"):
+                return None
+            return (f"{model}.{found.name}", "weld" if found.type in ("fixed", "weld") else found.type)
+        return ("", "weld") if body in self.parents else None  # welded in the file, or free
 
     def _contact_problem(self, body: str, attribute: str) -> str | None:
         """Why a declared body has no contact property to draw (None: it has one, or the body comes
