@@ -19,7 +19,7 @@ from pydrake.common.value import AbstractValue
 from pydrake.math import RigidTransform, RollPitchYaw
 from pydrake.multibody.math import SpatialVelocity
 from pydrake.systems.framework import BasicVector, Context, DiagramBuilder, LeafSystem, OutputPort
-from pydrake.systems.primitives import MatrixGain, Multiplexer
+from pydrake.systems.primitives import AffineSystem, MatrixGain, Multiplexer
 
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, vec
 from scenario_dsl.lang import model as m
@@ -145,14 +145,18 @@ def gather_signals(builder: DiagramBuilder, handles: PlantHandles, scenario: m.S
         ports.append(gain.get_output_port())
     if groups["action"]:
         assert action_port is not None
+        n = action_port.size()
         for s in groups["action"]:
-            _checked(s, list(range(action_port.size())))
-        if len(groups["action"]) == 1:
+            _checked(s, list(range(n)))
+        if [s.attribute for s in groups["action"]] == ["value"]:
             ports.append(action_port)
-        else:
-            rows = [i for _ in groups["action"] for i in range(action_port.size())]
-            gain = builder.AddNamedSystem("action_signals", MatrixGain(selector(rows, action_port.size())))
-            builder.Connect(action_port, gain.get_input_port())
+        else:  # rows of [physical; normalized]: `ACTION.normalized` maps [lower, upper] onto [-1, 1]
+            source = action_port
+            if any(s.attribute == "normalized" for s in groups["action"]):
+                source = _with_normalized(builder, scenario.action, action_port)
+            rows = [i + (n if s.attribute == "normalized" else 0) for s in groups["action"] for i in range(n)]
+            gain = builder.AddNamedSystem("action_signals", MatrixGain(selector(rows, source.size())))
+            builder.Connect(source, gain.get_input_port())
             ports.append(gain.get_output_port())
     gather = None
     if groups["gather"]:
@@ -170,6 +174,22 @@ def gather_signals(builder: DiagramBuilder, handles: PlantHandles, scenario: m.S
     for i, port in enumerate(ports):
         builder.Connect(port, mux.get_input_port(i))
     return Gathered(ordered, mux.get_output_port(), gather)
+
+
+def _with_normalized(builder: DiagramBuilder, action: m.Action, physical: OutputPort) -> OutputPort:
+    """[physical; normalized] from the physical action: 2 (a - lower) / (upper - lower) - 1."""
+    lower, upper = np.asarray(action.lower, dtype=float), np.asarray(action.upper, dtype=float)
+    if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
+        raise CompileError("SCN406", f"`{action.name}.normalized` needs finite action bounds",
+                           "give `in [lower, upper]` with finite numbers", action.where)
+    n = len(lower)
+    gain = np.vstack([np.eye(n), np.diag(2 / (upper - lower))])
+    offset = np.concatenate([np.zeros(n), -(upper + lower) / (upper - lower)])
+    system = builder.AddNamedSystem("action_normalized", AffineSystem(
+        vec(np.zeros((0, 0))), vec(np.zeros((0, n))), vec(np.zeros(0)), vec(np.zeros((2 * n, 0))), vec(gain),
+        vec(offset)))
+    builder.Connect(physical, system.get_input_port())
+    return system.get_output_port()
 
 
 def _checked(signal: m.Signal, rows: list[int]) -> list[int]:

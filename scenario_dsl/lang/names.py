@@ -36,8 +36,8 @@ RESERVED = ("world", "plant", "time", "pi", "tau", "inf", "true", "false")
 # Systems the compiler adds to every diagram under these names; the action and each controller
 # become systems named after themselves, and Drake's diagram names must be unique.
 COMPILER_SYSTEMS = ("scene_graph", "observation", "reward", "reward_sum", "episode", "requirements", "outcome",
-                    "signals", "state_signals", "action_signals", "gather", "numpy_expressions", "actuation",
-                    "camera")
+                    "signals", "state_signals", "action_signals", "action_normalized", "gather", "numpy_expressions",
+                    "actuation", "camera")
 Attr = tuple[int | None, Dim | None]  # size (None: scalar), dimension (None: mixed)
 
 JOINT_ATTRS: dict[str, dict[str, Attr]] = {
@@ -212,6 +212,11 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
 
     attr = ref.parts[-1]
     owner = ".".join(parts[:-1])
+    if head in decls.actions and len(parts) == 2:  # ACTION.normalized: the action on [-1, 1], as the agent acts
+        if attr.name != "normalized":
+            unknown_attr(f"action `{head}`", ["normalized"], attr)
+            return None
+        return _signal("action", head, "normalized", (decls.sizes.get(head), DIMENSIONLESS))
     if head == "plant" and len(parts) == 2:
         if attr.name not in PLANT_ATTRS:
             unknown_attr("the plant", list(PLANT_ATTRS), attr)
