@@ -26,7 +26,7 @@ from scenario_dsl.lang import model as m
 
 Key = tuple[str, str, str]
 STATE_SOURCES = ("joint", "plant", "controller")
-GATHER_SOURCES = ("body", "time", "random")
+GATHER_SOURCES = ("body", "frame", "time", "random")
 
 
 def key(signal: m.Signal) -> Key:
@@ -220,7 +220,7 @@ class Gather(LeafSystem):
 
     def __init__(self, handles: PlantHandles, signals: Sequence[m.Signal], lets: Mapping[str, int]) -> None:
         super().__init__()
-        self.reads_bodies = any(s.source == "body" for s in signals)
+        self.reads_bodies = any(s.source in ("body", "frame") for s in signals)
         if self.reads_bodies:
             self.DeclareAbstractInputPort("body_poses", AbstractValue.Make([RigidTransform()]))
             self.DeclareAbstractInputPort("body_spatial_velocities", AbstractValue.Make([SpatialVelocity()]))
@@ -241,6 +241,11 @@ class Gather(LeafSystem):
         if signal.source == "random":
             part = self.let_slices[signal.name]
             return lambda context, poses, velocities: context.get_numeric_parameter(self._random_index).value()[part]
+        if signal.source == "frame":  # a frame fixed to a body: the body's pose times the frame's offset in it
+            frame = handles.frame(signal.name)
+            body_index, X_BF = int(frame.body().index()), frame.GetFixedPoseInBodyFrame()
+            read_frame = _BODY_READERS[signal.attribute]
+            return lambda context, poses, velocities: read_frame(poses[body_index] @ X_BF, velocities[body_index])
         index = int(handles.body(signal.name).index())
         read = _BODY_READERS.get(signal.attribute)
         if read is None:

@@ -40,7 +40,7 @@ class Const(_Model):
 
 
 SignalSource = Literal[
-    "joint", "body", "plant", "controller", "action", "observation", "time", "random", "param",
+    "joint", "body", "frame", "plant", "controller", "action", "observation", "time", "random", "param",
 ]
 
 

@@ -57,6 +57,8 @@ JOINT_ATTRS: dict[str, dict[str, Attr]] = {
 DAMPING_DIMS: dict[str, Dim] = {"revolute": FORCE * LENGTH * TIME / ANGLE, "ball": FORCE * LENGTH * TIME / ANGLE,
                                 "universal": FORCE * LENGTH * TIME / ANGLE, "screw": FORCE * LENGTH * TIME / ANGLE,
                                 "prismatic": FORCE * TIME / LENGTH}
+#: What a declared frame's pose gives (a frame has no velocity of its own here: read its body's).
+FRAME_ATTRS = ("position", "x", "y", "z", "rpy", "quaternion")
 BODY_ATTRS: dict[str, Attr] = {
     "position": (3, LENGTH), "x": (None, LENGTH), "y": (None, LENGTH), "z": (None, LENGTH),
     "rpy": (3, ANGLE), "quaternion": (4, DIMENSIONLESS), "velocity": (3, VELOCITY),
@@ -205,7 +207,8 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
                             if info.links else None)
             return None
         if kind == "frames":
-            diagnostics.add("SCN206", f"`{head}` is a frame, not a value", span, "read a body's signals: BODY.position")
+            diagnostics.add("SCN206", f"`{head}` is a frame, not a value", span,
+                            f"read one of its signals: {', '.join(f'{head}.{a}' for a in FRAME_ATTRS)}")
             return None
         diagnostics.add("SCN201", f"undefined name `{head}`", span, did_you_mean(head, decls.all_names()))
         return None
@@ -239,6 +242,11 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
             unknown_attr(f"body `{owner}`", list(BODY_ATTRS), attr)
             return None
         return _signal("body", owner, attr.name, BODY_ATTRS[attr.name])
+    if owner in decls.frames:
+        if attr.name not in FRAME_ATTRS:
+            unknown_attr(f"frame `{owner}`", list(FRAME_ATTRS), attr)
+            return None
+        return _signal("frame", owner, attr.name, BODY_ATTRS[attr.name])
     if owner in decls.controllers:
         controller = decls.controllers[owner]
         if attr.name not in ("q", "v", "desired_position"):
