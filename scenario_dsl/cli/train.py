@@ -20,7 +20,7 @@ from scenario_dsl.cli.app import (
     compile_failure,
 )
 from scenario_dsl.lang.diagnostics import ScnError
-from scenario_dsl.lang.model import ALGORITHMS
+from scenario_dsl.lang.model import ALGORITHMS, CAMERA_VIEWS
 
 
 @command(
@@ -105,7 +105,10 @@ def train(args: argparse.Namespace, io: Streams) -> int:
     arg("--seed", type=at_least(0), default=0, metavar="S", help="episode i is reset with seed S + i (default: 0)"),
     arg("--record", metavar="OUT.html", help="also write one episode as a self-contained Meshcat HTML animation"),
     arg("--video", metavar="OUT.gif", help="also write one episode as a GIF (or MP4 with imageio-ffmpeg) "
-        "from the scenario's camera"),
+        "from the camera"),
+    arg("--camera", choices=list(CAMERA_VIEWS), default="auto",
+        help="the --video camera's view, framed on the scene: auto (along its thinnest axis), front (along +y), "
+             "side, top, iso (default: auto)"),
     arg("--format", choices=["human", "json"], default="human", help="output format (default: human)"),
     arg("--device", choices=["cpu", "cuda", "auto"], default="auto", help="torch device (default: auto)"),
 )
@@ -129,7 +132,7 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
             evaluation.record_html(loaded, Path(args.record), args.seed, args.deterministic)
             io.err.write(f"wrote {args.record} (open it in a browser and press play under Animation)\n")
         if args.video:
-            evaluation.record_video(loaded, Path(args.video), args.seed, args.deterministic)
+            evaluation.record_video(loaded, Path(args.video), args.seed, args.deterministic, args.camera)
             io.err.write(f"wrote {args.video}\n")
     except ScnError:
         raise

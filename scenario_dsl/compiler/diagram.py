@@ -26,8 +26,9 @@ from pydrake.systems.framework import Context, Diagram, DiagramBuilder, OutputPo
 from pydrake.systems.primitives import AffineSystem, ConstantVectorSource, MatrixGain, Multiplexer, PassThrough
 
 from scenario_dsl.compiler.actuation import add_controller, connect_actuation, direct_actuation
+from scenario_dsl.compiler.camera import add_camera
 from scenario_dsl.compiler.expressions import ExpressionSystem
-from scenario_dsl.compiler.plant import CompileError, PlantHandles, plant_config, populate, vec
+from scenario_dsl.compiler.plant import CompileError, PlantHandles, check_limits, plant_config, populate, vec
 from scenario_dsl.compiler.randomize import Randomizer
 from scenario_dsl.compiler.rebuild import BuildRandomizer, has_build_scope
 from scenario_dsl.compiler.signals import Gathered, gather_signals, inline, with_plant_sizes
@@ -182,11 +183,13 @@ class CompiledScenario:
         self.reset_context(context, RandomGenerator(0 if seed is None else seed % 2**32))
 
 
-def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, camera: bool = False,
+def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, camera: bool | str = False,
                      meshcat: Any = None) -> CompiledScenario:
     """Build the Drake diagram of `scenario` (parameters in `params` override its own values
-    where its expressions read them). `camera` adds a VTK camera with an "rgb_image" output;
+    where its expressions read them). `camera` adds a VTK camera with an "rgb_image" output
+    (True: the `auto` view; or a view's name, `compiler.camera`);
     `meshcat` (a `pydrake.geometry.Meshcat`) adds a visualizer."""
+    check_limits(scenario)  # the validator's SCN412, for a scenario that did not come through it
     builder = DiagramBuilder()
     plant, scene_graph = AddMultibodyPlant(plant_config(scenario.plant), builder)
     plant.set_name("plant")
@@ -224,7 +227,7 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
             builder.ExportOutput(systems[group].GetOutputPort(name), name)
     outcome = _outcome_port(builder, plant, systems, reward_sum.get_output_port(), outputs.get("episode", {}))
     if camera:
-        _add_camera(builder, scene_graph)
+        add_camera(builder, plant, scene_graph, "auto" if camera is True else camera)
     if meshcat is not None:
         from pydrake.geometry import MeshcatVisualizer, MeshcatVisualizerParams
 
@@ -246,7 +249,7 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
                              for i, c in enumerate(scenario.episode.terminations)],
         action_lower=np.asarray(action.lower, dtype=float), action_upper=np.asarray(action.upper, dtype=float),
         observation_lower=lower, observation_upper=upper, has_success=scenario.episode.success is not None,
-        has_camera=camera, controller_plants=controller_plants,
+        has_camera=bool(camera), controller_plants=controller_plants,
         build_randomizer=build_randomizer, outcome=outcome,
     )
 
@@ -371,32 +374,6 @@ def _observation_bounds(scenario: m.Scenario) -> tuple[np.ndarray, np.ndarray]:
         lower.extend(o.lower if o.lower is not None else [-np.inf] * o.size)
         upper.extend(o.upper if o.upper is not None else [np.inf] * o.size)
     return np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
-
-
-def _add_camera(builder: DiagramBuilder, scene_graph: SceneGraph, width: int = 640, height: int = 480) -> None:
-    """A VTK camera 1.5 m in front of the origin (looking along +y, the view of planar x-z scenes)."""
-    from pydrake.geometry import (
-        ClippingRange,
-        ColorRenderCamera,
-        DepthRange,
-        DepthRenderCamera,
-        MakeRenderEngineVtk,
-        RenderCameraCore,
-        RenderEngineVtkParams,
-    )
-    from pydrake.math import RigidTransform, RollPitchYaw
-    from pydrake.systems.sensors import CameraInfo, RgbdSensor
-
-    if not scene_graph.HasRenderer("scn_vtk"):
-        scene_graph.AddRenderer("scn_vtk", MakeRenderEngineVtk(RenderEngineVtkParams()))
-    core = RenderCameraCore("scn_vtk", CameraInfo(width, height, np.pi / 4), ClippingRange(0.05, 20.0),
-                            RigidTransform())
-    X_WC = RigidTransform(RollPitchYaw(-np.pi / 2, 0.0, 0.0), vec([0.0, -1.5, 0.2]))
-    depth = DepthRenderCamera(core, DepthRange(0.05, 20.0))
-    sensor = RgbdSensor(scene_graph.world_frame_id(), X_WC, ColorRenderCamera(core), depth)
-    builder.AddNamedSystem("camera", sensor)
-    builder.Connect(scene_graph.get_query_output_port(), sensor.query_object_input_port())
-    builder.ExportOutput(sensor.color_image_output_port(), "rgb_image")
 
 
 def _holds_data(context: Context) -> bool:

@@ -317,6 +317,10 @@ class Episode(_Model):
         return None if self.time_limit is None else round(self.time_limit / self.step)
 
 
+#: The named views of the recording camera (`scn eval --video --camera VIEW`; compiler/camera.py
+#: says where each looks).
+CAMERA_VIEWS = ("auto", "front", "side", "top", "iso")
+
 #: The training algorithms a `train` block or `scn train --algo` may name -> (package, class): the
 #: one list of them (the validator, the command line and `train.hyperparams` read it).
 ALGORITHMS: dict[str, tuple[str, str]] = {

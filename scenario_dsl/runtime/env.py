@@ -21,9 +21,11 @@ same, and a time limit written as a monitor ends in `terminated`; docs/compiler.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
+from time import perf_counter
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -31,10 +33,12 @@ import numpy as np
 from pydrake.common import RandomGenerator
 from pydrake.gym import DrakeGymEnv
 from pydrake.systems.analysis import Simulator
+from pydrake.systems.framework import EventStatus
 
 from scenario_dsl.compiler import CompiledScenario, CompileError, compile_scenario
 from scenario_dsl.compiler.randomize import episode_rng
 from scenario_dsl.lang import model as m
+from scenario_dsl.lang.limits import MAX_DELAY_STEPS, MAX_PLANT_STEPS_PER_ENV_STEP, delay_problem
 from scenario_dsl.lang.loader import load
 
 RENDER_MODES = ["human", "rgb_array", "ansi"]
@@ -61,9 +65,13 @@ class ScenarioEnv(DrakeGymEnv):
     metadata = {"render_modes": RENDER_MODES, "render_fps": None}  # noqa: RUF012
 
     def __init__(self, scenario: m.Scenario | CompiledScenario, *, seed: int | None = None,
-                 render_mode: str | None = None, params: Mapping[str, float | list[float]] | None = None) -> None:
+                 render_mode: str | None = None, params: Mapping[str, float | list[float]] | None = None,
+                 camera: str = "auto") -> None:
         if render_mode is not None and render_mode not in RENDER_MODES:
             raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, not {render_mode!r}")
+        if camera not in m.CAMERA_VIEWS:
+            raise ValueError(f"camera must be one of {', '.join(m.CAMERA_VIEWS)}, not {camera!r}")
+        self._camera: str | bool = camera if render_mode == "rgb_array" else False  # kept for rebuilds
         self.meshcat = None
         if isinstance(scenario, CompiledScenario):
             compiled = scenario
@@ -74,7 +82,7 @@ class ScenarioEnv(DrakeGymEnv):
                 from pydrake.geometry import StartMeshcat
 
                 self.meshcat = StartMeshcat()
-            compiled = compile_scenario(scenario, params=params, camera=render_mode == "rgb_array",
+            compiled = compile_scenario(scenario, params=params, camera=self._camera,
                                         meshcat=self.meshcat)
         self.compiled = compiled
         spec = compiled.scenario
@@ -124,6 +132,7 @@ class ScenarioEnv(DrakeGymEnv):
             self._setup()  # DrakeGymEnv's: the action, observation and rgb ports of the new diagram
         self.compiled = compiled
         diagram = compiled.diagram
+        self._budget = _StepBudget.for_scenario(compiled, simulator)
         self.action_port = _ActionPort(diagram.GetInputPort(compiled.action_port), self._noted_action_value)
         self._reward_terms_port = diagram.GetOutputPort(compiled.reward_terms_port)
         self._reward_port = diagram.GetOutputPort(compiled.reward_port)
@@ -150,7 +159,7 @@ class ScenarioEnv(DrakeGymEnv):
         if not seeded and self._episodes_since_build is not None and self._episodes_since_build < builder.every:
             return
         variant, self._build_drawn = builder.draw(episode_rng(self.generator))
-        self._adopt(compile_scenario(variant, params=self._params, camera=self.compiled.has_camera,
+        self._adopt(compile_scenario(variant, params=self._params, camera=self._camera,
                                      meshcat=self.meshcat))
         self._episodes_since_build = 0
 
@@ -179,6 +188,8 @@ class ScenarioEnv(DrakeGymEnv):
         if self._noisy:  # per-step noise for the first observation
             self.compiled.randomizer.step_noise()
         self._delayed = self._delay_queue()
+        if self._budget is not None:
+            self._budget.start()  # Drake calls the monitor at the end of Initialize too
         self.simulator.Initialize()
         self._steps = 0
         self._failed = None
@@ -205,9 +216,13 @@ class ScenarioEnv(DrakeGymEnv):
                 rewarded = self._reward(context)
             except (RuntimeError, ValueError) as exc:
                 return self._failure(f"evaluation failure: {exc}")
+        if self._budget is not None:
+            self._budget.start()
         try:
             self.simulator.AdvanceTo((self._steps + 1) * self.time_step)
         except RuntimeError as exc:
+            if self._budget is not None and self._budget.exceeded:
+                raise self._over_budget(context.get_time()) from None
             return self._failure(f"simulator failure: {exc}")
         try:
             outcome = _vector(self._outcome_port, context)
@@ -310,20 +325,38 @@ class ScenarioEnv(DrakeGymEnv):
         """The commands in flight for this episode's `ACTION.delay`, rounded to whole env steps:
         the neutral action for the first k steps. None without a delay."""
         delay = self.compiled.randomizer.action_delay() if self._noisy else 0.0
-        steps = round(delay / self.time_step)
-        if steps <= 0:
+        if delay == 0:
             return None
+        held = delay / self.time_step
         if self.max_steps is not None:
-            steps = min(steps, self.max_steps)  # longer: the episode sees only the neutral action
-        elif steps > _MAX_DELAY_STEPS:
+            held = min(held, self.max_steps)  # longer: the episode sees only the neutral action
+        if not (math.isfinite(delay) and delay >= 0) or held > MAX_DELAY_STEPS + 0.5:
             target = f"{self.compiled.scenario.action.name}.delay"
             where = next((d.where for r in self.compiled.scenario.randomizations for d in r.draws
                           if d.target == target), None)
-            raise CompileError("SCN405", f"`{target}` was drawn as {delay:g} s, more than {_MAX_DELAY_STEPS} env "
-                               "steps in an episode without a time limit", "bound the delay, or give the "
-                               "episode a `time_limit`", where)
+            if not (math.isfinite(delay) and delay >= 0):
+                raise CompileError("SCN405", f"`{target}` was drawn as {delay:g} s: it must be finite and at least 0",
+                                   "draw the delay from a bounded distribution, e.g. uniform(0, 100) ms", where)
+            raise CompileError("SCN412", f"`{target}` was drawn as {delay:g} s: "
+                               + (delay_problem(delay, self.time_step, self.compiled.scenario.episode.time_limit)
+                                  or f"more than {MAX_DELAY_STEPS:,} env steps of commands in flight"),
+                               "bound the delay, or give the episode a shorter `time_limit`", where)
+        steps = round(held)
+        if steps <= 0:
+            return None
         neutral = self.compiled.to_agent(self.compiled.neutral_action())
         return deque(neutral.copy() for _ in range(steps))
+
+    def _over_budget(self, now: float) -> CompileError:
+        """SCN508: an env step's simulation passed its budget (`_StepBudget`). The episode is over:
+        later steps return the failure until `reset()`."""
+        assert self._budget is not None
+        spec = self.compiled.scenario
+        self._failed = f"simulator failure: the step passed its budget ({self._budget.exceeded})"
+        return CompileError("SCN508", f"the simulation of one env step ({self.time_step:g} s, stopped at t = "
+                            f"{now:.6g} s) used {self._budget.exceeded}: scn stops a step that makes no progress "
+                            "or runs too long", "a stiff or diverging scene: check plant.time_step, the controllers' "
+                            "gains, masses and contact stiffness", spec.plant.where or spec.episode.where)
 
     def _noisy_action(self, action: Any) -> np.ndarray:
         """`action` with this step's action noise (drawn in physical units) added."""
@@ -360,8 +393,55 @@ class _ActionPort:
         return getattr(self._port, name)
 
 
-_MAX_DELAY_STEPS = 100_000  # commands in flight, without a time limit to bound them
 _DIVERGED = "simulator failure: the state is no longer finite (the simulation diverged)"
+
+
+class _StepBudget:
+    """What one env step's `AdvanceTo` may spend: at most `steps` simulator steps and `seconds` of
+    wall-clock time. A Drake monitor, called after every simulator step: past the budget it returns
+    `EventStatus.Failed`, `AdvanceTo` stops with a `RuntimeError`, and `exceeded` says why (the env
+    raises SCN508). Installed where the number of simulator steps per env step is not small and
+    known in advance (each call costs about 3 us): a diagram with continuous state, whose
+    integrator chooses its steps (and may shrink them without end), or more than `WATCHED_ABOVE`
+    plant steps per env step. Elsewhere an env step is at most that many plant steps."""
+
+    WATCHED_ABOVE = 1_000  # plant steps per env step
+    SECONDS = 60.0  # wall-clock time of one env step
+
+    def __init__(self, system: Any, steps: int, seconds: float) -> None:
+        self.system, self.steps, self.seconds = system, steps, seconds
+        self.count = 0
+        self.deadline = math.inf
+        self.exceeded: str | None = None
+        self._ok = EventStatus.Succeeded()
+
+    @classmethod
+    def for_scenario(cls, compiled: CompiledScenario, simulator: Simulator) -> _StepBudget | None:
+        """The budget of `compiled`'s env steps, installed as `simulator`'s monitor (None: not needed)."""
+        spec = compiled.scenario
+        ratio = spec.episode.step / spec.plant.time_step if spec.plant.time_step > 0 else math.inf
+        if simulator.get_context().num_continuous_states() == 0 and ratio <= cls.WATCHED_ABOVE:
+            return None
+        expected = min(ratio, MAX_PLANT_STEPS_PER_ENV_STEP)
+        budget = cls(compiled.diagram, max(10 * math.ceil(expected), 10_000), cls.SECONDS)
+        simulator.set_monitor(budget)
+        return budget
+
+    def start(self) -> None:
+        """Open the budget of the next `AdvanceTo` (or `Initialize`)."""
+        self.count = 0
+        self.exceeded = None
+        self.deadline = perf_counter() + self.seconds
+
+    def __call__(self, context: Any) -> EventStatus:
+        self.count += 1
+        if self.count > self.steps:
+            self.exceeded = f"more than {self.steps:,} simulator steps"
+        elif perf_counter() > self.deadline:
+            self.exceeded = f"more than {self.seconds:g} s of wall-clock time"
+        else:
+            return self._ok
+        return EventStatus.Failed(self.system, self.exceeded)
 
 
 def _vector(port: Any, context: Any) -> np.ndarray:
@@ -369,10 +449,11 @@ def _vector(port: Any, context: Any) -> np.ndarray:
 
 
 def make_env(path_or_scenario: ScenarioLike, *, seed: int | None = None, render_mode: str | None = None,
-             **params: float | list[float]) -> ScenarioEnv:
+             camera: str = "auto", **params: float | list[float]) -> ScenarioEnv:
     """A `ScenarioEnv` from a `.scn` path or a `Scenario`; `params` override its `param`s
-    (`make_env("push_box.scn", goal=[0.2, 0.0])`), which re-validates the file."""
-    return ScenarioEnv(_scenario(path_or_scenario, params), seed=seed, render_mode=render_mode)
+    (`make_env("push_box.scn", goal=[0.2, 0.0])`), which re-validates the file. `camera` names the
+    view `render_mode="rgb_array"` films from (`auto`, `front`, `side`, `top`, `iso`)."""
+    return ScenarioEnv(_scenario(path_or_scenario, params), seed=seed, render_mode=render_mode, camera=camera)
 
 
 def _scenario(path_or_scenario: ScenarioLike, params: Mapping[str, float | list[float]]) -> m.Scenario:
@@ -400,7 +481,8 @@ class EnvFactory:
         self.params = params
 
     def __call__(self) -> ScenarioEnv:
-        return make_env(self.scenario, seed=self.seed, render_mode=self.render_mode, **self.params)
+        params: dict[str, Any] = dict(self.params)  # scenario parameters only: never `camera`
+        return make_env(self.scenario, seed=self.seed, render_mode=self.render_mode, **params)
 
     def __repr__(self) -> str:
         name = self.scenario.name if isinstance(self.scenario, m.Scenario) else self.scenario

@@ -190,9 +190,11 @@ def record_html(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool)
         env.close()
 
 
-def record_video(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool) -> EpisodeResult:
-    """Run one episode rendering `rgb_array` frames from the scenario's camera and write them as a
-    GIF (Pillow) or, with imageio-ffmpeg installed, an MP4."""
+def record_video(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool,
+                 camera: str = "auto") -> EpisodeResult:
+    """Run one episode rendering `rgb_array` frames from the camera view `camera` (framed on the
+    scene, `compiler.camera`) and write them as a GIF (Pillow) or, with imageio-ffmpeg installed,
+    an MP4."""
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".mp4"):
         raise ValueError(f"--video writes .gif or .mp4 files, not {out.name!r}")
@@ -203,7 +205,7 @@ def record_video(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool
         except ImportError:
             raise ValueError("writing MP4 needs imageio-ffmpeg (pip install 'imageio[ffmpeg]'); "
                              "or write a GIF: --video out.gif") from None
-    env = make_env(loaded.scenario, render_mode="rgb_array")
+    env = make_env(loaded.scenario, render_mode="rgb_array", camera=camera)
     frames: list[np.ndarray] = []
     try:
         fps = float(env.metadata.get("render_fps") or 30.0)

@@ -49,6 +49,7 @@ class Context:
         self.parents: dict[str, str] = {}  # body -> what attaches it to its parent (a joint or a weld), first wins
         self._lowering: set[str] = set()
         self._shape_sizes: dict[str, list[float]] = {}  # body -> its declared shape's sizes, once validated
+        self._delays: list[tuple[str, float, Span]] = []  # `ACTION.delay` draws: target, upper bound, place
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diagnostics.add(code, message, span, hint)
@@ -193,6 +194,10 @@ class Context:
 
     def _condition(self, expr: ast.Expr, what: str) -> Expr | None:
         """A boolean expression of signals (`episode`)."""
+        raise NotImplementedError
+
+    def _frame_name(self, ref: ast.Ref, model: ast.ModelDecl | None = None) -> str:
+        """The frame a reference names (`plant`)."""
         raise NotImplementedError
 
 

@@ -1,0 +1,134 @@
+"""The camera of `render_mode="rgb_array"` (`scn eval --video`): a VTK `RgbdSensor` placed by a
+named view and framed on the scene's bounding box at its default state, so an arm moving in a
+horizontal plane is filmed from above and a planar x-z scene from the side, whatever their size.
+
+Views: `auto` looks along the axis in which the scene is thinnest (a scene flat in y is seen
+from the front, one flat in z from above, a three-dimensional one from a corner); `front`
+looks along +y, `side` along -x, `top` down -z, `iso` from the (-x, -y, +z) corner. The camera
+stands back until the bounding sphere of the scene, grown by a margin for what moves, fills the
+field of view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydrake.geometry import (
+    Box,
+    Capsule,
+    ClippingRange,
+    ColorRenderCamera,
+    Cylinder,
+    DepthRange,
+    DepthRenderCamera,
+    Ellipsoid,
+    MakeRenderEngineVtk,
+    RenderCameraCore,
+    RenderEngineVtkParams,
+    SceneGraph,
+    Sphere,
+)
+from pydrake.math import RigidTransform, RotationMatrix
+from pydrake.multibody.plant import MultibodyPlant
+from pydrake.multibody.tree import BodyIndex
+from pydrake.systems.framework import DiagramBuilder
+from pydrake.systems.sensors import CameraInfo, RgbdSensor
+
+from scenario_dsl.compiler.plant import vec
+from scenario_dsl.lang.model import CAMERA_VIEWS
+
+#: The direction each named view (`model.CAMERA_VIEWS`) looks in (None: chosen from the scene's shape).
+VIEWS: dict[str, tuple[float, float, float] | None] = {
+    "auto": None, "front": (0.0, 1.0, 0.0), "side": (-1.0, 0.0, 0.0), "top": (0.0, 0.0, -1.0),
+    "iso": (1.0, 1.0, -1.0),
+}
+assert tuple(VIEWS) == CAMERA_VIEWS, "one list of views: lang/model.py's"
+FIELD_OF_VIEW = np.pi / 4  # vertical
+MARGIN = 1.3  # the bounding sphere grown by this much: links swing, boxes fall
+
+
+def add_camera(builder: DiagramBuilder, plant: MultibodyPlant, scene_graph: SceneGraph, view: str = "auto",
+               width: int = 640, height: int = 480) -> None:
+    """Add the camera (system "camera") and export its colour image as "rgb_image"."""
+    lows, highs = scene_box(plant, scene_graph)
+    center, radius = (lows + highs) / 2, max(float(np.linalg.norm(highs - lows)) / 2, 0.05)
+    X_WC = camera_pose(center, radius, view if view != "auto" else auto_view(highs - lows))
+    if not scene_graph.HasRenderer("scn_vtk"):
+        scene_graph.AddRenderer("scn_vtk", MakeRenderEngineVtk(RenderEngineVtkParams()))
+    distance = float(np.linalg.norm(X_WC.translation() - center))
+    clipping = ClippingRange(max(0.01, distance - 3 * radius), distance + 3 * radius)
+    core = RenderCameraCore("scn_vtk", CameraInfo(width, height, FIELD_OF_VIEW), clipping, RigidTransform())
+    depth = DepthRenderCamera(core, DepthRange(clipping.near(), clipping.far()))
+    sensor = RgbdSensor(scene_graph.world_frame_id(), X_WC, ColorRenderCamera(core), depth)
+    builder.AddNamedSystem("camera", sensor)
+    builder.Connect(scene_graph.get_query_output_port(), sensor.query_object_input_port())
+    builder.ExportOutput(sensor.color_image_output_port(), "rgb_image")
+
+
+def scene_box(plant: MultibodyPlant, scene_graph: SceneGraph) -> tuple[np.ndarray, np.ndarray]:
+    """The corners of an axis-aligned box around every visual geometry at the plant's default
+    state; a scene without geometry is the box around the unit sphere at the origin."""
+    context = plant.CreateDefaultContext()
+    inspector = scene_graph.model_inspector()
+    lows, highs = [], []
+    for index in range(plant.num_bodies()):
+        body = plant.get_body(BodyIndex(index))
+        X_WB = plant.EvalBodyPoseInWorld(context, body)
+        for geometry in plant.GetVisualGeometriesForBody(body):
+            half = _half_extents(inspector.GetShape(geometry))
+            if half is None:
+                continue
+            X_WG = X_WB @ inspector.GetPoseInFrame(geometry)
+            reach = np.abs(X_WG.rotation().matrix()) @ half  # the rotated box's half extents in the world
+            lows.append(X_WG.translation() - reach)
+            highs.append(X_WG.translation() + reach)
+    if not lows:
+        return -np.ones(3), np.ones(3)
+    return np.min(lows, axis=0), np.max(highs, axis=0)
+
+
+def auto_view(size: np.ndarray) -> str:
+    """The view along the axis in which a scene of this size is thinnest (at most 0.35 of its
+    largest extent), else from a corner."""
+    thinnest = int(np.argmin(size))
+    if size[thinnest] > 0.35 * float(np.max(size)):
+        return "iso"
+    return ("side", "front", "top")[thinnest]
+
+
+def _half_extents(shape: Any) -> np.ndarray | None:
+    """Half the size of a box around `shape` in its own frame (None: unbounded, a half space)."""
+    if isinstance(shape, Sphere):
+        return np.full(3, shape.radius())
+    if isinstance(shape, Box):
+        return np.asarray(shape.size()) / 2
+    if isinstance(shape, Cylinder):
+        return np.array([shape.radius(), shape.radius(), shape.length() / 2])
+    if isinstance(shape, Capsule):
+        return np.array([shape.radius(), shape.radius(), shape.length() / 2 + shape.radius()])
+    if isinstance(shape, Ellipsoid):
+        return np.array([shape.a(), shape.b(), shape.c()])
+    if type(shape).__name__ == "HalfSpace":
+        return None
+    return np.full(3, 0.1)  # a mesh: its file is not read here
+
+
+def camera_pose(center: np.ndarray, radius: float, view: str) -> RigidTransform:
+    """Where the camera stands and how it turns: looking at `center` along the view's direction,
+    far enough back for a sphere of `radius` (times MARGIN) to fit the field of view; image up is
+    world +z (world +y for a view straight down)."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown camera view {view!r}; views: {', '.join(VIEWS)}")
+    direction = VIEWS[view]
+    assert direction is not None, "resolve `auto` with `auto_view` first"
+    look = np.asarray(direction, dtype=float)
+    look = look / np.linalg.norm(look)
+    distance = MARGIN * radius / np.sin(FIELD_OF_VIEW / 2)
+    eye = center - distance * look
+    up = np.array([0.0, 0.0, 1.0]) if abs(look[2]) < 0.99 else np.array([0.0, 1.0, 0.0])
+    right = np.cross(look, up)
+    right /= np.linalg.norm(right)
+    down = np.cross(look, right)
+    return RigidTransform(RotationMatrix(vec(np.column_stack([right, down, look]))), vec(eye))
+
