@@ -5,7 +5,8 @@
 1 frontend (parse + validate, `scn lint` over 100 files), 2 overhead (env vs raw AdvanceTo),
 3 lecture (box_flipup.scn vs manipulation.envs.box_flipup), 4 physics (contact settings table),
 5 resets, 6 scaling (SubprocVecEnv and ScenarioVecEnv), 7 reward (compiled vs Python LeafSystem),
-and randomization (issue 4: `scn sample`'s draws, randomized resets, a contact draw's cost in Drake).
+randomization (issue 4: `scn sample`'s draws, randomized resets, a contact draw's cost in Drake),
+and large_files (`scn lint` of a 100,000-line file of draws, of bodies, and of one 1.5 MB line).
 `--log` also writes everything printed to FILE (the source of docs/benchmarks.md's figures).
 """
 
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "scaling": ("bench.bench_scaling", ["--quick"]),
     "reward": ("bench.bench_reward", ["--quick"]),
     "randomization": ("bench.bench_randomization", ["--quick"]),
+    "large_files": ("bench.bench_large_files", ["--lines", "20000", "--runs", "1"]),
 }
 
 

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from scenario_dsl.emitters import human, render
 from scenario_dsl.lang.diagnostics import Diagnostic, ScnError, Severity
 from scenario_dsl.lang.loader import analyze_file
+from scenario_dsl.lang.project import allowing, project_of
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -93,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
         for a in cmd.arguments:
             p.add_argument(*a.flags, **a.options)
+        if PARAM_ARG in cmd.arguments:  # every command that reads a scenario
+            p.add_argument(*ALLOW_PATH_ARG.flags, **ALLOW_PATH_ARG.options)
         p.set_defaults(handler=cmd.run)
     return parser
 
@@ -112,7 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_usage(streams.err)
             streams.err.write(f"{PROG}: error: a command is required (one of: {', '.join(COMMANDS)})\n")
             return EXIT_USAGE
-        code: int = args.handler(args, streams)
+        with allowing(getattr(args, "allow_path", None) or ()):
+            code: int = args.handler(args, streams)
         streams.out.flush()
         return code
     except UsageError as exc:
@@ -176,7 +180,12 @@ def _silence_stdout() -> None:
 def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
     """The files to process: each file path as given, and every `*.scn` file below each folder
     (sorted, skipping hidden folders and files); a folder without any gives an SCN007 warning.
-    A path that does not exist is kept, so the loader reports it (SCN001). Duplicates go."""
+    A path that does not exist is kept, so the loader reports it (SCN001). Duplicates go.
+
+    A file given by name is a root: its own project applies when it is read. A file met in a
+    folder walk must resolve inside the walked folder's project (`scenario_dsl.lang.project`): a
+    symlink that leads out of it is skipped with SCN005, and one to a device, FIFO or socket with
+    SCN001, without being opened; links to folders are not followed."""
     files: list[str] = []
     diagnostics: list[Diagnostic] = []
     seen: set[Path] = set()
@@ -190,16 +199,30 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
     for given in paths:
         p = Path(given)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*.scn")
-                           if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            project = project_of(p)
+            found = _walk(p)
             if not found:
                 diagnostics.append(Diagnostic("SCN007", "the folder holds no .scn files", None,
                                               "pass .scn files or a folder that holds some", path=given))
             for f in found:
-                add(f, str(f))
+                refused = project.check_readable(f) if f.is_symlink() else None
+                if refused is not None:
+                    diagnostics.append(dataclasses.replace(refused, hint=f"skipped, not opened; {refused.hint}"))
+                elif f.is_file():
+                    add(f, str(f))
         else:
             add(p, given)
     return files, diagnostics
+
+
+def _walk(folder: Path) -> list[Path]:
+    """The `*.scn` entries below `folder` (files and symlinks, not folders), sorted, without hidden
+    folders or files; symlinks to folders are not followed."""
+    found: list[Path] = []
+    for here, folders, names in os.walk(folder, followlinks=False):
+        folders[:] = [f for f in folders if not f.startswith(".")]
+        found.extend(Path(here) / n for n in names if n.endswith(".scn") and not n.startswith("."))
+    return sorted(found)
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -227,6 +250,11 @@ def parse_param(text: str) -> tuple[str, str]:
 #: `--param NAME=VALUE`, for every subcommand that loads a scenario.
 PARAM_ARG = arg("--param", action="append", default=[], type=parse_param, metavar="NAME=VALUE",
                 help="override a `param` of the scenario (repeatable), e.g. --param mass=2kg")
+
+#: `--allow-path DIR`, added by `build_parser` to every subcommand that takes `--param`.
+ALLOW_PATH_ARG = arg("--allow-path", action="append", default=[], metavar="DIR",
+                     help="also read model and included files from DIR, outside the project folder "
+                          "(repeatable; see allow_paths in docs/language.md)")
 
 
 def exit_code(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> int:

@@ -13,6 +13,7 @@ from scenario_dsl.cli.app import (
     PROG,
     Streams,
     arg,
+    at_least,
     command,
     dedupe,
     emit,
@@ -23,6 +24,7 @@ from scenario_dsl.cli.app import (
     summary,
 )
 from scenario_dsl.emitters import FORMATS
+from scenario_dsl.lang.config import MIN_LINE_LENGTH
 from scenario_dsl.lang.diagnostics import Diagnostic
 from scenario_dsl.support.files import write_text_atomically
 
@@ -68,24 +70,43 @@ def lint(args: argparse.Namespace, io: Streams) -> int:
     arg("paths", nargs="+", metavar="PATH", help=".scn files, or folders (every *.scn below them)"),
     arg("--check", action="store_true", help="write nothing; list the files that would change and exit 1 if any"),
     arg("--diff", action="store_true", help="write nothing; print a unified diff of the changes and exit 1 if any"),
+    arg("--line-length", type=at_least(MIN_LINE_LENGTH), metavar="N",
+        help=f"wrap lines longer than N columns (at least {MIN_LINE_LENGTH}; default: line-length in the "
+             "project's [tool.scn] or scn.toml, else 100)"),
 )
 def fmt(args: argparse.Namespace, io: Streams) -> int:
     """Rewrite each file as `formatter.format_source` prints it. A file with syntax errors is
-    left alone and its diagnostics go to standard error (exit 1)."""
-    from scenario_dsl.lang.formatter import format_source
+    left alone and its diagnostics go to standard error (exit 1); so are the files of a project
+    whose configured line-length is invalid (SCN011, exit 2)."""
+    from scenario_dsl.lang.config import configured_line_length
+    from scenario_dsl.lang.formatter import LINE_LENGTH, format_source
     from scenario_dsl.lang.loader import read_source
+    from scenario_dsl.lang.project import check_root, root_of_file
 
     files, diagnostics = expand_paths(args.paths)
     changed: list[str] = []
     failed = 0
+    configured: dict[Path, int | None] = {}  # project folder -> its line-length; None: invalid
     for path in files:
-        source, problems = read_source(path)
+        refused = check_root(path)  # as lint: a symlink out of its project is not read (nor written)
+        source, problems = (None, [refused]) if refused is not None else read_source(path)
         diagnostics.extend(problems)
         if source is None:
             failed += 1
             continue
+        width = args.line_length
+        if width is None:
+            root = root_of_file(path)
+            if root not in configured:
+                value, problems = configured_line_length(root)
+                diagnostics.extend(problems)
+                configured[root] = None if problems else value or LINE_LENGTH
+            width = configured[root]
+            if width is None:
+                failed += 1
+                continue
         try:
-            formatted, problems = format_source(source)
+            formatted, problems = format_source(source, width)
         except Exception as exc:
             diagnostics.append(internal_error(exc, path))
             continue
@@ -114,6 +135,8 @@ def fmt(args: argparse.Namespace, io: Streams) -> int:
     code = exit_code(diagnostics)
     if code == EXIT_OK and dry and changed:
         code = EXIT_PROBLEMS
+    if any(d.code == "SCN011" for d in diagnostics):  # a bad configured width, as a bad --line-length
+        code = EXIT_USAGE
     return code
 
 

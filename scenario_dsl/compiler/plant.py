@@ -9,7 +9,10 @@ primitive bodies (with the inertia, contact and hydroelastic properties of
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +58,7 @@ from pydrake.multibody.tree import (
 
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.diagnostics import ScnError
+from scenario_dsl.lang.limits import inertia_problem, plant_steps_problem
 from scenario_dsl.lang.modelfiles import ModelFileError, resolve_url
 
 # manipulation.scenarios.AddShape's contact defaults: the seed lecture's bodies use them.
@@ -78,6 +82,34 @@ class CompileError(ScnError):
 
     def __init__(self, code: str, message: str, hint: str | None = None, where: m.Where | None = None) -> None:
         super().__init__(message, hint, where, code=code)
+
+
+_FAILURE = re.compile(r"Failure at \S+ in (?P<function>[\w:~]+)\(\): condition '(?P<condition>.*?)' failed\.?"
+                      r"(?P<rest>.*)", re.S)
+
+
+def drake_reason(exc: BaseException) -> str:
+    """Drake's complaint as a sentence without its source path: `Failure at bazel-out/... in Box():
+    condition 'width > 0' failed.` becomes "Box() requires width > 0"; a message of several lines
+    (an inertia Drake prints as a matrix) keeps its first."""
+    text = str(exc).strip()
+    match = _FAILURE.match(text)
+    if match:
+        rest = match["rest"].strip().rstrip(".")
+        return f"{match['function']}() requires {match['condition']}" + (f" ({rest})" if rest else "")
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
+
+
+@contextmanager
+def drake_call(what: str, where: m.Where | None, hint: str | None = None, code: str = "SCN506") -> Iterator[None]:
+    """Turn a Drake failure in the block into `CompileError(code)` at `where`: a `RuntimeError`,
+    and the `SystemExit` pydrake raises for a failed `DRAKE_DEMAND` (its text starts "Failure at")."""
+    try:
+        yield
+    except (RuntimeError, SystemExit) as exc:
+        if isinstance(exc, SystemExit) and not str(exc).startswith("Failure at"):
+            raise
+        raise CompileError(code, f"Drake refuses {what}: {drake_reason(exc)}", hint, where) from None
 
 
 @dataclass
@@ -151,6 +183,26 @@ def plant_config(settings: m.PlantSettings) -> MultibodyPlantConfig:
     )
 
 
+def check_limits(scenario: m.Scenario) -> None:
+    """SCN412 for plant steps past `lang.limits` (per env step, per episode), and for a plant time
+    step that is negative or not a number (Drake's constructor would stop the process). The
+    validator reports these; a compiled JSON file or a `Scenario` built in Python comes here
+    without it. A time step of 0 (a continuous plant, which a `.scn` file cannot ask for) has no
+    plant steps to count: the environment's step budget bounds it."""
+    settings, episode = scenario.plant, scenario.episode
+    for name, value, where, zero in (("plant.time_step", settings.time_step, settings.where, True),
+                                     ("the episode's step", episode.step, episode.where, False),
+                                     ("the episode's time_limit", episode.time_limit, episode.where, False)):
+        if value is not None and not (math.isfinite(value) and (value > 0 or (zero and value == 0))):
+            raise CompileError("SCN401", f"{name} must be a positive number of seconds, not {value:g}", None, where)
+    if settings.time_step == 0:
+        return
+    over = plant_steps_problem(settings.time_step, episode.step, episode.time_limit)
+    if over is not None:
+        which, message, hint = over
+        raise CompileError("SCN412", message, hint, (settings.where if which == "step" else None) or episode.where)
+
+
 def discrete_contact_approximations() -> list[str]:
     """The approximations the installed Drake offers, under `MultibodyPlantConfig`'s names."""
     return [name[1:].lower() for name in dir(DiscreteContactApproximation) if name.startswith("k")]
@@ -166,18 +218,23 @@ def populate(plant: MultibodyPlant, scenario: m.Scenario) -> PlantHandles:
         _add_body(handles, body)
     _add_frames(handles, scenario.frames)
     for joint in scenario.joints:
-        _add_joint(handles, joint)
+        with drake_call(f"joint `{joint.name}`", joint.where):
+            _add_joint(handles, joint)
     welds = [(w, None) for w in scenario.welds] + [(w, mo.name) for mo in scenario.models for w in mo.welds]
     for weld, scope in welds:
-        plant.WeldFrames(handles.frame(weld.parent, weld.where, scope), handles.frame(weld.child, weld.where, scope),
-                         transform(weld.pose))
+        with drake_call(f"the weld of `{weld.child}` to `{weld.parent}`", weld.where,
+                        "a body has one parent joint or weld"):
+            plant.WeldFrames(handles.frame(weld.parent, weld.where, scope),
+                             handles.frame(weld.child, weld.where, scope), transform(weld.pose))
     for model in scenario.models:
         for name, q in model.initial.items():
-            handles.joint(f"{model.name}.{name}", model.where).set_default_positions(vec(q))
+            with drake_call(f"the initial position of `{model.name}.{name}`", model.where):
+                handles.joint(f"{model.name}.{name}", model.where).set_default_positions(vec(q))
     try:
         plant.Finalize()
     except RuntimeError as exc:
-        raise CompileError("SCN506", f"Drake rejected the plant: {exc}") from None
+        raise CompileError("SCN506", f"Drake rejected the plant: {drake_reason(exc)}", None,
+                           scenario.plant.where) from None
     return handles
 
 
@@ -187,13 +244,29 @@ def transform(pose: m.Pose | None) -> RigidTransform:
     return RigidTransform(RollPitchYaw(vec(pose.rpy)), vec(pose.translation))
 
 
+def offline_parser(plant: MultibodyPlant) -> Parser:
+    """A `Parser` that cannot download: its package map keeps only the packages on this machine.
+
+    Drake's default map also holds `drake_models`, which Drake fetches from the internet the first
+    time a URI names it (a `python3` subprocess, writes under ~/.cache/drake). `resolve_url` has
+    already refused such URIs; without the remote packages, one it missed is a parse error instead."""
+    parser = Parser(plant)
+    packages = parser.package_map()
+    for name in packages.GetPackageNames():
+        if name != "drake":  # the only local package of a default map; the rest are remote
+            packages.Remove(name)
+    return parser
+
+
 def _add_model(handles: PlantHandles, model: m.Model) -> None:
+    # Checked again here, not only at lint: the model file and every file it names must be inside
+    # the project (or an allowed folder, or the drake wheel) and none may need the network.
     try:
         path = resolve_url(model.url, model.base_dir)
     except ModelFileError as exc:
         raise CompileError(exc.code, str(exc), exc.hint, model.where) from None
     plant = handles.plant
-    parser = Parser(plant)
+    parser = offline_parser(plant)
     try:
         instances = parser.AddModels(file_name=path)
     except RuntimeError as exc:
@@ -206,18 +279,20 @@ def _add_model(handles: PlantHandles, model: m.Model) -> None:
 def _add_body(handles: PlantHandles, body: m.Body) -> None:
     plant = handles.plant
     instance = plant.AddModelInstance(body.name)  # one instance per body, as AddShape does
-    rigid_body = plant.AddRigidBody(body.name, instance, spatial_inertia(body))
-    handles.bodies[body.name] = rigid_body
-    if body.initial_pose is not None:  # a free body's pose at the start of an episode
-        plant.SetDefaultFloatingBaseBodyPose(rigid_body, transform(body.initial_pose))
-    shape = drake_shape(body.shape) if body.shape is not None else None
-    if shape is None or not plant.geometry_source_is_registered():
-        return
-    if body.collision:
-        plant.RegisterCollisionGeometry(rigid_body, RigidTransform(), shape, body.name, proximity(body.contact))
-    if body.visual:
-        plant.RegisterVisualGeometry(rigid_body, RigidTransform(), shape, body.name,
-                                     vec(body.color or DEFAULT_COLOR))
+    inertia = spatial_inertia(body)
+    with drake_call(f"body `{body.name}`", body.where):
+        rigid_body = plant.AddRigidBody(body.name, instance, inertia)
+        handles.bodies[body.name] = rigid_body
+        if body.initial_pose is not None:  # a free body's pose at the start of an episode
+            plant.SetDefaultFloatingBaseBodyPose(rigid_body, transform(body.initial_pose))
+        shape = drake_shape(body.shape) if body.shape is not None else None
+        if shape is None or not plant.geometry_source_is_registered():
+            return
+        if body.collision:
+            plant.RegisterCollisionGeometry(rigid_body, RigidTransform(), shape, body.name, proximity(body.contact))
+        if body.visual:
+            plant.RegisterVisualGeometry(rigid_body, RigidTransform(), shape, body.name,
+                                         vec(body.color or DEFAULT_COLOR))
 
 
 def drake_shape(shape: m.Shape) -> Shape:
@@ -234,7 +309,19 @@ def drake_shape(shape: m.Shape) -> Shape:
 
 
 def spatial_inertia(body: m.Body) -> SpatialInertia:
-    """Given inertia (about the centre of mass), else a solid shape of uniform density, else a point mass."""
+    """Given inertia (about the centre of mass), else a solid shape of uniform density, else a point
+    mass. SCN413 for what the validator refuses (a scenario may come from elsewhere: an inertia on
+    a body of mass 0 stops Drake's process), SCN506 for what else Drake refuses, at the body."""
+    problem = inertia_problem(body.mass, body.inertia)
+    if problem is not None:
+        raise CompileError("SCN413", f"body `{body.name}`: {problem}", None, body.where)
+    with drake_call(f"the inertia of body `{body.name}`", body.where,
+                    "give a finite mass above 0 and moments about the centre of mass that are not negative, "
+                    "each at most the sum of the two others"):
+        return _spatial_inertia(body)
+
+
+def _spatial_inertia(body: m.Body) -> SpatialInertia:
     com = vec(body.center_of_mass or (0.0, 0.0, 0.0))
     if body.inertia is not None:
         i = [*body.inertia, 0.0, 0.0, 0.0][:6]

@@ -13,7 +13,7 @@ environment (`observation_noise`, `action_noise`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from pydrake.multibody.plant import CoulombFriction, ExternallyAppliedSpatialFor
 from pydrake.multibody.tree import SpatialInertia
 from pydrake.systems.framework import Context, OutputPort
 
-from scenario_dsl.compiler.plant import CompileError, PlantHandles, vec
+from scenario_dsl.compiler.plant import CompileError, PlantHandles, drake_reason, vec
 from scenario_dsl.compiler.signals import Gather, joint_rows
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.names import CONTACT_TARGETS, STRICTLY_POSITIVE
@@ -74,6 +74,7 @@ class Randomizer:
         self.gather = gather
         self.requirements = requirements
         self.messages = [requirement_label(q) for r in scenario.randomizations for q in r.requirements]
+        self._requirement_places = [q.where for r in scenario.randomizations for q in r.requirements]
         factory = _TargetFactory(handles, scene_graph)
         self.targets = {d.target: factory.make(d.target, d.where) for r in scenario.randomizations
                         if r.scope == "episode" for d in r.draws
@@ -143,7 +144,7 @@ class Randomizer:
         """
         self.rng = rng = episode_rng(generator)
         self._context = context
-        failed = "a requirement"
+        failed: tuple[str, m.Where | None] = ("a requirement", None)
         for attempt in range(MAX_TRIES):
             if attempt and reset is not None:
                 reset()
@@ -154,24 +155,36 @@ class Randomizer:
             if failure is None:
                 return samples.episode(0)
             failed = failure
-        raise SamplingError(failed, None, 0.0, MAX_TRIES, MAX_TRIES)
+        raise SamplingError(*failed, 0.0, MAX_TRIES, MAX_TRIES)  # SCN411 at the requirement's place
 
     def check_domains(self, diagram: Any, n: int = 10_000, seed: int = 0) -> None:
         """Draw `n` episodes (no simulation) and raise `CompileError` SCN405, with the draw's place,
-        when a contact property or an effort limit falls where Drake refuses it. A reset checks
+        when a contact property or an effort limit falls where Drake refuses it, or a mass,
+        damping, gear ratio, rotor inertia, inertia scale or centre of mass where `_guarded` does. A reset checks
         its own draw anyway; this finds, before training starts, the rare draw of an expression
         the validator cannot bound (a worker process that raised would take the run down)."""
         checked = {d.target: d.where for r in self.scenario.randomizations if r.scope == "episode"
-                   for d in r.draws if d.target.rpartition(".")[2] in _GUARDED}
+                   for d in r.draws if d.target.rpartition(".")[2] in (*_GUARDED, *_CHECKED)}
         if not checked:
             return
         samples = self.sampler_for(diagram).sample(n, np.random.default_rng(seed))
         for target, where in checked.items():
-            values = samples.values[target][:, 0]
-            bad = _outside(target.rpartition(".")[2], values)
-            if bad.any():
-                raise _refuse(target, float(values[bad][0]), where,
-                              f" (in {int(np.count_nonzero(bad))} of {n:,} episodes drawn ahead)")
+            attribute = target.rpartition(".")[2]
+            if attribute in _GUARDED:
+                values = samples.values[target][:, 0]
+                bad = _outside(attribute, values)
+                if bad.any():
+                    raise _refuse(target, float(values[bad][0]), where,
+                                  f" (in {int(np.count_nonzero(bad))} of {n:,} episodes drawn ahead)")
+                continue
+            rows = samples.values[target]  # `_guarded`'s rule, for every episode drawn ahead
+            unusable = ~np.isfinite(rows).all(axis=1)
+            if attribute != "center_of_mass":
+                unusable |= (rows < 0).any(axis=1)
+            problem = _unusable(target, rows[unusable][0], where, f" (in {int(np.count_nonzero(unusable))} of "
+                                f"{n:,} episodes drawn ahead)") if unusable.any() else None
+            if problem is not None:
+                raise problem
 
     def step_noise(self) -> None:
         """Draw the per-step blocks (noise) for the next step, from the episode's generator."""
@@ -212,7 +225,15 @@ class Randomizer:
                     self.noise[d.target] = value
                 else:
                     target = self.targets[d.target]
-                    target.set(context, value)
+                    try:
+                        target.set(context, value)
+                    except (RuntimeError, SystemExit) as exc:  # SystemExit: pydrake's failed DRAKE_DEMAND
+                        if isinstance(exc, SystemExit) and not str(exc).startswith("Failure at"):
+                            raise
+                        shown = ", ".join(f"{x:g}" for x in np.ravel(value))
+                        raise CompileError("SCN405", f"`{d.target}` was drawn as {shown}, which Drake refuses: "
+                                           f"{drake_reason(exc)}", "draw values in the target's range",
+                                           d.where) from None
                     if target.commit is not None:
                         commits[target.commit] = None
         for commit in commits:
@@ -240,13 +261,14 @@ class Randomizer:
         plant.get_applied_spatial_force_input_port().FixValue(plant.GetMyMutableContextFromRoot(context), forces)
         self._pushed_nothing = None if forces else context
 
-    def _failed_requirement(self, context: Context) -> str | None:
+    def _failed_requirement(self, context: Context) -> tuple[str, m.Where | None] | None:
+        """The first requirement of the scene that the drawn episode fails (its label and place)."""
         if self.requirements is None or self._sampler is None or not self._sampler.scene_requirements:
             return None
         values: Any = self.requirements.Eval(context)
-        for ok, message in zip(values, self.messages, strict=True):
+        for ok, message, where in zip(values, self.messages, self._requirement_places, strict=True):
             if not ok:
-                return message
+                return message, where
         return None
 
 
@@ -283,6 +305,38 @@ def _outside(attribute: str, values: np.ndarray) -> np.ndarray:
     if attribute != "effort_limit":
         bad |= np.isinf(values)
     return bad
+
+
+# Drawn attributes that Drake takes without a word outside [0, inf) (a negative mass, a NaN gear
+# ratio) and then fails to simulate, or refuses with a raw message: refused at the write (SCN405).
+# A centre of mass may be negative, not infinite.
+_CHECKED = ("mass", "inertia_scale", "damping", "gear_ratio", "rotor_inertia", "center_of_mass")
+
+
+def _guarded(target: Target, where: m.Where | None) -> Target:
+    """`target`, whose writes refuse (SCN405, at the draw) a value that is not finite, or negative
+    where `_CHECKED` says it must not be."""
+    write, name = target.set, target.name
+
+    def set_(context: Context, value: Any) -> None:
+        problem = _unusable(name, np.asarray(value, dtype=np.float64), where)
+        if problem is not None:
+            raise problem
+        write(context, value)
+
+    return replace(target, set=set_)
+
+
+def _unusable(name: str, values: np.ndarray, where: m.Where | None, suffix: str = "") -> CompileError | None:
+    """SCN405 for a value drawn for `name` (one of `_CHECKED`) that is not finite, or negative
+    where it must not be; None when it is fine."""
+    signed = name.endswith(".center_of_mass")
+    if np.isfinite(values).all() and (signed or (values >= 0).all()):
+        return None
+    shown = ", ".join(f"{x:g}" for x in values.ravel())
+    need = "finite" if signed else "finite and at least 0"
+    return CompileError("SCN405", f"`{name}` was drawn as {shown}: it must be {need}{suffix}",
+                        "draw it from a distribution that stays " + ("finite" if signed else "at least 0"), where)
 
 
 def _refuse(name: str, value: float, where: m.Where | None, suffix: str = "") -> CompileError:
@@ -354,11 +408,12 @@ class _TargetFactory:
     def make(self, target: str, where: m.Where | None) -> Target:
         """The target a draw names; an error without a place of its own gets the draw's."""
         try:
-            return self._make(target, where)
+            made = self._make(target, where)
         except CompileError as exc:
             if exc.where is None and where is not None:
                 raise CompileError(exc.code, exc.message, exc.hint, where) from None
             raise
+        return _guarded(made, where) if target.rpartition(".")[2] in _CHECKED else made
 
     def _make(self, target: str, where: m.Where | None) -> Target:
         owner, _, attribute = target.rpartition(".")
@@ -366,6 +421,8 @@ class _TargetFactory:
             joint = self.handles.joint(owner)
         except CompileError:
             joint = None
+        if joint is not None and joint.type_name() == "quaternion_floating" and attribute not in ("q", "v", "damping"):
+            joint = None  # Drake names a free body's own joint after the body: `B.friction` is the body's
         if joint is not None and attribute == "damping":
             return Target(target, joint.num_velocities(),
                           lambda c: joint.GetDampingVector(self._plant_context(c)),

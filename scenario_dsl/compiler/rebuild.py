@@ -54,6 +54,7 @@ class BuildRandomizer:
         plant = self.scenario.plant
         if "plant.gravity" in values:
             gravity = np.broadcast_to(np.asarray(values["plant.gravity"], dtype=float), (3,))
+            self._check("plant.gravity", gravity, "finite")
             plant = plant.model_copy(update={"gravity": tuple(float(g) for g in gravity)})
         controllers = []
         for controller in self.scenario.controllers:
@@ -62,18 +63,27 @@ class BuildRandomizer:
                 key = f"{controller.name}.{gain}"
                 if key in values:
                     size = len(getattr(controller, gain))
-                    gains[gain] = [float(g) for g in np.broadcast_to(np.asarray(values[key], dtype=float), (size,))]
+                    drawn = np.broadcast_to(np.asarray(values[key], dtype=float), (size,))
+                    self._check(key, drawn, "finite and at least 0", bool((drawn >= 0).all()))
+                    gains[gain] = [float(g) for g in drawn]
             controllers.append(controller.model_copy(update=gains))
         bodies = [self._resized(body, values) for body in self.scenario.bodies]
         update = {"plant": plant, "controllers": controllers, "bodies": bodies}
         return self.scenario.model_copy(update=update), values
+
+    def _check(self, key: str, drawn: np.ndarray, need: str, ok: bool = True) -> None:
+        """SCN405 at the draw for a drawn gravity or gain that is not finite (or, for a gain,
+        negative): an expression reaches there, or a nominal scaled past the largest float."""
+        if not (ok and np.isfinite(drawn).all()):
+            raise CompileError("SCN405", f"`{key}` was drawn as {[float(x) for x in drawn]}: it must be {need}",
+                               "draw values that stay " + need, self.places.get(key))
 
     def _resized(self, body: m.Body, values: dict[str, Value]) -> m.Body:
         key = f"{body.name}.size"
         if key not in values or body.shape is None:
             return body
         size = np.broadcast_to(np.asarray(values[key], dtype=float), (len(body.shape.size),))
-        if not (size > 0).all():  # an expression can reach below zero; the validator checks distributions
+        if not (np.isfinite(size) & (size > 0)).all():  # an expression can; the validator checks distributions
             raise CompileError("SCN405", f"`{key}` was drawn as {[round(float(s), 6) for s in size]}: a shape's "
                                "sizes must be positive", "draw sizes that stay above 0", self.places.get(key))
         shape = body.shape.model_copy(update={"size": [float(s) for s in size]})

@@ -95,16 +95,23 @@ def _excerpt(d: Diagnostic) -> tuple[str, int, int]:
     """The source line of `d` as displayed, the display column where its carets start
     (0-based) and how many carets (at least one)."""
     assert d.span is not None
-    text = d.span.source.line_text(d.line)
-    start = min(d.column - 1, len(text))
+    source = d.span.source
+    line_start, line_end = source.line_bounds(d.line)
+    length = line_end - line_start
+    start = min(d.column - 1, length)
     end_line, end_column = d.span.end_line_col
-    end = min(end_column - 1, len(text)) if end_line == d.line else len(text)
+    end = min(end_column - 1, length) if end_line == d.line else length
     end = max(end, start)
-    # A long line is cut to a window that shows the span's start with some context.
-    first = max(0, start - CONTEXT_BEFORE) if len(text) > MAX_SHOWN else 0
-    last = min(len(text), first + MAX_SHOWN)
+    # A long line is cut to a window that shows the span's start with some context (only the
+    # window is read: many diagnostics on one long line must not copy it for each).
+    first = max(0, start - CONTEXT_BEFORE) if length > MAX_SHOWN else 0
+    last = min(length, first + MAX_SHOWN)
+    text = source.text[line_start + first : line_start + last]
     prefix = ELLIPSIS if first > 0 else ""
-    suffix = ELLIPSIS if last < len(text) else ""
+    suffix = ELLIPSIS if last < length else ""
+    if text.isascii() and text.isprintable():  # one column per character (no tab, no control): no loop
+        return ((prefix + text + suffix).rstrip(), len(prefix) + min(start, last) - first,
+                max(1, min(end, last) - min(start, last)))
     shown, col = [prefix], len(prefix)
     caret_at = caret_end = -1
     for i in range(first, last):
@@ -112,7 +119,7 @@ def _excerpt(d: Diagnostic) -> tuple[str, int, int]:
             caret_at = col
         if i == end:
             caret_end = col
-        cell = _cell(text[i], col)
+        cell = _cell(text[i - first], col)
         shown.append(cell)
         col += _width(cell)
     if caret_at < 0:  # the span starts at (or past) the end of the shown text

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from scenario_dsl.lang.source import Span
 
@@ -61,6 +61,9 @@ class Ident(Node):
 class Number(Node):
     text: str
     unit: str | None
+    # Written in parentheses, `(200 N*m)`: kept for the formatter, ignored when trees are compared.
+    # Only a quantity with a unit (a Number, Vector, Call or Group with one) records its parentheses.
+    parenthesized: bool = field(default=False, compare=False)
 
     @property
     def value(self) -> float:
@@ -90,20 +93,25 @@ class Call(Node):
     args: tuple[Expr, ...]
     kwargs: tuple[KwArg, ...]
     unit: str | None
+    parenthesized: bool = field(default=False, compare=False)  # as in Number
 
 
 @dataclass(frozen=True)
 class Vector(Node):
     items: tuple[Expr, ...]
     unit: str | None
+    parenthesized: bool = field(default=False, compare=False)  # as in Number
 
 
 @dataclass(frozen=True)
 class Group(Node):
-    """A parenthesised expression; kept only when it carries a unit: `(a + b) m`."""
+    """A parenthesised expression; kept only when it carries a unit: `(a + b) m`. Parentheses
+    around any other expression leave no node (`parenthesized` remembers those around a quantity
+    with a unit)."""
 
     expr: Expr
     unit: str | None
+    parenthesized: bool = field(default=False, compare=False)  # as in Number: `((a + b) m)`
 
 
 @dataclass(frozen=True)

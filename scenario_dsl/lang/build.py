@@ -17,6 +17,8 @@ from scenario_dsl.lang import ast
 from scenario_dsl.lang.diagnostics import Diagnostic
 from scenario_dsl.lang.parser import parse
 from scenario_dsl.lang.source import SourceFile, Span
+from scenario_dsl.lang.text import check_text, replaces_syntax_error
+from scenario_dsl.support.gcpause import paused_gc
 
 MAX_DEPTH = 200
 
@@ -255,7 +257,10 @@ class _Builder(Transformer[Token, Any]):
     def group(self, meta: Meta, c: list[Any]) -> ast.Expr:
         if len(c) > 1:
             return ast.Group(self._span(meta), c[0], str(c[1]))
-        # The parentheses leave no node, but diagnostics should underline them too.
+        # The parentheses leave no node, but diagnostics should underline them too; around a
+        # quantity with a unit (`(200 N*m)`) the node remembers them, for the formatter.
+        if getattr(c[0], "unit", None) is not None:
+            return dataclasses.replace(c[0], span=meta, parenthesized=True)  # type: ignore[no-any-return]
         return dataclasses.replace(c[0], span=meta)  # type: ignore[no-any-return]
 
     def norm(self, meta: Meta, c: list[Any]) -> ast.Norm:
@@ -269,11 +274,14 @@ _BUILDER = _Builder()
 
 
 def build(source: SourceFile) -> tuple[ast.File | None, list[Diagnostic]]:
-    """Parse a source file straight into an `ast.File`; reports trees too deep for later stages."""
+    """Parse a source file straight into an `ast.File`; reports hidden characters (`text.check_text`:
+    every file the front end reads comes through here) and trees too deep for later stages."""
+    hidden = check_text(source)
     _BUILDER.source = source
-    result = parse(source, _BUILDER)
-    if result.tree is None:
-        return None, result.diagnostics
+    with paused_gc():  # the parser makes a few objects per character, none in cycles
+        result = parse(source, _BUILDER)
+    if result.tree is None:  # a hidden character in code stops the parser: SCN107 says more than SCN101
+        return None, hidden + [d for d in result.diagnostics if not replaces_syntax_error(hidden, d)]
     built = result.tree
     if not isinstance(built, ast.File):  # pragma: no cover - `start` always builds a File
         built = ast.File(Span(source, 0, len(source.text)), (), ())
@@ -281,9 +289,9 @@ def build(source: SourceFile) -> tuple[ast.File | None, list[Diagnostic]]:
         ast.Comment(Span(source, t.start_pos or 0, t.end_pos or 0), str(t)) for t in result.comments))
     deep = _too_deep(file)
     if deep is not None:
-        return None, [Diagnostic("SCN105", f"expression nested more than {MAX_DEPTH} levels deep", deep.span,
-                                 "split the expression with `let` bindings")]
-    return file, []
+        return None, [*hidden, Diagnostic("SCN105", f"expression nested more than {MAX_DEPTH} levels deep",
+                                          deep.span, "split the expression with `let` bindings")]
+    return file, hidden
 
 
 def _too_deep(root: ast.Node) -> ast.Node | None:

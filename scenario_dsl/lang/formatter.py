@@ -1,8 +1,10 @@
 """Stage 3 backwards: an AST (`scenario_dsl.lang.ast`) printed as canonical scn text, for `scn fmt`.
 
 `format_source` parses a file and prints it; `format_file` prints a parsed `ast.File`;
-`format_expr` prints one expression. The printed text parses back to the same AST (spans and
-comment positions aside), and formatting it again changes nothing.
+`format_expr` prints one expression. Both files take the line width, `line_length` (default
+`LINE_LENGTH`, 100 columns; `scn fmt --line-length N` or `line-length` in the project's
+configuration, `scenario_dsl.lang.config`). The printed text parses back to the same AST (spans
+and comment positions aside), and formatting it again changes nothing.
 
 The canonical layout:
 
@@ -15,28 +17,45 @@ The canonical layout:
   lines are printed.
 - Blocks of settings (`plant`, `body`, `joint`, `controller`, `train`, `action` and
   `observation` settings, flag blocks such as `actuated { effort_limit = 2 N*m }`) print on
-  one line, `{ a = 1; b = 2 }`, when that line fits in 100 columns (comments not counted),
+  one line, `{ a = 1; b = 2 }`, when that line fits in the width (comments not counted),
   no comment lies between its braces and none of its items has a block of its own; otherwise
   one item per line. `model`, `randomize`, `reward` and `episode` blocks are always one item
   per line. An empty block is `{}`.
-- Expressions print on one line: single spaces around binary, comparison and boolean
-  operators except `^` (`x^2`); unary `-x` and `not x`; `[a, b]`; `f(a, k = v)` with
-  positional arguments first; `|x|`; a unit follows its number, vector, call or parenthesis
-  after one space (`1 ms`, `[0, 0, 1] m`, `(a + b) m`). Parentheses are printed only where
-  precedence needs them (loosest first: or, and, not, comparison, `+ -`, `* / mod`, unary
-  `+ -`, `^`, indexing, atoms); the right operand of a left-associative operator of the same
-  precedence is parenthesised (`a - (b - c)`), and so is a unit-carrying left operand of `^`,
-  whose unit would otherwise swallow the `^`. Numbers and strings keep the text written.
+- Expressions print on one line when it fits (else see wrapping below): single spaces around
+  binary, comparison and boolean operators except `^` (`x^2`); unary `-x` and `not x`;
+  `[a, b]`; `f(a, k = v)` with positional arguments first; `|x|`; a unit follows its number,
+  vector, call or parenthesis after one space (`1 ms`, `[0, 0, 1] m`, `(a + b) m`).
+  Parentheses are printed only where precedence needs them (loosest first: or, and, not,
+  comparison, `+ -`, `* / mod`, unary `+ -`, `^`, indexing, atoms); the right operand of a
+  left-associative operator of the same precedence is parenthesised (`a - (b - c)`), and so is
+  a unit-carrying left operand of `^`, whose unit would otherwise swallow the `^`. Parentheses
+  written around a quantity with a unit (a number, vector, call or parenthesis with a unit)
+  are kept too: `torque / (200 N*m)`, `(2 m) * x` (the AST records them in `parenthesized`,
+  which tree equality ignores). Numbers and strings keep the text written.
   An item followed by another never ends with a norm's closing `|` (the parser would read
   the line as going on): its last expression keeps parentheses, `let a = (|v|)`.
 - Reward terms print as `expr as name`.
+- A line wider than the width (comments not counted) is wrapped at a list in brackets: a
+  vector `[...]`, the arguments of a call `f(...)`, of a joint or a controller, or a pose's
+  `at (...)`. The list's opening bracket ends the line, each element follows on a line of its
+  own one level deeper with its comma (no comma after the last one: the grammar takes none),
+  and the closing bracket starts a line at the first line's indent, followed by the rest of the
+  line (`] m`, `) {`, `) - x`). The list split is a top-level one of the line (brackets split
+  outermost first): the last one whose first and closing lines then fit, else the first whose
+  first line fits, else the first. Each new line that is still too wide is wrapped the same
+  way, so nested brackets split only as far as needed. A line without such brackets (a long
+  sum or condition) stays long. A list that fits is printed on one line, however it was
+  written. An item that wraps is not "on one line" for the grouping of statements above.
 - Comments are kept, each exactly once, trailing whitespace removed. A comment on a line of
   its own goes before the item that follows it, at that item's indent; one after code stays
   at the end of its item's printed line, two spaces after the code; one after an opening `{`
   stays after it. When an item holds more comments than its one line can (comments inside a
-  multi-line expression), all but the last move to their own lines just before it. Comments
-  before a closing `}` stay before it; comments at the end of the file stay at the end. A
-  block holding a comment prints one item per line.
+  multi-line expression), all but the last move to their own lines just before it. In a
+  wrapped list each line is such an item: a comment after an element stays after its comma,
+  one on a line of its own stays before the next element (or before the closing bracket), and
+  one after the opening bracket stays there. Comments before a closing `}` stay before it;
+  comments at the end of the file stay at the end. A block holding a comment prints one item
+  per line.
 - The text ends with exactly one new line (an empty file stays empty), with no trailing
   whitespace on any line.
 """
@@ -55,7 +74,44 @@ from scenario_dsl.lang.loader import parse_source
 from scenario_dsl.lang.source import SourceFile
 
 INDENT = "    "
-MAX_WIDTH = 100
+LINE_LENGTH = 100  # the default line width: `scn fmt --line-length`, `[tool.scn] line-length`
+
+# ---- documents: text with brackets that may split -------------------------------------------
+
+@dataclass(eq=False)
+class _Brackets:
+    """A comma-separated list in brackets that may split one element per line: a vector's
+    `[...]`, the arguments of a call, a joint or a controller, a pose's `at (...)`. Each element
+    keeps its source span (for the comments around it); `at` is where the search for the opening
+    bracket starts in the source."""
+
+    open: str
+    items: list[tuple[Doc, int, int]]
+    close: str
+    at: int
+
+    def flat(self) -> str:
+        return self.open + ", ".join(_flat(doc) for doc, _, _ in self.items) + self.close
+
+
+# What an expression or a head prints as: the concatenation of its parts, each part a piece of
+# text or a list in brackets. Parts are never merged, so a sub-expression's document is a run of
+# the document around it.
+Doc = list["str | _Brackets"]
+
+
+def _flat(doc: Doc) -> str:
+    """A document on one line."""
+    return "".join(part if isinstance(part, str) else part.flat() for part in doc)
+
+
+def _listed(open_: str, close: str, at: int, elements: Sequence[tuple[Doc, int, int]]) -> Doc:
+    return [_Brackets(open_, list(elements), close, at)] if elements else [open_ + close]
+
+
+def _element(doc: Doc, node: ast.Node) -> tuple[Doc, int, int]:
+    return doc, node.span.start, node.span.end
+
 
 # ---- expressions ----------------------------------------------------------------------------
 
@@ -66,7 +122,12 @@ _BINARY_LEVEL = {"or": OR, "and": AND, "+": SUM, "-": SUM, "*": PRODUCT, "/": PR
 
 
 def format_expr(expr: ast.Expr) -> str:
-    """One expression on one line, with parentheses only where precedence needs them."""
+    """One expression on one line, with parentheses only where precedence needs them (and the
+    ones written around a quantity with a unit)."""
+    return _flat(_doc(expr))
+
+
+def _doc(expr: ast.Expr) -> Doc:
     return _expr(expr, 0)
 
 
@@ -82,56 +143,62 @@ def _level(expr: ast.Expr) -> int:
     return ATOM
 
 
-def _expr(expr: ast.Expr, required: int) -> str:
+def _expr(expr: ast.Expr, required: int) -> Doc:
     """`expr` printed where the grammar needs at least level `required`."""
-    text = _EXPR_PRINTERS[type(expr)](expr)
-    return f"({text})" if _level(expr) < required else text
+    doc = _EXPR_PRINTERS[type(expr)](expr)
+    if _level(expr) < required or getattr(expr, "parenthesized", False):
+        return ["(", *doc, ")"]
+    return doc
 
 
-def _with_unit(text: str, unit: str | None) -> str:
-    return f"{text} {unit}" if unit else text
+def _with_unit(doc: Doc, unit: str | None) -> Doc:
+    return [*doc, f" {unit}"] if unit else doc
 
 
-def _binary(e: ast.Binary) -> str:
+def _binary(e: ast.Binary) -> Doc:
     level = _BINARY_LEVEL[e.op]
     if e.op == "^":  # `postfix ^ unary`: right-associative, and printed without spaces
         left = _expr(e.left, POSTFIX)
-        if getattr(e.left, "unit", None):  # `2 m^2` would read as the unit `m^2`
-            left = f"({left})"
-        return f"{left}^{_expr(e.right, UNARY)}"
-    return f"{_expr(e.left, level)} {e.op} {_expr(e.right, level + 1)}"
+        if getattr(e.left, "unit", None) and not getattr(e.left, "parenthesized", False):
+            left = ["(", *left, ")"]  # `2 m^2` would read as the unit `m^2`
+        return [*left, "^", *_expr(e.right, UNARY)]
+    return [*_expr(e.left, level), f" {e.op} ", *_expr(e.right, level + 1)]
 
 
-def _unary(e: ast.Unary) -> str:
+def _unary(e: ast.Unary) -> Doc:
     if e.op == "not":
-        return f"not {_expr(e.operand, NOT)}"
-    return f"{e.op}{_expr(e.operand, UNARY)}"
+        return ["not ", *_expr(e.operand, NOT)]
+    return [e.op, *_expr(e.operand, UNARY)]
 
 
-def _compare(e: ast.Compare) -> str:  # non-associative: both sides are sums
-    return f"{_expr(e.left, SUM)} {e.op} {_expr(e.right, SUM)}"
+def _compare(e: ast.Compare) -> Doc:  # non-associative: both sides are sums
+    return [*_expr(e.left, SUM), f" {e.op} ", *_expr(e.right, SUM)]
 
 
-def _kwarg(k: ast.KwArg) -> str:
-    return f"{k.name.name} = {format_expr(k.value)}"
+def _kwarg(k: ast.KwArg) -> Doc:
+    return [f"{k.name.name} = ", *_doc(k.value)]
 
 
-def _call(e: ast.Call) -> str:
-    args = [format_expr(a) for a in e.args] + [_kwarg(k) for k in e.kwargs]
-    return _with_unit(f"{e.func.name}({', '.join(args)})", e.unit)
+def _call(e: ast.Call) -> Doc:
+    args = [_element(_doc(a), a) for a in e.args] + [_element(_kwarg(k), k) for k in e.kwargs]
+    return _with_unit([e.func.name, *_listed("(", ")", e.func.span.end, args)], e.unit)
 
 
-_EXPR_PRINTERS: dict[type, Callable[[Any], str]] = {
-    ast.Number: lambda e: _with_unit(e.text, e.unit),
-    ast.Ref: lambda e: e.dotted,
+def _vector(e: ast.Vector) -> Doc:
+    return _with_unit(_listed("[", "]", e.span.start, [_element(_doc(i), i) for i in e.items]), e.unit)
+
+
+_EXPR_PRINTERS: dict[type, Callable[[Any], Doc]] = {
+    ast.Number: lambda e: _with_unit([e.text], e.unit),
+    ast.Ref: lambda e: [e.dotted],
     ast.Call: _call,
-    ast.Vector: lambda e: _with_unit(f"[{', '.join(format_expr(i) for i in e.items)}]", e.unit),
-    ast.Group: lambda e: _with_unit(f"({format_expr(e.expr)})", e.unit),
-    ast.Norm: lambda e: f"|{format_expr(e.expr)}|",
+    ast.Vector: _vector,
+    ast.Group: lambda e: _with_unit(["(", *_doc(e.expr), ")"], e.unit),
+    ast.Norm: lambda e: ["|", *_doc(e.expr), "|"],
     ast.Unary: _unary,
     ast.Binary: _binary,
     ast.Compare: _compare,
-    ast.Index: lambda e: f"{_expr(e.target, POSTFIX)}[{format_expr(e.index)}]",
+    ast.Index: lambda e: [*_expr(e.target, POSTFIX), "[", *_doc(e.index), "]"],
 }
 
 
@@ -141,7 +208,7 @@ _EXPR_PRINTERS: dict[type, Callable[[Any], str]] = {
 class _Shape:
     """How a statement or block item prints: a head, then maybe a braced block of items."""
 
-    head: str
+    head: Doc
     items: Sequence[ast.Node] | None = None  # None: no braces at all
     inline: bool = False  # the block may print on one line
 
@@ -165,33 +232,41 @@ def _quoted(text: str | None) -> str:
     return f' "{escaped}"'
 
 
-def _pose(pose: ast.Pose | None) -> str:
-    return f" at ({', '.join(_kwarg(k) for k in pose.kwargs)})" if pose is not None else ""
+def _string(text: str | None) -> Doc:
+    """A string literal after an expression, or nothing (no empty part: see `_head`)."""
+    return [_quoted(text)] if text is not None else []
 
 
-def _settings(head: str, settings: Sequence[ast.Setting] | None) -> _Shape:
+def _pose(pose: ast.Pose | None) -> Doc:
+    if pose is None:
+        return []
+    return [" at ", *_listed("(", ")", pose.span.start, [_element(_kwarg(k), k) for k in pose.kwargs])]
+
+
+def _settings(head: Doc, settings: Sequence[ast.Setting] | None) -> _Shape:
     return _Shape(head, settings, inline=True)
 
 
 def _setting(s: ast.Setting) -> _Shape:
     if s.value is not None:
-        return _Shape(f"{s.key.name} = {format_expr(s.value)}")
-    return _settings(s.key.name, s.block)
+        return _Shape([f"{s.key.name} = ", *_doc(s.value)])
+    return _settings([s.key.name], s.block)
 
 
 def _joint(j: ast.JointDecl) -> _Shape:
-    args = [f"{j.parent.dotted} -> {j.child.dotted}"] + [_kwarg(k) for k in j.kwargs]
-    return _settings(f"joint {j.name.name}: {j.kind.name}({', '.join(args)})", j.settings)
+    link: tuple[Doc, int, int] = ([f"{j.parent.dotted} -> {j.child.dotted}"], j.parent.span.start, j.child.span.end)
+    args = _listed("(", ")", j.kind.span.end, [link] + [_element(_kwarg(k), k) for k in j.kwargs])
+    return _settings([f"joint {j.name.name}: {j.kind.name}", *args], j.settings)
 
 
 def _controller(c: ast.ControllerDecl) -> _Shape:
-    joints = ", ".join(r.dotted for r in c.joints)
-    return _settings(f"controller {c.name.name}: {c.kind.name}({joints})", c.settings)
+    joints = _listed("(", ")", c.kind.span.end, [_element([r.dotted], r) for r in c.joints])
+    return _settings([f"controller {c.name.name}: {c.kind.name}", *joints], c.settings)
 
 
 def _action(a: ast.ActionDecl) -> _Shape:
-    bounds = f" in {format_expr(a.bounds)}" if a.bounds is not None else ""
-    return _settings(f"action {a.name.name} = {a.target.dotted}{bounds}", a.settings)
+    bounds = [" in ", *_doc(a.bounds)] if a.bounds is not None else []
+    return _settings([f"action {a.name.name} = {a.target.dotted}", *bounds], a.settings)
 
 
 def _randomize(r: ast.RandomizeBlock) -> _Shape:
@@ -200,41 +275,41 @@ def _randomize(r: ast.RandomizeBlock) -> _Shape:
         head += f" per {r.scope.name.name}"
         if r.scope.every is not None and r.scope.every_unit is not None:
             head += f" every {r.scope.every} {r.scope.every_unit.name}"
-    return _Shape(head, r.items)
+    return _Shape([head], r.items)
 
 
 def _let(x: ast.Let) -> _Shape:
-    return _Shape(f"let {x.name.name} {'~' if x.drawn else '='} {format_expr(x.value)}")
+    return _Shape([f"let {x.name.name} {'~' if x.drawn else '='} ", *_doc(x.value)])
 
 
 def _term(t: ast.RewardTerm) -> _Shape:
-    return _Shape(format_expr(t.expr) + (f" as {t.name.name}" if t.name is not None else ""))
+    return _Shape([*_doc(t.expr), *([f" as {t.name.name}"] if t.name is not None else [])])
 
 
 _SHAPES: dict[type, Callable[[Any], _Shape]] = {
-    ast.ScenarioDecl: lambda s: _Shape(f"scenario {s.name.name}{_quoted(s.description)}"),
-    ast.Include: lambda s: _Shape(f"include{_quoted(s.path)}"),
-    ast.Param: lambda s: _Shape(f"param {s.name.name} = {format_expr(s.value)}"),
+    ast.ScenarioDecl: lambda s: _Shape([f"scenario {s.name.name}{_quoted(s.description)}"]),
+    ast.Include: lambda s: _Shape([f"include{_quoted(s.path)}"]),
+    ast.Param: lambda s: _Shape([f"param {s.name.name} = ", *_doc(s.value)]),
     ast.Let: _let,
-    ast.PlantBlock: lambda s: _settings("plant", s.settings),
-    ast.ModelDecl: lambda s: _Shape(f"model {s.name.name} from{_quoted(s.url)}", s.items),
-    ast.FrameDecl: lambda s: _Shape(f"frame {s.name.name} on {s.parent.dotted}{_pose(s.pose)}"),
-    ast.BodyDecl: lambda s: _settings(f"body {s.name.name}", s.settings),
+    ast.PlantBlock: lambda s: _settings(["plant"], s.settings),
+    ast.ModelDecl: lambda s: _Shape([f"model {s.name.name} from{_quoted(s.url)}"], s.items),
+    ast.FrameDecl: lambda s: _Shape([f"frame {s.name.name} on {s.parent.dotted}", *_pose(s.pose)]),
+    ast.BodyDecl: lambda s: _settings([f"body {s.name.name}"], s.settings),
     ast.JointDecl: _joint,
-    ast.Weld: lambda s: _Shape(f"weld {s.parent.dotted} -> {s.child.dotted}{_pose(s.pose)}"),
+    ast.Weld: lambda s: _Shape([f"weld {s.parent.dotted} -> {s.child.dotted}", *_pose(s.pose)]),
     ast.ControllerDecl: _controller,
     ast.ActionDecl: _action,
-    ast.ObservationDecl: lambda s: _settings(f"observation {s.name.name} = {format_expr(s.value)}", s.settings),
+    ast.ObservationDecl: lambda s: _settings([f"observation {s.name.name} = ", *_doc(s.value)], s.settings),
     ast.RandomizeBlock: _randomize,
-    ast.RewardBlock: lambda s: _Shape("reward", s.items),
-    ast.EpisodeBlock: lambda s: _Shape("episode", s.items),
-    ast.TrainBlock: lambda s: _settings("train", s.settings),
+    ast.RewardBlock: lambda s: _Shape(["reward"], s.items),
+    ast.EpisodeBlock: lambda s: _Shape(["episode"], s.items),
+    ast.TrainBlock: lambda s: _settings(["train"], s.settings),
     ast.Setting: _setting,
-    ast.Draw: lambda s: _Shape(f"{s.target.dotted} {s.op} {format_expr(s.value)}"),
-    ast.Require: lambda s: _Shape(f"require {format_expr(s.condition)}{_quoted(s.message)}"),
+    ast.Draw: lambda s: _Shape([f"{s.target.dotted} {s.op} ", *_doc(s.value)]),
+    ast.Require: lambda s: _Shape(["require ", *_doc(s.condition), *_string(s.message)]),
     ast.RewardTerm: _term,
-    ast.Terminate: lambda s: _Shape(f"terminate when {format_expr(s.condition)}{_quoted(s.reason)}"),
-    ast.Success: lambda s: _Shape(f"success when {format_expr(s.condition)}"),
+    ast.Terminate: lambda s: _Shape(["terminate when ", *_doc(s.condition), *_string(s.reason)]),
+    ast.Success: lambda s: _Shape(["success when ", *_doc(s.condition)]),
 }
 
 
@@ -242,17 +317,18 @@ def _shape(node: ast.Node) -> _Shape:
     return _SHAPES[type(node)](node)
 
 
-def _head(node: ast.Node, shape: _Shape, followed: bool) -> str:
+def _head(node: ast.Node, shape: _Shape, followed: bool) -> Doc:
     """The head of an item; `followed` when another item comes after it in its block or file.
 
     The parser reads a `|` before a line break or `;` as an opening bar, so the line goes on:
     an item followed by another cannot end with a norm's closing `|`. Its last expression
     keeps parentheses then (a parenthesis without a unit leaves the AST unchanged).
     """
-    if not (followed and shape.items is None and shape.head.endswith("|")):
+    last = shape.head[-1] if shape.head else ""
+    if not (followed and shape.items is None and isinstance(last, str) and last.endswith("|")):
         return shape.head
-    tail = format_expr(cast(ast.Expr, list(node.children())[-1]))
-    return f"{shape.head[: len(shape.head) - len(tail)]}({tail})"
+    tail = _doc(cast(ast.Expr, list(node.children())[-1]))
+    return [*shape.head[: len(shape.head) - len(tail)], "(", *tail, ")"]
 
 
 # ---- layout with comments -------------------------------------------------------------------
@@ -269,7 +345,8 @@ class _Printer:
     """Prints one file. Comments are handed out in source order from a queue: each item takes
     the comments before it (leading), inside it, and after it on its line (trailing)."""
 
-    def __init__(self, file: ast.File) -> None:
+    def __init__(self, file: ast.File, width: int = LINE_LENGTH) -> None:
+        self.width = width
         self.text = file.span.source.text
         self.comments = deque(sorted(file.comments, key=lambda c: c.span.start))
         self.comment_starts = {c.span.end: c.span.start for c in file.comments}
@@ -354,43 +431,103 @@ class _Printer:
         whether the item itself is one line. `limit` is where the next item starts."""
         indent = INDENT * depth
         shape = _shape(node)
+        lines: list[str] = []
         if shape.items is None:
-            notes = self.take_before(node.span.end) + self.take_trailing(node.span.end, limit)
-            moved, last = _last_and_rest(notes)
-            return [indent + c.text for c in moved] + [indent + _head(node, shape, followed) + _trailing(last)], True
+            split = self.layout(_head(node, shape, followed), depth, node.span.end, node.span.end, limit, lines)
+            return lines, not split
 
         close = self.closing_brace(node)
         first = shape.items[0].span.start if shape.items else close
         brace = self.opening_brace(node, first)
-        head_notes = self.take_before(brace) + self.take_trailing(brace + 1, first)
-        commented = bool(head_notes) or self.comment_before(close)
+        commented = self.comment_before(close)
+        if not shape.items and not commented:
+            split = self.layout([*shape.head, " {}"], depth, node.span.end, node.span.end, limit, lines)
+            return lines, not split
         nested = any(_shape(i).items is not None for i in shape.items)
-        if not commented and not nested:
-            line = indent + shape.head + _one_line_block(shape.items)
-            if not shape.items or (shape.inline and len(line) <= MAX_WIDTH):
+        if shape.inline and not commented and not nested:
+            line = indent + _flat(shape.head) + _one_line_block(shape.items)
+            if len(line) <= self.width:
                 return [line + _trailing(*self.take_trailing(node.span.end, limit))], True
-        moved, last = _last_and_rest(head_notes)
-        lines = [indent + c.text for c in moved]
-        lines.append(f"{indent}{shape.head} {{{_trailing(last)}")
+        self.layout([*shape.head, " {"], depth, brace, brace + 1, first, lines)
         lines.extend(self.sequence(shape.items, depth + 1, close, top=False))
         lines.append(indent + "}" + _trailing(*self.take_trailing(node.span.end, limit)))
         return lines, False
+
+    def layout(self, doc: Doc, depth: int, end: int, trail_from: int, limit: int, out: list[str]) -> bool:
+        """Append `doc` to `out` as lines at `depth`, split where it is wider than the width;
+        whether it split. The last line takes the comments before `end` (all but the last move
+        to lines of their own before it) and the one on its line after `trail_from`, before
+        `limit` (the next item)."""
+        indent = INDENT * depth
+        text = _flat(doc)
+        split = None if len(indent) + len(text) <= self.width else _split_point(doc, len(indent), self.width)
+        if split is None:
+            moved, last = _last_and_rest(self.take_before(end) + self.take_trailing(trail_from, limit))
+            out.extend(indent + c.text for c in moved)
+            out.append(indent + text + _trailing(last))
+            return False
+        brackets = cast(_Brackets, doc[split])
+        # The head line: the text up to the opening bracket, with the comments in it and after it.
+        opening = self.find(brackets.open, brackets.at)
+        moved, last = _last_and_rest(self.take_before(opening) + self.take_trailing(opening + 1, brackets.items[0][1]))
+        out.extend(indent + c.text for c in moved)
+        out.append(indent + _flat(doc[:split]) + brackets.open + _trailing(last))
+        # One element per line, one level deeper, each but the last followed by a comma.
+        inner = indent + INDENT
+        closing = self.find(brackets.close, max(stop for _, _, stop in brackets.items))  # (arguments reorder)
+        count = len(brackets.items)
+        for n, (element, start, stop) in enumerate(brackets.items):
+            out.extend(inner + c.text for c in self.take_before(start))
+            following = brackets.items[n + 1][1] if n + 1 < count else closing
+            self.layout([*element, ","] if n + 1 < count else element, depth + 1, stop, stop, following, out)
+        out.extend(inner + c.text for c in self.take_before(closing))
+        # The closing bracket at the starting indent, then the rest of the line (which may split again).
+        self.layout([brackets.close, *doc[split + 1:]], depth, end, trail_from, limit, out)
+        return True
+
+    def find(self, bracket: str, start: int) -> int:
+        """The offset of the first `bracket` at or after `start` in the source (`start` when
+        there is none: a tree built by hand)."""
+        found = self.text.find(bracket, start)
+        return found if found >= 0 else start
+
+
+def _split_point(doc: Doc, indent: int, width: int) -> int | None:
+    """Which list in brackets to split in `doc`, too wide for one line at `indent` columns (None
+    when it has none): the last whose head line (up to the opening bracket) and closing line
+    (from the closing bracket on) both fit in `width`, else the first whose head line fits, else
+    the first. (The closing line may split again.)"""
+    sizes = [len(part) if isinstance(part, str) else len(part.flat()) for part in doc]
+    candidates = [k for k, part in enumerate(doc) if isinstance(part, _Brackets)]
+    if not candidates:
+        return None
+    both: list[int] = []
+    head: list[int] = []
+    for k in candidates:
+        brackets = cast(_Brackets, doc[k])
+        if indent + sum(sizes[:k]) + len(brackets.open) <= width:
+            head.append(k)
+            if indent + len(brackets.close) + sum(sizes[k + 1:]) <= width:
+                both.append(k)
+    return both[-1] if both else head[0] if head else candidates[0]
 
 
 def _one_line_block(items: Sequence[ast.Node]) -> str:
     """` { a = 1; b = 2 }`, or ` {}`: a block whose items have no blocks of their own."""
     if not items:
         return " {}"
-    return f" {{ {'; '.join(_head(item, _shape(item), n + 1 < len(items)) for n, item in enumerate(items))} }}"
+    heads = (_flat(_head(item, _shape(item), n + 1 < len(items))) for n, item in enumerate(items))
+    return f" {{ {'; '.join(heads)} }}"
 
 
 def _trailing(comment: ast.Comment | None = None) -> str:
     return f"  {comment.text}" if comment is not None else ""
 
 
-def format_file(file: ast.File) -> str:
-    """The canonical text of a parsed file (see the module docstring for the layout)."""
-    return _Printer(_stripped(file)).file(file)
+def format_file(file: ast.File, line_length: int = LINE_LENGTH) -> str:
+    """The canonical text of a parsed file (see the module docstring for the layout), its lines
+    wrapped at `line_length` columns where they can be."""
+    return _Printer(_stripped(file), line_length).file(file)
 
 
 def _stripped(file: ast.File) -> ast.File:
@@ -398,9 +535,9 @@ def _stripped(file: ast.File) -> ast.File:
     return ast.File(file.span, file.statements, comments)
 
 
-def format_source(source: SourceFile) -> tuple[str | None, list[Diagnostic]]:
+def format_source(source: SourceFile, line_length: int = LINE_LENGTH) -> tuple[str | None, list[Diagnostic]]:
     """Parse a source file and print it canonically; None and the diagnostics on syntax errors."""
     file, diagnostics = parse_source(source)
     if file is None:
         return None, diagnostics
-    return format_file(file), diagnostics
+    return format_file(file, line_length), diagnostics

@@ -17,10 +17,14 @@ from scenario_dsl.lang import ast
 from scenario_dsl.lang.build import build
 from scenario_dsl.lang.diagnostics import Diagnostic, ScenarioError, Severity
 from scenario_dsl.lang.includes import resolve_includes
+from scenario_dsl.lang.project import check_root
 from scenario_dsl.lang.reader import MAX_FILE_BYTES, decode_source, read_source  # noqa: F401  (re-exported)
 from scenario_dsl.lang.source import SourceFile, remember
 from scenario_dsl.lang.suppressions import apply_noqa
+from scenario_dsl.lang.text import with_lf_line_ends
 from scenario_dsl.lang.validate import validate
+from scenario_dsl.support.gcpause import paused_gc
+from scenario_dsl.support.suggest import hint_budget
 
 if TYPE_CHECKING:
     from scenario_dsl.lang.model import Scenario
@@ -43,8 +47,9 @@ class Analysis:
 
 
 def parse_source(source: SourceFile) -> tuple[ast.File | None, list[Diagnostic]]:
-    """Parse and build one file's AST (no includes, no validation)."""
-    return build(source)
+    """Parse and build one file's AST (no includes, no validation). For printing it (`scn fmt`),
+    the AST's text has LF for each lone CR: same offsets, lines and columns (text.with_lf_line_ends)."""
+    return build(with_lf_line_ends(source))
 
 
 def analyze_text(text: str, path: str = "<string>", *, params: ParamValues | None = None,
@@ -56,6 +61,9 @@ def analyze_text(text: str, path: str = "<string>", *, params: ParamValues | Non
 
 def analyze_file(path: str | Path, *, params: ParamValues | None = None) -> Analysis:
     """Run the front end over a file; never raises for bad input."""
+    refused = check_root(path)  # a symlink out of its project, or not a regular file: never opened
+    if refused is not None:
+        return Analysis(str(path), None, [refused])
     source, diagnostics = read_source(path)
     if source is None:
         return Analysis(str(path), None, diagnostics)
@@ -63,14 +71,17 @@ def analyze_file(path: str | Path, *, params: ParamValues | None = None) -> Anal
 
 
 def _analyze(source: SourceFile, params: ParamValues | None, base_dir: Path) -> Analysis:
-    analysis = _analyze_unsuppressed(source, params, base_dir)
+    # A large file makes millions of objects, none in cycles (support/gcpause.py); its hints
+    # compare names with names, so they are limited per file (support/suggest.py).
+    with paused_gc(), hint_budget():
+        analysis = _analyze_unsuppressed(source, params, base_dir)
     analysis.diagnostics = apply_noqa(analysis.files, analysis.diagnostics)
     return analysis
 
 
 def _analyze_unsuppressed(source: SourceFile, params: ParamValues | None, base_dir: Path) -> Analysis:
     analysis = Analysis(source.path)
-    root, diagnostics = parse_source(source)
+    root, diagnostics = build(source)
     analysis.diagnostics.extend(diagnostics)
     if root is None:
         return analysis

@@ -108,6 +108,7 @@ class Declarations:
     random_lets: dict[str, ast.Let] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)  # observation and action sizes, once known
     order: dict[str, ast.Node] = field(default_factory=dict)
+    _all_names: tuple[int, tuple[str, ...]] | None = field(default=None, repr=False, compare=False)
 
     def kind_of(self, name: str) -> str | None:
         for kind in ("bodies", "joints", "frames", "models", "controllers", "actions", "observations",
@@ -116,8 +117,13 @@ class Declarations:
                 return kind
         return None
 
-    def all_names(self) -> list[str]:
-        return [*self.order, *RESERVED]
+    def all_names(self) -> tuple[str, ...]:
+        """Every declared name and the reserved ones (for hints). Kept while `order`, which only
+        grows, keeps its length: a file with many undefined names asks for it once per name."""
+        cached = self._all_names
+        if cached is None or cached[0] != len(self.order):
+            cached = self._all_names = (len(self.order), (*self.order, *RESERVED))
+        return cached[1]
 
     def joint_type(self, name: str) -> str | None:
         """The type of a declared joint (`box_joint`) or a loaded model's (`cart_pole.CartSlider`)."""

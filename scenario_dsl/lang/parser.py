@@ -3,13 +3,13 @@
 The grammar lives in `grammars/scn.lark` (shipped inside the wheel as
 `scenario_dsl/grammars/scn.lark`). This module owns the newline rules (`NewlineFilter`), the
 nesting limit, and the translation of Lark's exceptions into `SCN1xx` diagnostics that name
-the expected tokens in words.
+the expected tokens in words. Valid text is parsed by `scenario_dsl.lang.fastparse` (Lark's own
+tables and callbacks in one loop); Lark alone parses what that loop gives up on, and reports it.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,9 +20,9 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import ContextualLexer
 from lark.parser_frontends import PostLexConnector
-from lark.parsers.lalr_analysis import Shift
 
 from scenario_dsl.lang.diagnostics import Diagnostic
+from scenario_dsl.lang.fastparse import FastParser, NewlineRules
 from scenario_dsl.lang.source import SourceFile, Span
 
 MAX_NESTING = 100
@@ -72,6 +72,7 @@ def _is_word_char(ch: str) -> bool:
 
 
 _OPERANDS = frozenset({"NAME", "NUMBER", "STRING", "UNIT"})
+_LINE_END = re.compile(r"[\r\n]")  # where a comment stops: LF, CRLF or a lone CR
 
 
 class NewlineFilter:
@@ -129,6 +130,9 @@ class NewlineFilter:
 
 
 _NEWLINES = NewlineFilter()
+# The same rules, for the fast parser's copy of the filter.
+NEWLINE_RULES = NewlineRules(operands=_OPERANDS, continues_after=_CONTINUES_AFTER, is_word_char=_is_word_char,
+                             max_nesting=MAX_NESTING)
 
 
 @functools.cache
@@ -234,115 +238,8 @@ def _parse_collecting_comments(parser: Lark, text: str, comments: list[Token]) -
         _COMMENTS.target = []
 
 
-class _Reject(Exception):
-    """The fast parser met something it leaves to Lark: a syntax error."""
-
-
-class _FastParser:
-    """Lark's LALR parser loop and contextual lexer, over Lark's own tables, scanners and callbacks.
-
-    Parsing is most of what `scn lint` does per file, and Lark spends much of it on per-token
-    bookkeeping that a grammar without error recovery does not need: method calls through the
-    lexer thread, the parser state and the rule objects. This loop does the same steps inline,
-    so valid input gives the same tokens (types, positions, lines and columns), the same
-    reductions in the same order and the same result. It never reports errors: on anything
-    unexpected it gives up, and the caller parses again with Lark for Lark's exact exception.
-    """
-
-    def __init__(self, lark: Lark, lexer: ContextualLexer) -> None:
-        parser = lark.parser.parser.parser  # frontend -> LALR_Parser -> _Parser
-        table = parser.parse_table
-        self.start_state = table.start_states["start"]
-        self.end_state = table.end_states["start"]
-        # state -> token or rule name -> the next state (a shift, or the goto after a reduction),
-        # or (size, rule name, callback) for a reduction.
-        self.actions: dict[Any, dict[str, Any]] = {
-            state: {name: arg if action is Shift else (len(arg.expansion), arg.origin.name, parser.callbacks[arg])
-                    for name, (action, arg) in row.items()}
-            for state, row in table.states.items()
-        }
-        self.lexer = lexer
-        # state -> (regexps, ignored types, types that may hold newlines, token callbacks); each
-        # state's scanner is built on first use, as Lark does (building them all costs ~20 ms).
-        self.scanners: dict[Any, tuple[Any, ...]] = {}
-
-    def _scanner(self, state: Any) -> tuple[Any, ...]:
-        lexer: Any = self.lexer.lexers[state]  # a BasicLexer
-        scanner = lexer.scanner  # builds `lexer.callback` too
-        found = self.scanners[state] = (scanner._mres, lexer.ignore_types, lexer.newline_types, lexer.callback)
-        return found
-
-    def _tokens(self, text: str, states: list[Any]) -> Iterator[Token]:
-        """Lark's `ContextualLexer.lex` and `BasicLexer.next_token`: each token is lexed with
-        the terminals of the parser state it is asked for in (`states[-1]`)."""
-        pos, line, line_start, end = 0, 1, 0, len(text)
-        scanners = self.scanners
-        new = str.__new__
-        while pos < end:
-            state = states[-1]
-            regexps, ignored_types, newline_types, callbacks = scanners.get(state) or self._scanner(state)
-            while pos < end:
-                for regexp in regexps:
-                    match = regexp.match(text, pos)
-                    if match is not None:
-                        break
-                else:
-                    raise _Reject
-                value: str = match.group(0)
-                kind = match.lastgroup
-                ignored = kind in ignored_types
-                token = None
-                if not ignored or kind in callbacks:
-                    token = new(Token, value)
-                    token.type, token.value, token.start_pos = kind, value, pos  # type: ignore[assignment]
-                    token.line, token.column = line, pos - line_start + 1
-                if kind in newline_types and (newlines := value.count("\n")):
-                    line += newlines
-                    line_start = pos + value.rindex("\n") + 1
-                pos += len(value)
-                if token is not None:
-                    token.end_line, token.end_column, token.end_pos = line, pos - line_start + 1, pos
-                    if token.type in callbacks:
-                        token = callbacks[token.type](token)
-                    if not ignored:
-                        yield token
-                        break
-
-    def parse(self, text: str) -> Any:
-        """What `Lark.parse(text)` returns; raises (anything) where Lark would report an error."""
-        actions = self.actions
-        end_state = self.end_state
-        states = [self.start_state]
-        values: list[Any] = []
-        for token in itertools.chain(_NEWLINES.process(self._tokens(text, states)), (_END,)):
-            kind = token.type
-            # Reduce while the parse table says so (the reductions inline: they are most of the
-            # calls), then shift the token.
-            while (action := actions[states[-1]].get(kind)).__class__ is tuple:
-                size, rule, callback = action
-                if size:
-                    children = values[-size:]
-                    del states[-size:]
-                    del values[-size:]
-                else:
-                    children = []
-                values.append(callback(children))
-                states.append(actions[states[-1]][rule])
-                if states[-1] == end_state and token is _END:
-                    return values[-1]
-            if action is None:
-                raise _Reject
-            states.append(action)
-            values.append(token)
-        raise _Reject
-
-
-# The end of the input, as the parse table names it (only its type is looked at).
-_END = Token("$END", "")
-
-
 @functools.cache
-def _fast_parser(parser: Lark) -> _FastParser | None:
+def _fast_parser(parser: Lark) -> FastParser | None:
     """The fast loop for a parser built by `_lark`, or None where Lark is not set up as this
     module expects (another Lark version), so that Lark parses alone."""
     try:
@@ -353,7 +250,8 @@ def _fast_parser(parser: Lark) -> _FastParser | None:
                 or not isinstance(connector.lexer, ContextualLexer)
                 or any(isinstance(key, str) for key in callbacks)):  # terminal callbacks: not handled
             return None
-        return _FastParser(parser, connector.lexer)
+        return FastParser(parser, connector.lexer, full_tokens=parser.options.transformer is None,
+                          comments=_COMMENTS, rules=NEWLINE_RULES)
     except Exception:
         return None
 
@@ -438,8 +336,8 @@ def _in_block(source: str, at: int) -> bool:
             while i < at and source[i] != '"':
                 i += 2 if source[i] == "\\" else 1
         elif ch == "#":
-            end = source.find("\n", i, at)
-            i = at if end < 0 else end
+            end = _LINE_END.search(source, i, at)
+            i = at if end is None else end.start()
         elif ch == "{":
             depth += 1
         elif ch == "}":

@@ -1,14 +1,19 @@
 """Source text and spans: the first stage of the pipeline.
 
 A `SourceFile` holds the decoded text of one `.scn` file; a `Span` points at a range of it
-by character offsets and knows how to turn them into 1-based line and column numbers.
+by character offsets and knows how to turn them into 1-based line and column numbers. A line
+ends with LF, CRLF or a lone CR, as in the grammar.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+#: A line end: LF, CRLF or a lone CR (the grammar's `_NL` reads the same three).
+_LINE_END = re.compile(r"\r\n?|\n")
 
 
 @dataclass(frozen=True)
@@ -20,11 +25,16 @@ class SourceFile:
     _line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        starts = [0]
-        find, at = self.text.find, self.text.find("\n")
-        while at >= 0:  # str.find skips to each newline in C; a loop over characters is ~20x slower
-            starts.append(at + 1)
-            at = find("\n", at + 1)
+        text = self.text
+        if "\r" not in text:
+            # str.find skips to each newline in C; a loop over characters is ~20x slower
+            starts = [0]
+            find, at = text.find, text.find("\n")
+            while at >= 0:
+                starts.append(at + 1)
+                at = find("\n", at + 1)
+        else:  # CRLF or a lone CR: each ends a line, as in the grammar
+            starts = [0, *(m.end() for m in _LINE_END.finditer(text))]
         object.__setattr__(self, "_line_starts", tuple(starts))
 
     @classmethod
@@ -39,22 +49,36 @@ class SourceFile:
         return line + 1, offset - self._line_starts[line] + 1
 
     def offset(self, line: int, column: int) -> int:
-        """The character offset of a 1-based line and column (clamped to the text)."""
+        """The character offset of a 1-based line and column (clamped to the line, its end included)."""
         if line < 1:
             return 0
         if line > len(self._line_starts):
             return len(self.text)
-        start = self._line_starts[line - 1]
-        end = self._line_starts[line] - 1 if line < len(self._line_starts) else len(self.text)
+        start, end = self._line_bounds(line)
         return min(start + max(column, 1) - 1, end)
 
     def line_text(self, line: int) -> str:
-        """The text of a 1-based line, without its newline."""
+        """The text of a 1-based line, without its line end (LF, CRLF or CR)."""
+        start, end = self.line_bounds(line)
+        return self.text[start:end]
+
+    def line_bounds(self, line: int) -> tuple[int, int]:
+        """The offsets where a 1-based line starts and where its line end starts (the same offset
+        twice for a line outside the text), to read part of a long line without copying it."""
         if line < 1 or line > len(self._line_starts):
-            return ""
-        start = self._line_starts[line - 1]
-        end = self.text.find("\n", start)
-        return self.text[start : end if end >= 0 else len(self.text)].rstrip("\r")
+            return (0, 0) if line < 1 else (len(self.text), len(self.text))
+        return self._line_bounds(line)
+
+    def _line_bounds(self, line: int) -> tuple[int, int]:
+        """The offsets where a line (1-based, in range) starts and where its line end starts."""
+        starts = self._line_starts
+        start = starts[line - 1]
+        if line == len(starts):
+            return start, len(self.text)
+        end = starts[line] - 1
+        if self.text[end] == "\n" and end > start and self.text[end - 1] == "\r":
+            end -= 1
+        return start, end
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ same, and a time limit written as a monitor ends in `terminated`; docs/compiler.
 - `terminate when` conditions and `success when` end the episode with `terminated=True`; the time
   limit and simulator failures (an exception in `AdvanceTo`, a state that is no longer finite)
   give `truncated=True`. After a failure the step returns the last good observation and reward
-  0, and the next `reset()` starts a clean episode.
+  0, and the next `reset()` starts a clean episode. A step whose simulation makes no progress or
+  runs too long (`_StepBudget`, a Drake monitor) raises `CompileError` SCN508 instead, and a delay
+  that would keep too many commands in flight SCN412 (`lang.limits`): problems of the scenario.
 - `metadata` belongs to the instance; `render_modes` are those that work ("human" needs
   Meshcat, "rgb_array" a VTK camera; both are added to the diagram only when asked for).
 - The episode is drawn before `Simulator.Initialize()`; `reset(seed=...)` seeds Drake's
@@ -38,7 +40,7 @@ from pydrake.systems.framework import EventStatus
 from scenario_dsl.compiler import CompiledScenario, CompileError, compile_scenario
 from scenario_dsl.compiler.randomize import episode_rng
 from scenario_dsl.lang import model as m
-from scenario_dsl.lang.limits import MAX_DELAY_STEPS, MAX_PLANT_STEPS_PER_ENV_STEP, delay_problem
+from scenario_dsl.lang.limits import MAX_DELAY_STEPS, MAX_PLANT_STEPS_PER_ENV_STEP
 from scenario_dsl.lang.loader import load
 
 RENDER_MODES = ["human", "rgb_array", "ansi"]
@@ -189,7 +191,7 @@ class ScenarioEnv(DrakeGymEnv):
             self.compiled.randomizer.step_noise()
         self._delayed = self._delay_queue()
         if self._budget is not None:
-            self._budget.start()  # Drake calls the monitor at the end of Initialize too
+            self._budget.idle()  # Drake calls the monitor at the end of Initialize too
         self.simulator.Initialize()
         self._steps = 0
         self._failed = None
@@ -337,9 +339,8 @@ class ScenarioEnv(DrakeGymEnv):
             if not (math.isfinite(delay) and delay >= 0):
                 raise CompileError("SCN405", f"`{target}` was drawn as {delay:g} s: it must be finite and at least 0",
                                    "draw the delay from a bounded distribution, e.g. uniform(0, 100) ms", where)
-            raise CompileError("SCN412", f"`{target}` was drawn as {delay:g} s: "
-                               + (delay_problem(delay, self.time_step, self.compiled.scenario.episode.time_limit)
-                                  or f"more than {MAX_DELAY_STEPS:,} env steps of commands in flight"),
+            raise CompileError("SCN412", f"`{target}` was drawn as {delay:g} s, which keeps {held:,.0f} env steps "
+                               f"of {self.time_step:g} s of commands in flight; scn allows at most {MAX_DELAY_STEPS:,}",
                                "bound the delay, or give the episode a shorter `time_limit`", where)
         steps = round(held)
         if steps <= 0:
@@ -428,10 +429,16 @@ class _StepBudget:
         return budget
 
     def start(self) -> None:
-        """Open the budget of the next `AdvanceTo` (or `Initialize`)."""
+        """Open the budget of the next `AdvanceTo`."""
         self.count = 0
         self.exceeded = None
         self.deadline = perf_counter() + self.seconds
+
+    def idle(self) -> None:
+        """No budget until the next `start` (for `Initialize`, which takes no steps)."""
+        self.count = 0
+        self.exceeded = None
+        self.deadline = math.inf
 
     def __call__(self, context: Any) -> EventStatus:
         self.count += 1

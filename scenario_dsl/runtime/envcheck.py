@@ -5,7 +5,9 @@ stable-baselines3's `check_env` on the env (their warnings are collected, not pr
 takes N uniformly random actions from a seeded reset, resetting when an episode ends, and
 returns a `CheckReport` with the spaces, the rewards seen (overall and per named term), the
 episodes' ends and the throughput. A checker's failure is reported, not raised, and so is an
-error the env raises during the random steps.
+error the env raises during the random steps, except a `ScnError` (a `require` that always
+rejects, a draw Drake refuses, a step over its budget): that is a problem of the scenario, with
+its code and place, and propagates for the command line to report.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+from scenario_dsl.lang.diagnostics import ScnError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Gymnasium colours its warnings
 
@@ -53,6 +57,8 @@ def check_environment(env: gym.Env[Any, Any], *, steps: int = 1000, seed: int = 
     if steps > 0:
         try:
             _random_steps(env, steps, seed, report)
+        except ScnError:
+            raise
         except Exception as exc:  # the env raises (a `require` that always rejects, ...): a failure
             report.failures.append(f"random steps: {type(exc).__name__}: {exc}")
     return report
@@ -69,6 +75,8 @@ def _run_checkers(env: gym.Env[Any, Any], report: CheckReport) -> None:
             warnings.simplefilter("always")
             try:
                 check()
+            except ScnError:  # the scenario's problem (a draw, a require, a step's budget), not the API's
+                raise
             except Exception as exc:  # an assertion or error of the checker: the env breaks the API
                 report.failures.append(f"{name}: {type(exc).__name__}: {exc}")
         for w in caught:

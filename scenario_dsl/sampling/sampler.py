@@ -52,6 +52,18 @@ class SamplingError(ScnError, RuntimeError):
                          "widen the distributions or relax the requirement", where)
 
 
+class DrawError(ScnError, ValueError):
+    """NumPy could not draw a distribution that the validator let through (SCN405, at the
+    distribution's place): the validator refuses the parameters it knows to fail, and this is
+    the net under it (a draw never ends in NumPy's own `ValueError`, an unlocated SCN901)."""
+
+    code = "SCN405"
+
+    def __init__(self, name: str, dist: m.Distribution, problem: str, where: m.Where | None) -> None:
+        super().__init__(f"`{name}` cannot be drawn from {dist.family}: {problem}",
+                         "change the distribution's parameters", dist.where or where)
+
+
 # ---- one distribution -----------------------------------------------------------------------
 
 def _param(dist: m.Distribution, name: str) -> Array:
@@ -122,8 +134,10 @@ def _truncnormal(p: Mapping[str, Array], rng: np.random.Generator, shape: tuple[
     out = np.empty(shape)
     for j in range(shape[1]):
         mean, std = float(p["mean"][j]), float(p["std"][j])
-        a, b = (float(p["low"][j]) - mean) / std, (float(p["high"][j]) - mean) / std
-        out[:, j] = mean + std * truncated_standard_normal(rng, shape[0], a, b)
+        low, high = float(p["low"][j]), float(p["high"][j])
+        a, b = (low - mean) / std, (high - mean) / std
+        # clipped: far out in a tail, mean + std * x rounds to an ulp outside [low, high]
+        out[:, j] = np.clip(mean + std * truncated_standard_normal(rng, shape[0], a, b), low, high)
     return out
 
 
@@ -135,7 +149,7 @@ def truncated_standard_normal(rng: np.random.Generator, n: int, a: float, b: flo
     out = np.empty(n)
     pending = np.arange(n)
     lo = max(a, 0.0)  # the point of [a, b] nearest 0 (a <= 0 < b gives 0)
-    rate = (lo + math.sqrt(lo * lo + 4.0)) / 2.0
+    rate = (lo + math.hypot(lo, 2.0)) / 2.0  # hypot: lo * lo overflows past 1e154 standard deviations
     for _ in range(100_000):  # every proposal accepts with probability at least about 0.3
         k = pending.size
         if a <= 0 and b - a > 2.0:
@@ -163,7 +177,8 @@ _FAMILIES: dict[str, _Sampler] = {
     "normal": lambda p, rng, s: p["mean"] + p["std"] * rng.standard_normal(s),
     "truncnormal": _truncnormal,
     "lognormal": lambda p, rng, s: np.exp(p["mean"] + p["sigma"] * rng.standard_normal(s)),
-    "loguniform": lambda p, rng, s: np.exp(np.log(p["low"]) + np.log(p["high"] / p["low"]) * rng.random(s)),
+    # log(high) - log(low), not log(high / low): the ratio of loguniform(1e-10, 1e300) overflows
+    "loguniform": lambda p, rng, s: np.exp(np.log(p["low"]) + (np.log(p["high"]) - np.log(p["low"])) * rng.random(s)),
     "integers": lambda p, rng, s: rng.integers(p["low"].astype(np.int64), p["high"].astype(np.int64),
                                                s, endpoint=True).astype(np.float64),
     "bernoulli": lambda p, rng, s: (rng.random(s) < p["p"]).astype(np.float64),
@@ -332,11 +347,17 @@ class Sampler:
         out: dict[str, Array] = {}
         env = dict(earlier)
         for let in block.lets:
-            out[let.name] = env[let.name] = draw(let.value, rng, n)
+            try:
+                out[let.name] = env[let.name] = draw(let.value, rng, n)
+            except (ValueError, RuntimeError, OverflowError, FloatingPointError) as exc:
+                raise DrawError(let.name, let.value, str(exc), let.where) from None
         for d in block.draws:
             size = self.sizes.get(d.target)
             if isinstance(d.value, m.Distribution):
-                value = draw(d.value, rng, n, size)
+                try:
+                    value = draw(d.value, rng, n, size)
+                except (ValueError, RuntimeError, OverflowError, FloatingPointError) as exc:
+                    raise DrawError(d.target, d.value, str(exc), d.where) from None
             else:
                 value = _evaluate(d.value, env, n)
             if d.operation == "offset":

@@ -86,17 +86,22 @@ def test_an_edited_compiled_file_is_refused(project: Path, capsys: pytest.Captur
 
 
 def test_a_compile_error_is_a_diagnostic_with_a_caret(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # The position of a body on a joint, not a free body: the front end accepts it, only the
-    # compiler can tell.
-    text = (project / "pendulum.scn").read_text() + "randomize { rod.x ~ uniform(0.5, 1) m }\n"
+    # The friction of a model's link that has no collision geometry: lint reads the model's links
+    # and joints, not its geometry; only the compiler can tell.
+    (project / "marker.urdf").write_text(
+        '<robot name="marker"><link name="dot"><inertial><mass value="0.1"/>'
+        '<inertia ixx="1e-5" iyy="1e-5" izz="1e-5" ixy="0" ixz="0" iyz="0"/></inertial>'
+        '<visual><geometry><sphere radius="0.01"/></geometry></visual></link></robot>')
+    text = ((project / "pendulum.scn").read_text() + 'model marker from "marker.urdf"\n'
+            + "randomize { marker.dot.friction *~ uniform(0.5, 1.5) }\n")
     (project / "pendulum.scn").write_text(text)
     line = len(text.splitlines())
     assert run(capsys, "lint", "pendulum.scn")[0] == 0
     for command in ("compile", "check"):
         code, out, err = run(capsys, command, "pendulum.scn")
         assert code == 1 and out == ""
-        assert err.startswith(f"pendulum.scn:{line}:13: error[SCN505]: ")
-        assert f"{line} | randomize {{ rod.x" in err and "^^^" in err  # the line, a caret under the draw
+        assert err.startswith(f"pendulum.scn:{line}:13: error[SCN505]: "), err
+        assert f"{line} | randomize {{ marker.dot.friction" in err and "^^^" in err  # the line, a caret
 
 
 def test_a_fragment_has_nothing_to_build(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,8 +176,8 @@ def test_param_for_a_compiled_file_is_a_usage_error(project: Path, capsys: pytes
 
 
 def test_check_reports_an_env_that_fails_while_stepping(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # A `require` that always rejects: every reset raises SamplingError. The checkers report it,
-    # and so do the random steps: exit 1 with the reason, not an internal error.
+    # A `require` that always rejects: every reset raises SamplingError, a problem of the scenario
+    # (not of the env's API): exit 1 with the diagnostic, its code and its place, not an internal error.
     (project / "req.scn").write_text("""
 scenario req
 body rod { shape = box(0.1, 0.1, 0.5); mass = 1 kg }
@@ -186,9 +191,9 @@ randomize {
 reward { -hinge.q^2 }
 episode { step = 50 ms; time_limit = 1 s }
 """)
-    code, out, err = run(capsys, "check", "req.scn", "--steps", "5")
+    code, _, err = run(capsys, "check", "req.scn", "--steps", "5")
     assert code == 1 and "SCN901" not in err, err
-    assert "random steps: SamplingError" in out and '"k is large"' in out
+    assert 'req.scn:9:5: error[SCN411]: randomization: `require` "k is large" rejected' in err
 
 
 def test_compile_without_an_svg_leaves_no_stale_one(project: Path, capsys: pytest.CaptureFixture[str],

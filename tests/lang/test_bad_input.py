@@ -1,7 +1,7 @@
 """Hostile input never produces a traceback: `scn lint` exits 0 or 1 with diagnostics.
 
 The corpus in `tests/bad_input/*.scn` (binary junk, invalid UTF-8, NUL bytes, a BOM, CRLF,
-deep nesting, unterminated strings, include cycles and escapes, ...) goes through the CLI;
+lone CRs, bidi controls, deep nesting, unterminated strings, include cycles and escapes, ...) goes through the CLI;
 large files are generated in a temporary folder. Hypothesis then feeds random text and
 random mutations of a valid scenario (`tests/bad_input/seed/sketch.scn`) to the front end
 in-process. The mutation tests check only what must hold whatever the language looks like:
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,9 @@ EXPECTED_CODES = {
     "nested_parens.scn": "SCN105", "nested_brackets.scn": "SCN105", "unclosed_parens.scn": "SCN105",
     "unterminated_string.scn": "SCN104", "unterminated_string_eof.scn": "SCN104",
     "truncated.scn": "SCN103",
+    # Hidden characters in code (scenario_dsl/lang/text.py): a bidi override and a zero-width
+    # space, line separators that end no line, a second BOM.
+    "bidi_controls.scn": "SCN107", "line_separators.scn": "SCN107", "bom_twice.scn": "SCN107",
 }
 
 
@@ -81,9 +85,10 @@ def test_the_whole_corpus_at_once(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1 and err.startswith("Found ")
 
 
-def test_bom_and_crlf_read_like_the_plain_file(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bom_crlf_and_cr_read_like_the_plain_file(capsys: pytest.CaptureFixture[str]) -> None:
+    # A lone CR ends a line, as CRLF and LF do (it used to be a stray character, SCN101).
     plain = analyze_file(SEED)
-    for name in ("bom.scn", "crlf.scn"):
+    for name in ("bom.scn", "crlf.scn", "lone_cr.scn"):
         other = analyze_file(CORPUS / name)
         assert [d.code for d in other.diagnostics] == [d.code for d in plain.diagnostics], name
 
@@ -159,7 +164,7 @@ def check_invariants(analysis: Analysis) -> None:
         if d.span is not None:
             text = d.span.source.text
             assert 0 <= d.span.start <= d.span.end <= len(text), d
-            lines = text.split("\n")
+            lines = re.split(r"\r\n?|\n", text)  # LF, CRLF and a lone CR end a line
             assert 1 <= d.line <= len(lines), d
             assert 1 <= d.column <= len(lines[d.line - 1]) + 1, d
             end_line, end_column = d.span.end_line_col

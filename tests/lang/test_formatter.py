@@ -5,6 +5,8 @@ Fixtures do most of the work, as sqlglot's identity.sql does:
 - `fixtures/format/messy/NAME.scn` must format to `NAME.expected.scn`.
 Every fixture must also reparse to the same AST (spans aside), keep every comment exactly once
 and format idempotently. Hypothesis adds random expressions and comments in random places.
+The line width (wrapping at brackets, `--line-length`, `[tool.scn] line-length`) and the kept
+parentheses around quantities have their own tests in test_formatter_width.py.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from scenario_dsl.lang import ast
 from scenario_dsl.lang.build import MAX_DEPTH
-from scenario_dsl.lang.formatter import format_expr, format_file, format_source
+from scenario_dsl.lang.formatter import LINE_LENGTH, format_expr, format_file, format_source
 from scenario_dsl.lang.loader import parse_source
 from scenario_dsl.lang.source import SourceFile, Span
 
@@ -32,11 +34,13 @@ ALL_INPUTS = IDENTITY + MESSY
 # ---- helpers --------------------------------------------------------------------------------
 
 def plain(value: Any) -> Any:
-    """A node as nested tuples of its type and fields, without spans (and without a file's
-    comments, which `comment_texts` compares): equal trees give equal values."""
+    """A node as nested tuples of its type and fields, without spans, without a file's comments
+    (which `comment_texts` compares) and without what AST equality ignores (`compare=False`: the
+    parentheses around a quantity, which `kept_parentheses` checks): equal trees give equal values."""
     if isinstance(value, ast.Node):
         skip = ("span", "comments")
-        return (type(value).__name__, *(plain(getattr(value, f.name)) for f in fields(value) if f.name not in skip))
+        return (type(value).__name__,
+                *(plain(getattr(value, f.name)) for f in fields(value) if f.name not in skip and f.compare))
     if isinstance(value, tuple):
         return tuple(plain(v) for v in value)
     return value
@@ -48,8 +52,8 @@ def parse(text: str, name: str = "<test>") -> ast.File:
     return file
 
 
-def fmt(text: str) -> str:
-    formatted, diagnostics = format_source(SourceFile("<test>", text))
+def fmt(text: str, width: int = LINE_LENGTH) -> str:
+    formatted, diagnostics = format_source(SourceFile("<test>", text), width)
     assert formatted is not None, [d.message for d in diagnostics]
     return formatted
 
@@ -58,14 +62,28 @@ def comment_texts(file: ast.File) -> list[str]:
     return [c.text.rstrip() for c in file.comments]
 
 
-def check_round_trip(text: str) -> str:
-    """Format `text` and check the contract: same AST, same comments, idempotent, tidy lines."""
+def parenthesized(file: ast.File) -> list[bool]:
+    """Whether each node, in walk order, was written in parentheses (a quantity with a unit)."""
+    return [getattr(node, "parenthesized", False) for node in file.walk()]
+
+
+def kept_parentheses(original: ast.File, reparsed: ast.File) -> bool:
+    """Every parenthesis written around a quantity is still there (the formatter may add some:
+    `(2 m)^2`)."""
+    return all(after or not before for before, after in zip(parenthesized(original), parenthesized(reparsed),
+                                                             strict=True))
+
+
+def check_round_trip(text: str, width: int = LINE_LENGTH) -> str:
+    """Format `text` at `width` and check the contract: same AST, same comments, every written
+    parenthesis around a quantity kept, idempotent, tidy lines."""
     original = parse(text)
-    formatted = format_file(original)
+    formatted = format_file(original, width)
     reparsed = parse(formatted, "<formatted>")
     assert plain(reparsed) == plain(original), formatted
+    assert kept_parentheses(original, reparsed), formatted
     assert comment_texts(reparsed) == comment_texts(original), formatted
-    assert format_file(reparsed) == formatted, "not idempotent"
+    assert format_file(reparsed, width) == formatted, "not idempotent"
     if formatted:
         assert formatted.endswith("\n") and not formatted.endswith("\n\n")
     assert all(line == line.rstrip() for line in formatted.split("\n"))

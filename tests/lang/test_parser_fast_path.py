@@ -1,10 +1,10 @@
 """Differential test: scn's fast parser against plain Lark, on every .scn text the repository holds.
 
-`scenario_dsl.lang.parser` parses with `_FastParser` (Lark's LALR tables, contextual-lexer
+`scenario_dsl.lang.parser` parses with `fastparse.FastParser` (Lark's LALR tables, contextual-lexer
 scanners and rule callbacks, driven by its own loop) and falls back to `Lark.parse` on the same
 `Lark` object when the fast loop raises. The fast path's contract, from its docstrings:
 
-* on input Lark accepts, `_FastParser.parse(text)` returns what `Lark.parse(text)` returns: the
+* on input Lark accepts, `FastParser.parse(text)` returns what `Lark.parse(text)` returns: the
   same tree (rule names, children, and every token's type, value, line, column, end_line,
   end_column, start_pos and end_pos), or with the AST builder as transformer the same AST; and
   the lexer's COMMENT callback sees the same comment tokens;

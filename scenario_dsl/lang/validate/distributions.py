@@ -161,8 +161,17 @@ _DIST_ARGS = DISTRIBUTIONS
 _ROTATIONS = ROTATIONS  # whole rotations: for a body's `rpy` or a quaternion
 
 
+_EXACT_INTEGERS = 2**53  # the bounds of `integers`: past them, whole numbers are not all floats (nor int64s)
+_REACH = 20  # standard deviations a normal draw is assumed to stay within (NumPy's never pass about 14)
+_LOG_MAX = math.log(1.7976931348623157e308)  # exp of more overflows
+
+
 def _check_distribution(family: str, p: dict[str, Any]) -> str | None:
-    """What is wrong with a distribution's parameters, or None."""
+    """What is wrong with a distribution's parameters, or None: the rules of each family, and
+    parameters whose draws NumPy cannot make or that overflow a float (a huge `integers` bound,
+    a `uniform` wider than the largest float, a `normal` or `lognormal` that reaches infinity
+    within `_REACH` standard deviations, `truncnormal` bounds too far from the mean to compute,
+    `choice` weights whose sum overflows)."""
     def pairs(a: str, b: str) -> list[tuple[float, float]]:
         x, y = _flat(p[a]), _flat(p[b])
         if len(x) != len(y) and 1 not in (len(x), len(y)):
@@ -183,11 +192,23 @@ def _check_distribution(family: str, p: dict[str, Any]) -> str | None:
                     return f"loguniform needs low > 0, got {lo:g}"
                 if family == "integers" and not (lo.is_integer() and hi.is_integer()):
                     return "integers(low, high) takes whole numbers"
+                if family == "integers" and max(abs(lo), abs(hi)) > _EXACT_INTEGERS:
+                    return (f"integers(low, high) takes whole numbers within +-2^53 ({_EXACT_INTEGERS:,}), "
+                            f"where every whole number is a float; got {lo:g} and {hi:g}")
+                if family == "uniform" and not math.isfinite(hi - lo):
+                    return f"uniform({lo:g}, {hi:g}): the width of the range overflows a float"
         elif family in ("normal", "lognormal"):
             spread = "std" if family == "normal" else "sigma"
-            for _, s in pairs("mean", spread):
+            for mean, s in pairs("mean", spread):
                 if s <= 0:
                     return f"{family} needs {spread} > 0, got {s:g}"
+                reach = abs(mean) + _REACH * s
+                if family == "normal" and not math.isfinite(reach):
+                    return (f"normal({mean:g}, {s:g}) draws values that overflow a float "
+                            f"(|mean| + {_REACH} std must be finite)")
+                if family == "lognormal" and mean + _REACH * s > _LOG_MAX:
+                    return (f"lognormal({mean:g}, {s:g}) draws values that overflow a float (exp(mean + {_REACH} "
+                            f"sigma) must be finite: mean + {_REACH} sigma at most {_LOG_MAX:.1f})")
         elif family == "truncnormal":
             for _, s in pairs("mean", "std"):
                 if s <= 0:
@@ -195,6 +216,13 @@ def _check_distribution(family: str, p: dict[str, Any]) -> str | None:
             for lo, hi in pairs("low", "high"):
                 if lo >= hi:
                     return f"truncnormal needs low < high, got {lo:g} and {hi:g}"
+            lows, highs, means, stds = (_flat(p[k]) for k in ("low", "high", "mean", "std"))
+            for i in range(max(len(lows), len(highs), len(means), len(stds))):
+                mean, std = means[i % len(means)], stds[i % len(stds)]
+                for key, bound in (("low", lows[i % len(lows)]), ("high", highs[i % len(highs)])):
+                    if math.isfinite(bound) and not math.isfinite((bound - mean) / std):
+                        return (f"truncnormal: `{key}` {bound:g} is too many standard deviations ({std:g}) from "
+                                f"the mean {mean:g} to compute")
         elif family == "bernoulli":
             if any(not 0 <= x <= 1 for x in _flat(p["p"])):
                 return "bernoulli(p) needs 0 <= p <= 1"
@@ -207,6 +235,8 @@ def _check_distribution(family: str, p: dict[str, Any]) -> str | None:
                     return f"choice has {len(values)} values and {len(w)} weights"
                 if any(x < 0 for x in w) or sum(w) <= 0:
                     return "choice weights must be non-negative and sum to a positive number"
+                if not math.isfinite(sum(w)):
+                    return "choice weights must sum to a finite number (scale them down)"
     except ValueError as exc:
         return str(exc)
     return None
@@ -223,4 +253,20 @@ def _support_low(dist: Distribution) -> float | None:
         return 0.0
     if dist.family == "choice":
         return min(_flat(p["values"]))  # type: ignore[arg-type]
+    return None
+
+
+def _support_high(dist: Distribution) -> float | None:
+    """The largest value a distribution can draw (inf when unbounded; None: not a number's)."""
+    p = dist.params
+    if dist.family in ("uniform", "truncnormal", "loguniform", "integers"):
+        return max(_flat(p["high"]))  # type: ignore[arg-type]
+    if dist.family in ("normal", "lognormal"):
+        return math.inf
+    if dist.family == "choice":
+        return max(_flat(p["values"]))  # type: ignore[arg-type]
+    if dist.family == "bernoulli":
+        return 1.0
+    if dist.family == "constant":
+        return max(_flat(p["value"]))  # type: ignore[arg-type]
     return None

@@ -1,6 +1,7 @@
 """Reward, episode and training: reward terms (scalar, uniquely named), termination and success
-conditions, the episode's step and time limit (a whole number of plant steps: SCN403), the
-`train` block's settings and hyperparameters, and the parameters and `let`s nothing uses (SCN209).
+conditions, the episode's step and time limit (a whole number of plant steps: SCN403; within
+`lang.limits`' plant steps per env step and per episode, and an action delay's commands in flight:
+SCN412), the `train` block's settings and hyperparameters, and the parameters and `let`s nothing uses (SCN209).
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from scenario_dsl.lang import ast
+from scenario_dsl.lang.limits import delay_problem, plant_steps_problem
 from scenario_dsl.lang.model import ALGORITHMS, Condition, Episode, Expr, PlantSettings, RewardTerm, Train
+from scenario_dsl.lang.source import Span
 from scenario_dsl.lang.typecheck import CONSTANTS, Failed
 from scenario_dsl.lang.units import TIME
 from scenario_dsl.lang.validate.context import Context, _value_span, where
@@ -100,18 +103,46 @@ class EpisodeChecks(Context):
                            "e.g. step = 50 ms")
             return None
         step = values["step"]
+        limit = values.get("time_limit")
+        over = self._over_limits(plant, step, limit, settings)
         ratio = step / plant.time_step if plant.time_step > 0 else 1.0
-        if plant.time_step > 0 and abs(ratio - round(ratio)) > 1e-6 * max(1.0, ratio):
+        if plant.time_step > 0 and over != "step" and abs(ratio - round(ratio)) > 1e-6 * max(1.0, ratio):
             self.error("SCN403",
                        f"episode step {step:g} s is not a whole number of plant steps ({plant.time_step:g} s)",
                        next(s for s in settings if s.key.name == "step").span,
                        f"use {max(1, round(ratio)) * plant.time_step:g} s, or change plant.time_step")
-        limit = values.get("time_limit")
         if limit is not None and limit < step:
             self.error("SCN401", "time_limit is shorter than one step", _value_span(settings, "time_limit"),
                        f"the step is {step:g} s")
         return Episode(step=step, time_limit=limit, reward_at=values.get("reward_at", "step_end"),
                        terminations=terminations, success=success, where=where(block.span))
+
+    def _over_limits(self, plant: PlantSettings, step: float, limit: float | None,
+                     settings: tuple[ast.Setting, ...]) -> str | None:
+        """SCN412 for plant steps past `limits` (per env step: at the plant's `time_step` when the
+        file sets it, else at the episode's `step`; per episode: at `time_limit`) and for an action
+        delay that keeps too many commands in flight; returns which limit was passed."""
+        over = plant_steps_problem(plant.time_step, step, limit) if plant.time_step > 0 else None
+        if over is not None:
+            which, message, hint = over
+            span = _value_span(settings, "time_limit") if which == "time_limit" else \
+                self._time_step_span() or _value_span(settings, "step")
+            self.error("SCN412", message, span, hint)
+        for target, upper, span in self._delays:
+            problem = delay_problem(upper, step, limit)
+            if problem:
+                self.error("SCN412", f"`{target}`: {problem}", span,
+                           "bound the delay (e.g. uniform(0, 100) ms), or give the episode a shorter time_limit")
+        return over[0] if over else None
+
+    def _time_step_span(self) -> Span | None:
+        """The value of the plant's `time_step`, where the file sets it."""
+        for block in self.statements:
+            if isinstance(block, ast.PlantBlock):
+                found = [s for s in block.settings if s.key.name == "time_step" and s.value is not None]
+                if found:
+                    return _value_span(tuple(found), "time_step")
+        return None
 
     def _train(self) -> Train | None:
         block = next((s for s in self.statements if isinstance(s, ast.TrainBlock)), None)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scenario_dsl.lang import ast
+from scenario_dsl.lang.limits import inertia_problem
 from scenario_dsl.lang.model import (
     CONTACT_MODELS,
     Actuator,
@@ -180,10 +181,32 @@ class PlantChecks(Context):
         if "center_of_mass" in values:
             values["center_of_mass"] = tuple(values["center_of_mass"])
         given = {s.key.name for s in decl.settings or ()}
+        self._check_inertia(decl, values)
         if values.get("mass", 0) > 0 and not given & {"shape", "inertia"}:
             self.error("SCN406", f"body `{decl.name.name}` has mass but no shape or inertia", decl.name.span,
                        "give it a `shape` (its inertia is that of the solid shape) or an `inertia`")
         return Body(name=decl.name.name, contact=Contact(**contact), where=where(decl.span), **values)
+
+    def _check_inertia(self, decl: ast.BodyDecl, values: dict[str, Any]) -> None:
+        """SCN413 for a mass and inertia Drake refuses (`limits.inertia_problem`: an inertia on a
+        body of mass 0, which stops Drake's process, or principal moments that are negative or
+        break the triangle inequality), and for a solid shape whose inertia overflows."""
+        if "mass" not in values and any(s.key.name == "mass" for s in decl.settings or ()):
+            return  # the mass was reported
+        mass = values.get("mass", 0.0)
+        if "inertia" in values:
+            problem = inertia_problem(mass, _flat(values["inertia"]))
+            if problem:
+                span = _value_span(decl.settings, "mass" if mass <= 0 and "mass" in values else "inertia")
+                self.error("SCN413", f"body `{decl.name.name}`: {problem}", span,
+                           "give the body a mass, or drop the inertia for a massless body" if mass <= 0 else
+                           "give the moments about the centre of mass (kg*m^2): each at most the sum of the two others")
+        elif isinstance(values.get("shape"), Shape) and mass > 0:
+            largest = max(values["shape"].size)
+            if not math.isfinite(2 * mass * largest * largest):  # every solid's moments are below 2 m s^2
+                self.error("SCN413", f"body `{decl.name.name}`: the inertia of its solid shape overflows "
+                           f"({mass:g} kg, {largest:g} m)", _value_span(decl.settings, "shape"),
+                           "give a mass and a size whose m * size^2 is a finite number")
 
     def _shape(self, setting: ast.Setting) -> Shape | None:
         call = setting.value
@@ -224,8 +247,10 @@ class PlantChecks(Context):
             if kwarg.name.name == "axis" and kind in ("revolute", "prismatic"):
                 axis = self._const(kwarg.value, "axis", DIMENSIONLESS, 3)
                 if isinstance(axis, list):
-                    if math.hypot(*axis) == 0:
-                        self.error("SCN401", "the axis is the zero vector", kwarg.value.span, "e.g. axis = [0, 0, 1]")
+                    if math.hypot(*axis) < 1e-150:  # Drake normalizes it: a square below 1e-300 underflows
+                        self.error("SCN401", "the axis is the zero vector" if math.hypot(*axis) == 0 else
+                                   f"the axis is too short to give a direction (length {math.hypot(*axis):g})",
+                                   kwarg.value.span, "e.g. axis = [0, 0, 1]")
                     else:
                         extra["axis"] = tuple(axis)
             else:

@@ -12,6 +12,7 @@ from scenario_dsl.lang import ast
 from scenario_dsl.lang.model import (
     CONTACT_DEFAULTS,
     Apply,
+    Const,
     Distribution,
     Draw,
     Expr,
@@ -24,7 +25,7 @@ from scenario_dsl.lang.names import CONTACT_TARGETS, DAMPING_DIMS, JOINT_ATTRS, 
 from scenario_dsl.lang.typecheck import Failed, Typed
 from scenario_dsl.lang.units import DIMENSIONLESS, FORCE, INERTIA, LENGTH, TORQUE, Dim, a, example_unit
 from scenario_dsl.lang.validate.context import Context, where
-from scenario_dsl.lang.validate.distributions import _DIST_ARGS, _ROTATIONS, _support_low
+from scenario_dsl.lang.validate.distributions import _DIST_ARGS, _ROTATIONS, _support_high, _support_low
 from scenario_dsl.lang.validate.plant import _SHAPES
 from scenario_dsl.support.suggest import did_you_mean
 
@@ -89,6 +90,7 @@ class RandomizationChecks(Context):
         lets: list[RandomLet] = []
         draws: list[Draw] = []
         requirements: list[Requirement] = []
+        failed: set[str] = set()  # lets whose distribution was reported: their uses are not reported again
         for item in block.items:
             if isinstance(item, ast.Let):
                 dist = self._distribution(item.value, None, None, False) if item.drawn else None
@@ -98,10 +100,12 @@ class RandomizationChecks(Context):
                     lets.append(RandomLet(name=item.name.name, value=dist, where=where(item.span)))
                     self.decls.sizes[item.name.name] = dist.size  # type: ignore[assignment]
                     self.signals.bindings.pop(item.name.name, None)
+                else:
+                    failed.add(item.name.name)
             elif isinstance(item, ast.Draw):
                 draw = self._draw(item)
                 if draw is not None and self._in_scope(draw, scope, item) \
-                        and self._lets_in_reach(draw, scope, {let.name for let in lets}, item):
+                        and self._lets_in_reach(draw, scope, {let.name for let in lets} | failed, item):
                     draws.append(draw)
             else:
                 condition = self._condition(item.condition, "a `require`")
@@ -343,6 +347,11 @@ class RandomizationChecks(Context):
                        f"write `{item.target.dotted} ~ {value.family}(...)`")
             return None
         owner, _, attribute = item.target.dotted.rpartition(".")
+        if attribute == "delay" and self.decls.kind_of(owner) == "actions":  # its queue: checked with the episode
+            upper = _support_high(value) if isinstance(value, Distribution) else \
+                _const_high(value) if isinstance(value, Const) else None
+            if upper is not None:
+                self._delays.append((item.target.dotted, upper, item.value.span))
         strict = attribute in STRICTLY_POSITIVE
         if isinstance(value, Distribution) and lower is not None and operation in ("set", "scale"):
             low = _support_low(value)
@@ -367,6 +376,12 @@ class RandomizationChecks(Context):
                        "declare `actuated { effort_limit = ... }`, or draw the limit itself with `~`")
             return None
         return Draw(target=item.target.dotted, operation=operation, value=value, where=where(item.span))  # type: ignore[arg-type]
+
+
+def _const_high(expr: Const) -> float:
+    """The largest number of a constant (a vector's largest element)."""
+    value = expr.value
+    return max(value) if isinstance(value, list) else float(value)
 
 
 def _random_names(expr: Expr) -> set[str]:
