@@ -82,3 +82,15 @@ def pendulum_scenario(*, time_step: float = 0.001, kp: float | None = None, step
         ],
         episode=m.Episode(step=step, time_limit=5.0, terminations=terminations),
     )
+
+
+#: docs/diagnostics.md's base scenario: a pendulum that hostile-input tests append to or edit.
+HOSTILE_BASE = """scenario pendulum "a pendulum"
+plant { time_step = 10 ms }
+body rod { mass = 1 kg; center_of_mass = [0, 0, -0.5] m; inertia = [0.08, 0.08, 0.001] }
+joint hinge: revolute(world -> rod, axis = [0, 1, 0]) { actuated { effort_limit = 2 N*m } }
+action torque = hinge.effort in [-2, 2] N*m
+observation state = [cos(hinge.q), sin(hinge.q), hinge.v]
+reward { -(wrap(hinge.q - pi)^2) as upright }
+episode { step = 50 ms; time_limit = 10 s }
+"""

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from scn_fixtures import run_cli
+from scn_fixtures import HOSTILE_BASE, run_cli
 
 import scenario_dsl
 from scenario_dsl.compiler.artifacts import compiled_document
@@ -31,15 +31,7 @@ from scenario_dsl.lang.limits import (
 )
 from scenario_dsl.lang.loader import analyze_text
 
-BASE = """scenario pendulum "a pendulum"
-plant { time_step = 10 ms }
-body rod { mass = 1 kg; center_of_mass = [0, 0, -0.5] m; inertia = [0.08, 0.08, 0.001] }
-joint hinge: revolute(world -> rod, axis = [0, 1, 0]) { actuated { effort_limit = 2 N*m } }
-action torque = hinge.effort in [-2, 2] N*m
-observation state = [cos(hinge.q), sin(hinge.q), hinge.v]
-reward { -(wrap(hinge.q - pi)^2) as upright }
-episode { step = 50 ms; time_limit = 10 s }
-"""
+BASE = HOSTILE_BASE
 SCN = Path(sys.executable).with_name("scn")
 MEMORY = 4 * 2**30  # bytes of address space a subprocess may use
 

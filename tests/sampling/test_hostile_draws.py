@@ -16,22 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scn_fixtures import run_cli
+from scn_fixtures import HOSTILE_BASE, run_cli
 
 import scenario_dsl
 from scenario_dsl.compiler.artifacts import compiled_document
 from scenario_dsl.lang import model as m
 from scenario_dsl.sampling.sampler import DrawError, Sampler, SamplingError, draw
 
-BASE = """scenario pendulum "a pendulum"
-plant { time_step = 10 ms }
-body rod { mass = 1 kg; center_of_mass = [0, 0, -0.5] m; inertia = [0.08, 0.08, 0.001] }
-joint hinge: revolute(world -> rod, axis = [0, 1, 0]) { actuated { effort_limit = 2 N*m } }
-action torque = hinge.effort in [-2, 2] N*m
-observation state = [cos(hinge.q), sin(hinge.q), hinge.v]
-reward { -(wrap(hinge.q - pi)^2) as upright }
-episode { step = 50 ms; time_limit = 10 s }
-"""
+BASE = HOSTILE_BASE
 
 
 def write(folder: Path, text: str, name: str = "draws.scn") -> Path:
