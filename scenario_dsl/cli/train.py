@@ -19,8 +19,8 @@ from scenario_dsl.cli.app import (
     command,
     compile_failure,
 )
+from scenario_dsl.lang.catalogue import ALGORITHMS, CAMERA_VIEWS
 from scenario_dsl.lang.diagnostics import ScnError
-from scenario_dsl.lang.model import ALGORITHMS, CAMERA_VIEWS
 
 
 @command(

@@ -22,7 +22,6 @@ from scenario_dsl.lang.reader import MAX_FILE_BYTES, decode_source, read_source 
 from scenario_dsl.lang.source import SourceFile, remember
 from scenario_dsl.lang.suppressions import apply_noqa
 from scenario_dsl.lang.text import with_lf_line_ends
-from scenario_dsl.lang.validate import validate
 from scenario_dsl.support.gcpause import paused_gc
 from scenario_dsl.support.suggest import hint_budget
 
@@ -90,6 +89,8 @@ def _analyze_unsuppressed(source: SourceFile, params: ParamValues | None, base_d
     analysis.diagnostics.extend(diagnostics)
     if any(d.level is Severity.ERROR for d in analysis.diagnostics):
         return analysis
+    from scenario_dsl.lang.validate import validate  # start-up time: pydantic loads only to validate
+
     try:
         scenario, diagnostics = validate(included.files, params or {}, str(base_dir), included.statements)
     except Exception as exc:  # a bug in scn, not in the scenario: report it, never a traceback

@@ -13,6 +13,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scenario_dsl.lang.catalogue import ALGORITHMS, CAMERA_VIEWS  # noqa: F401  (re-exported)
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -317,22 +319,6 @@ class Episode(_Model):
         return None if self.time_limit is None else round(self.time_limit / self.step)
 
 
-#: The named views of the recording camera (`scn eval --video --camera VIEW`; compiler/camera.py
-#: says where each looks).
-CAMERA_VIEWS = ("auto", "front", "side", "top", "iso")
-
-#: The training algorithms a `train` block or `scn train --algo` may name -> (package, class): the
-#: one list of them (the validator, the command line and `train.hyperparams` read it).
-ALGORITHMS: dict[str, tuple[str, str]] = {
-    "ppo": ("stable_baselines3", "PPO"),
-    "a2c": ("stable_baselines3", "A2C"),
-    "sac": ("stable_baselines3", "SAC"),
-    "td3": ("stable_baselines3", "TD3"),
-    "ddpg": ("stable_baselines3", "DDPG"),
-    "trpo": ("sb3_contrib", "TRPO"),
-    "ars": ("sb3_contrib", "ARS"),
-    "tqc": ("sb3_contrib", "TQC"),
-}
 
 
 class Train(_Model):
