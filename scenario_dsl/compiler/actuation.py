@@ -132,10 +132,13 @@ def direct_actuation(handles: PlantHandles, action: m.Action) -> np.ndarray | No
     plant = handles.plant
     owner, _, attribute = action.target.rpartition(".")
     if action.target == "plant.actuation":
-        if action.size != plant.num_actuators():
+        rows = handles.world_actuation_rows
+        if rows is None:
+            rows = list(range(plant.num_actuators()))
+        if action.size != len(rows):
             raise CompileError("SCN303", f"action `{action.name}` has {action.size} values; the plant has "
-                               f"{plant.num_actuators()} actuators", None, action.where)
-        return np.eye(plant.num_actuators())
+                               f"{len(rows)} actuators", None, action.where)
+        return np.eye(plant.num_actuators())[:, rows]
     if attribute != "effort":
         if attribute != "desired_position":
             raise CompileError("SCN206", f"action target `{action.target}` is not a controller's desired_position, "

@@ -49,39 +49,12 @@ class _ResetCache:
     fixed: Any = None  # the FixedInputPortValue on the action input
 
 
-@dataclass
-class CompiledScenario:
-    """A scenario as a Drake diagram, with what an environment needs to drive it."""
+class ActionScaling:
+    """The agent's action against the physical one, from `action_lower` / `action_upper`."""
 
     scenario: m.Scenario
-    diagram: Diagram
-    plant: MultibodyPlant
-    scene_graph: SceneGraph
-    handles: PlantHandles
-    randomizer: Randomizer
-    systems: dict[str, System]  # by declaration name: controllers, "action", "observation", "reward", ...
-    reward_terms: list[str]
-    termination_reasons: list[str]
     action_lower: np.ndarray  # physical units
     action_upper: np.ndarray
-    observation_lower: np.ndarray
-    observation_upper: np.ndarray
-    has_success: bool = False
-    has_camera: bool = False
-    build_randomizer: BuildRandomizer | None = None  # `randomize per build`: the env recompiles with its draws
-    controller_plants: list[MultibodyPlant] = field(default_factory=list)  # kept alive with the diagram
-    # where each part lies in the "outcome" port: observation, reward, reward_terms, termination, success, state
-    outcome: dict[str, slice] = field(default_factory=dict)
-
-    action_port: str = "action"
-    observation_port: str = "observation"
-    reward_port: str = "reward"
-    reward_terms_port: str = "reward_terms"
-    termination_port: str = "termination"
-    success_port: str = "success"
-    rgb_port: str = "rgb_image"
-    outcome_port: str = "outcome"  # everything a step reports, in one vector (one evaluation per step)
-    _reset_cache: _ResetCache | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def action_size(self) -> int:
@@ -114,6 +87,41 @@ class CompiledScenario:
         half = (self.action_upper - self.action_lower) / 2
         return (np.asarray(physical, dtype=float) - (self.action_lower + self.action_upper) / 2) / half
 
+
+@dataclass
+class CompiledScenario(ActionScaling):
+    """A scenario as a Drake diagram, with what an environment needs to drive it."""
+
+    scenario: m.Scenario
+    diagram: Diagram
+    plant: MultibodyPlant
+    scene_graph: SceneGraph
+    handles: PlantHandles
+    randomizer: Randomizer
+    systems: dict[str, System]  # by declaration name: controllers, "action", "observation", "reward", ...
+    reward_terms: list[str]
+    termination_reasons: list[str]
+    action_lower: np.ndarray  # physical units
+    action_upper: np.ndarray
+    observation_lower: np.ndarray
+    observation_upper: np.ndarray
+    has_success: bool = False
+    has_camera: bool = False
+    build_randomizer: BuildRandomizer | None = None  # `randomize per build`: the env recompiles with its draws
+    controller_plants: list[MultibodyPlant] = field(default_factory=list)  # kept alive with the diagram
+    # where each part lies in the "outcome" port: observation, reward, reward_terms, termination, success, state
+    outcome: dict[str, slice] = field(default_factory=dict)
+
+    action_port: str = "action"
+    observation_port: str = "observation"
+    reward_port: str = "reward"
+    reward_terms_port: str = "reward_terms"
+    termination_port: str = "termination"
+    success_port: str = "success"
+    rgb_port: str = "rgb_image"
+    outcome_port: str = "outcome"  # everything a step reports, in one vector (one evaluation per step)
+    _reset_cache: _ResetCache | None = field(default=None, init=False, repr=False, compare=False)
+
     def reset_context(self, context: Context, generator: RandomGenerator, *,
                       reuse_action_value: bool = False) -> dict[str, float | list[float]]:
         """Put `context` at the start of a new episode: time 0, `SetRandomContext` of every system
@@ -137,7 +145,7 @@ class CompiledScenario:
         cache = self._reset_cache
         if cache is None or cache.context is not context:  # performance: lookups and conversions once per context
             systems = [(s, s.GetMyMutableContextFromRoot(context)) for s in self.diagram.GetSystems()
-                       if s is not self.scene_graph and _holds_data(s.GetMyContextFromRoot(context))]
+                       if s is not self.scene_graph and holds_data(s.GetMyContextFromRoot(context))]
             cache = self._reset_cache = _ResetCache(self.diagram.GetInputPort(self.action_port),
                                                     self.to_agent(self.neutral_action()), context, systems)
 
@@ -195,9 +203,81 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
     plant.set_name("plant")
     scene_graph.set_name("scene_graph")
     handles = populate(plant, scenario)
-    scenario = _with_plant_sizes(scenario, handles)
-    systems: dict[str, System] = {}
+    wiring = wire(builder, handles, scenario, params)
+    scenario, systems, outputs = wiring.scenario, wiring.systems, wiring.outputs
+    builder.ExportOutput(systems["observation"].GetOutputPort("observation"), "observation")
+    builder.ExportOutput(wiring.reward, "reward")
+    builder.ExportOutput(systems["reward"].GetOutputPort("reward_terms"), "reward_terms")
+    for name in outputs.get("episode", {}):
+        builder.ExportOutput(systems["episode"].GetOutputPort(name), name)
+    wiring.export(builder)
+    if camera:
+        add_camera(builder, plant, scene_graph, "auto" if camera is True else camera)
+    if meshcat is not None:
+        from pydrake.geometry import MeshcatVisualizer, MeshcatVisualizerParams
 
+        visual = MeshcatVisualizerParams()
+        visual.publish_period = np.inf  # ScenarioEnv publishes after each step
+        MeshcatVisualizer.AddToBuilder(builder, scene_graph, meshcat, visual)
+
+    check_unique_names(builder, scenario)
+    diagram = builder.Build()
+    diagram.set_name(scenario.name)
+    requirement_port = diagram.GetOutputPort("requirements") if "requirements" in outputs else None
+    build_randomizer = BuildRandomizer(scenario) if has_build_scope(scenario) else None
+    randomizer = Randomizer(scenario, handles, scene_graph, wiring.gathered.gather, requirement_port)
+    return CompiledScenario(
+        scenario=scenario, diagram=diagram, plant=plant, scene_graph=scene_graph, handles=handles,
+        randomizer=randomizer, systems=systems, has_camera=bool(camera), controller_plants=wiring.controller_plants,
+        build_randomizer=build_randomizer, outcome=wiring.outcome, **agent_spaces(scenario),
+    )
+
+
+def agent_spaces(scenario: m.Scenario) -> dict[str, Any]:
+    """What an environment needs to know of the agent's side of a (sized) scenario: reward terms,
+    termination reasons, action and observation bounds, whether it declares success."""
+    lower, upper = _observation_bounds(scenario)
+    return {
+        "reward_terms": [t.name for t in scenario.reward],
+        "termination_reasons": [c.reason or f"termination condition {i + 1}"
+                                for i, c in enumerate(scenario.episode.terminations)],
+        "action_lower": np.asarray(scenario.action.lower, dtype=float),
+        "action_upper": np.asarray(scenario.action.upper, dtype=float),
+        "observation_lower": lower, "observation_upper": upper,
+        "has_success": scenario.episode.success is not None,
+    }
+
+
+@dataclass
+class Wiring:
+    """What `wire` added for one copy of a scenario around its plant."""
+
+    scenario: m.Scenario  # with the observation sizes the plant fixes
+    systems: dict[str, System]
+    outputs: dict[str, dict[str, list[m.Expr]]]
+    gathered: Gathered
+    controller_plants: list[MultibodyPlant]
+    reward: OutputPort  # the summed reward
+    outcome_port: OutputPort  # everything a step reports, in one vector (one evaluation per step)
+    outcome: dict[str, slice]  # where each part lies in it
+
+    def export(self, builder: DiagramBuilder) -> None:
+        """Export "requirements" (when the randomization has scene requirements), then "outcome"."""
+        if "requirements" in self.outputs:
+            builder.ExportOutput(self.systems["requirements"].GetOutputPort("requirements"), "requirements")
+        builder.ExportOutput(self.outcome_port, "outcome")
+
+
+def wire(builder: DiagramBuilder, handles: PlantHandles, scenario: m.Scenario, params: Params | None, *,
+         with_state: bool = True) -> Wiring:
+    """Add everything around the plant of `handles` that one copy of `scenario` needs: the
+    exported "action" input and its scaling, controllers, the actuation sum, gathered signals,
+    expression systems, the reward sum and the "outcome" multiplexer (with the plant's state when
+    `with_state`); `Wiring.export` exports its outputs.
+    `handles.plant` may stand in for the plant (`compiler.batch`: a world's ports)."""
+    plant = handles.plant
+    scenario = sized_scenario(scenario, handles)
+    systems: dict[str, System] = {}
     action = scenario.action
     physical = _action_input(builder, action, systems)
     actuation: list[tuple[OutputPort, np.ndarray]] = []
@@ -213,48 +293,18 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
         actuation.append((physical, direct))
     connect_actuation(builder, plant, actuation)
 
-    outputs = _output_groups(scenario, {**scenario.params, **(params or {})})
-    requirements = "requirements" in outputs
+    outputs = output_groups(scenario, {**scenario.params, **(params or {})})
     gathered = _expressions(builder, handles, scenario, physical, outputs, systems)
-
     reward_sum = builder.AddNamedSystem("reward_sum", MatrixGain(vec(np.ones((1, len(scenario.reward))))))
     builder.Connect(systems["reward"].GetOutputPort("reward_terms"), reward_sum.get_input_port())
-    builder.ExportOutput(systems["observation"].GetOutputPort("observation"), "observation")
-    builder.ExportOutput(reward_sum.get_output_port(), "reward")
-    builder.ExportOutput(systems["reward"].GetOutputPort("reward_terms"), "reward_terms")
-    for group in ("episode", "requirements"):
-        for name in outputs.get(group, {}):
-            builder.ExportOutput(systems[group].GetOutputPort(name), name)
-    outcome = _outcome_port(builder, plant, systems, reward_sum.get_output_port(), outputs.get("episode", {}))
-    if camera:
-        add_camera(builder, plant, scene_graph, "auto" if camera is True else camera)
-    if meshcat is not None:
-        from pydrake.geometry import MeshcatVisualizer, MeshcatVisualizerParams
-
-        visual = MeshcatVisualizerParams()
-        visual.publish_period = np.inf  # ScenarioEnv publishes after each step
-        MeshcatVisualizer.AddToBuilder(builder, scene_graph, meshcat, visual)
-
-    _check_unique_names(builder, scenario)
-    diagram = builder.Build()
-    diagram.set_name(scenario.name)
-    requirement_port = diagram.GetOutputPort("requirements") if requirements else None
-    build_randomizer = BuildRandomizer(scenario) if has_build_scope(scenario) else None
-    randomizer = Randomizer(scenario, handles, scene_graph, gathered.gather, requirement_port)
-    lower, upper = _observation_bounds(scenario)
-    return CompiledScenario(
-        scenario=scenario, diagram=diagram, plant=plant, scene_graph=scene_graph, handles=handles,
-        randomizer=randomizer, systems=systems, reward_terms=[t.name for t in scenario.reward],
-        termination_reasons=[c.reason or f"termination condition {i + 1}"
-                             for i, c in enumerate(scenario.episode.terminations)],
-        action_lower=np.asarray(action.lower, dtype=float), action_upper=np.asarray(action.upper, dtype=float),
-        observation_lower=lower, observation_upper=upper, has_success=scenario.episode.success is not None,
-        has_camera=bool(camera), controller_plants=controller_plants,
-        build_randomizer=build_randomizer, outcome=outcome,
-    )
+    state = plant.get_state_output_port() if with_state else None
+    outcome_port, outcome = _outcome_port(builder, state, systems, reward_sum.get_output_port(),
+                                          outputs.get("episode", {}))
+    return Wiring(scenario, systems, outputs, gathered, controller_plants, reward_sum.get_output_port(),
+                  outcome_port, outcome)
 
 
-def _check_unique_names(builder: DiagramBuilder, scenario: m.Scenario) -> None:
+def check_unique_names(builder: DiagramBuilder, scenario: m.Scenario) -> None:
     """Drake aborts the process (a failed assertion, no exception) when `Build()` meets two systems
     of one name. The validator keeps declared names off the compiler's own; a name derived from
     a controller's (`C_desired_state`) can still meet an action's."""
@@ -267,28 +317,28 @@ def _check_unique_names(builder: DiagramBuilder, scenario: m.Scenario) -> None:
         seen.add(name)
 
 
-def _outcome_port(builder: DiagramBuilder, plant: MultibodyPlant, systems: dict[str, System], reward: OutputPort,
-                  episode: Mapping[str, list[m.Expr]]) -> dict[str, slice]:
-    """Export "outcome": the observation, reward, reward terms, termination and success
-    conditions and the plant's state, muxed into one vector. A step evaluates it once instead of
+def _outcome_port(builder: DiagramBuilder, state: OutputPort | None, systems: dict[str, System],
+                  reward: OutputPort, episode: Mapping[str, list[m.Expr]]) -> tuple[OutputPort, dict[str, slice]]:
+    """The "outcome" vector: the observation, reward, reward terms, termination and success
+    conditions and the plant's state (when given), muxed into one vector. A step evaluates it once instead of
     five ports one by one (each `Eval` through pybind costs a few microseconds: a fifth of an
-    env step of a cheap plant). Returns where each part lies in the vector."""
+    env step of a cheap plant). Returns the port and where each part lies in the vector."""
     parts: list[tuple[str, OutputPort]] = [
         ("observation", systems["observation"].GetOutputPort("observation")), ("reward", reward),
         ("reward_terms", systems["reward"].GetOutputPort("reward_terms"))]
     parts += [(name, systems["episode"].GetOutputPort(name)) for name in ("termination", "success") if name in episode]
-    parts.append(("state", plant.get_state_output_port()))
+    if state is not None:
+        parts.append(("state", state))
     sizes = [port.size() for _, port in parts]
     mux = builder.AddNamedSystem("outcome", Multiplexer(sizes))
     slices, at = {}, 0
     for i, ((name, port), size) in enumerate(zip(parts, sizes, strict=True)):
         builder.Connect(port, mux.get_input_port(i))
         slices[name], at = slice(at, at + size), at + size
-    builder.ExportOutput(mux.get_output_port(0), "outcome")
-    return slices
+    return mux.get_output_port(0), slices
 
 
-def _output_groups(scenario: m.Scenario, params: Params) -> dict[str, dict[str, list[m.Expr]]]:
+def output_groups(scenario: m.Scenario, params: Params) -> dict[str, dict[str, list[m.Expr]]]:
     """Expression system name -> output port name -> expressions, with observations and
     parameters inlined: "observation", "reward", and when declared "episode", "requirements"."""
     observations: dict[str, m.Expr] = {}
@@ -311,7 +361,7 @@ def _output_groups(scenario: m.Scenario, params: Params) -> dict[str, dict[str, 
     return outputs
 
 
-def _with_plant_sizes(scenario: m.Scenario, handles: PlantHandles) -> m.Scenario:
+def sized_scenario(scenario: m.Scenario, handles: PlantHandles) -> m.Scenario:
     """The scenario with observation sizes the validator left at 0 (unknown plant size) filled in."""
     if all(o.size for o in scenario.observations):
         return scenario
@@ -376,7 +426,7 @@ def _observation_bounds(scenario: m.Scenario) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
 
 
-def _holds_data(context: Context) -> bool:
+def holds_data(context: Context) -> bool:
     """Whether a system's context has state or parameters: `SetRandomContext` changes nothing
     else, and a call per stateless system (gains, multiplexers, expressions) costs a microsecond
     or two per reset."""

@@ -149,3 +149,86 @@ def _untyped(value: Any) -> Any:
     """`value` typed `Any`: pydrake's stubs spell arrays `ndarray[float64, ...]` (and lists of
     symbolic variables as object arrays), which no NumPy or list type satisfies."""
     return value
+
+
+class BatchedExpressions(LeafSystem):
+    """The expressions of N worlds of one scenario (`compiler.batch`), evaluated together with
+    NumPy: one Python call per evaluation whatever N, each expression vectorised over the worlds.
+
+    Input "signals": the blocks of `blocks` (state rows, action values, gathered values), each
+    world after world (`blocks[k]` numbers per world); a world's row of signals is its part of
+    each block, in the order of `signals`. Output "outcome": per world, the observation, the
+    reward (the sum of the terms), the reward terms, and when given the termination and success
+    conditions (1.0/0.0), world after world; `layout` says where each part lies in a world's row.
+    Output "reward_terms": the reward terms alone (for `reward_at = step_start`). Output
+    "requirements" (when given): the scene requirements, world after world."""
+
+    def __init__(self, parts: Mapping[str, Sequence[Expr]], requirements: Sequence[Expr],
+                 signals: Sequence[Signal], blocks: Sequence[int], worlds: int) -> None:
+        super().__init__()
+        self.worlds, self.blocks = worlds, list(blocks)
+        offsets: dict[SignalKey, slice] = {}
+        start = 0
+        for s in signals:
+            offsets[signal_key(s)] = slice(start, start + (s.size or 1))
+            start += s.size or 1
+        if start != sum(blocks):
+            raise ValueError(f"signals of {start} numbers in blocks of {sum(blocks)}")
+        width = start * worlds
+        self._input = self.DeclareVectorInputPort("signals", width)
+        ticket = self.input_port_ticket(self._input.get_index()) if width else self.nothing_ticket()
+
+        def compiled(exprs: Sequence[Expr]) -> list[tuple[Thunk, int]]:
+            return [(compile_expr(e, lambda s: _read_columns(offsets[signal_key(s)])), e.size or 1) for e in exprs]
+
+        self._parts = {name: compiled(exprs) for name, exprs in parts.items()}
+        self._requirements = compiled(requirements)
+        sizes = {name: sum(size for _, size in thunks) for name, thunks in self._parts.items()}
+        order = ["observation", "reward", "reward_terms", *(n for n in ("termination", "success") if n in parts)]
+        sizes["reward"] = 1
+        self.layout: dict[str, slice] = {}
+        at = 0
+        for name in order:
+            self.layout[name], at = slice(at, at + sizes[name]), at + sizes[name]
+        self._order = order
+        self.DeclareVectorOutputPort("outcome", at * worlds, self._calc_outcome, prerequisites_of_calc={ticket})
+        self.DeclareVectorOutputPort("reward_terms", sizes["reward_terms"] * worlds, self._calc_terms,
+                                     prerequisites_of_calc={ticket})
+        if requirements:
+            self.DeclareVectorOutputPort("requirements", len(requirements) * worlds, self._calc_requirements,
+                                         prerequisites_of_calc={ticket})
+
+    def _signals(self, context: Context) -> np.ndarray:
+        """The (worlds, signals) matrix of every world's signals."""
+        if not self.blocks or not sum(self.blocks):
+            return np.zeros((self.worlds, 0))
+        x = np.asarray(self._input.Eval(context))
+        columns, at = [], 0
+        for size in self.blocks:
+            columns.append(x[at:at + size * self.worlds].reshape(self.worlds, size))
+            at += size * self.worlds
+        return np.hstack(columns) if len(columns) > 1 else columns[0]
+
+    def _values(self, thunks: list[tuple[Thunk, int]], env: np.ndarray) -> np.ndarray:
+        if not thunks:
+            return np.zeros((self.worlds, 0))
+        return np.hstack([np.broadcast_to(thunk(env), (self.worlds, size)) for thunk, size in thunks])
+
+    def _calc_outcome(self, context: Context, output: BasicVector) -> None:
+        env = self._signals(context)
+        with np.errstate(all="ignore"):  # IEEE results (inf, NaN), as the single env's NumPy backend gives
+            values = {name: self._values(thunks, env) for name, thunks in self._parts.items()}
+            values["reward"] = values["reward_terms"].sum(axis=1, keepdims=True)
+        output.SetFromVector(_untyped(np.hstack([values[name] for name in self._order]).ravel()))
+
+    def _calc_terms(self, context: Context, output: BasicVector) -> None:
+        with np.errstate(all="ignore"):
+            output.SetFromVector(_untyped(self._values(self._parts["reward_terms"], self._signals(context)).ravel()))
+
+    def _calc_requirements(self, context: Context, output: BasicVector) -> None:
+        with np.errstate(all="ignore"):
+            output.SetFromVector(_untyped(self._values(self._requirements, self._signals(context)).ravel()))
+
+
+def _read_columns(part: slice) -> Thunk:
+    return lambda env: env[:, part]

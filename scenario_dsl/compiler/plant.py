@@ -117,12 +117,17 @@ class PlantHandles:
     """The Drake objects behind the scenario's names (loaded model parts as "model.name")."""
 
     plant: MultibodyPlant
+    prefix: str = ""  # put before the Drake names of what the scenario adds (a world of a batch: "world3::")
     models: dict[str, list[ModelInstanceIndex]] = field(default_factory=dict)
     bodies: dict[str, RigidBody] = field(default_factory=dict)
     frames: dict[str, Frame] = field(default_factory=dict)
     joints: dict[str, Joint] = field(default_factory=dict)
     actuators: dict[str, JointActuator] = field(default_factory=dict)  # by joint name
     initial_v: dict[str, list[float]] = field(default_factory=dict)  # set in the context at reset
+    # A world of a batch shares its plant: what `plant.state/q/v` and `plant.actuation` mean for it
+    # (its rows of [q; v] and its actuators' rows of the actuation input). None: the whole plant.
+    world_state_rows: list[int] | None = None
+    world_actuation_rows: list[int] | None = None
 
     def frame(self, name: str, where: m.Where | None = None, model: str | None = None) -> Frame:
         """The frame a scenario name denotes: world, a body, a declared frame, or "model.part"
@@ -174,7 +179,11 @@ def plant_config(settings: m.PlantSettings) -> MultibodyPlantConfig:
         raise CompileError(
             "SCN505", f"discrete_contact_approximation `{settings.discrete_contact_approximation}` is not "
             "available in the installed Drake", "choose one of: " + ", ".join(available), settings.where)
+    # Not sampled: Drake would then compute and store the contact results and reaction forces
+    # after every plant step (an unrestricted update that invalidates the whole diagram's cache),
+    # and scn reads none of them: the state and body poses come from the state either way.
     return MultibodyPlantConfig(
+        use_sampled_output_ports=False,
         time_step=settings.time_step,
         penetration_allowance=settings.penetration_allowance,
         stiction_tolerance=settings.stiction_tolerance,
@@ -208,9 +217,12 @@ def discrete_contact_approximations() -> list[str]:
     return [name[1:].lower() for name in dir(DiscreteContactApproximation) if name.startswith("k")]
 
 
-def populate(plant: MultibodyPlant, scenario: m.Scenario) -> PlantHandles:
-    """Add everything the scenario declares to `plant` and finalize it."""
-    handles = PlantHandles(plant)
+def populate(plant: MultibodyPlant, scenario: m.Scenario, *, prefix: str = "", finalize: bool = True) -> PlantHandles:
+    """Add everything the scenario declares to `plant` and finalize it (unless `finalize` is
+    false: a batch adds several worlds first). `prefix` goes before the Drake name of every
+    model instance, frame, joint and actuator the scenario adds, so that several copies of one
+    scenario can share a plant; the handles keep the scenario's own names."""
+    handles = PlantHandles(plant, prefix)
     plant.mutable_gravity_field().set_gravity_vector(vec(scenario.plant.gravity))
     for model in scenario.models:
         _add_model(handles, model)
@@ -230,12 +242,18 @@ def populate(plant: MultibodyPlant, scenario: m.Scenario) -> PlantHandles:
         for name, q in model.initial.items():
             with drake_call(f"the initial position of `{model.name}.{name}`", model.where):
                 handles.joint(f"{model.name}.{name}", model.where).set_default_positions(vec(q))
+    if finalize:
+        finalize_plant(plant, scenario)
+    return handles
+
+
+def finalize_plant(plant: MultibodyPlant, scenario: m.Scenario) -> None:
+    """`plant.Finalize()`, with Drake's refusal as SCN506 at the scenario's plant block."""
     try:
         plant.Finalize()
     except RuntimeError as exc:
         raise CompileError("SCN506", f"Drake rejected the plant: {drake_reason(exc)}", None,
                            scenario.plant.where) from None
-    return handles
 
 
 def transform(pose: m.Pose | None) -> RigidTransform:
@@ -272,13 +290,14 @@ def _add_model(handles: PlantHandles, model: m.Model) -> None:
     except RuntimeError as exc:
         raise CompileError("SCN507", f"Drake could not parse `{model.url}`: {exc}", None, model.where) from None
     for i, instance in enumerate(instances):
-        plant.RenameModelInstance(instance, model.name if len(instances) == 1 else f"{model.name}::{i}")
+        name = model.name if len(instances) == 1 else f"{model.name}::{i}"
+        plant.RenameModelInstance(instance, handles.prefix + name)
     handles.models[model.name] = list(instances)
 
 
 def _add_body(handles: PlantHandles, body: m.Body) -> None:
     plant = handles.plant
-    instance = plant.AddModelInstance(body.name)  # one instance per body, as AddShape does
+    instance = plant.AddModelInstance(handles.prefix + body.name)  # one instance per body, as AddShape does
     inertia = spatial_inertia(body)
     with drake_call(f"body `{body.name}`", body.where):
         rigid_body = plant.AddRigidBody(body.name, instance, inertia)
@@ -370,7 +389,7 @@ def _add_frames(handles: PlantHandles, frames: Iterable[m.Frame]) -> None:
         for frame in ready:
             parent = handles.frame(frame.parent, frame.where)
             handles.frames[frame.name] = handles.plant.AddFrame(
-                FixedOffsetFrame(frame.name, parent, transform(frame.pose)))
+                FixedOffsetFrame(handles.prefix + frame.name, parent, transform(frame.pose)))
             pending.remove(frame)
 
 
@@ -378,25 +397,26 @@ def _add_joint(handles: PlantHandles, joint: m.Joint) -> None:
     plant = handles.plant
     parent = handles.frame(joint.parent, joint.where)
     if joint.pose is not None and joint.type != "weld":
-        parent = plant.AddFrame(FixedOffsetFrame(f"{joint.name}_parent", parent, transform(joint.pose)))
+        parent = plant.AddFrame(FixedOffsetFrame(f"{handles.prefix}{joint.name}_parent", parent, transform(joint.pose)))
     child = handles.frame(joint.child, joint.where)
     damping = vec(joint.damping or [0.0] * max(joint.velocities, 1))
     axis = vec(joint.axis or (0.0, 0.0, 1.0))
     made: Joint
+    name = handles.prefix + joint.name
     if joint.type == "weld":
-        made = WeldJoint(joint.name, parent, child, transform(joint.pose))
+        made = WeldJoint(name, parent, child, transform(joint.pose))
     elif joint.type == "revolute":
-        made = RevoluteJoint(joint.name, parent, child, axis, float(damping[0]))
+        made = RevoluteJoint(name, parent, child, axis, float(damping[0]))
     elif joint.type == "prismatic":
-        made = PrismaticJoint(joint.name, parent, child, axis, damping=float(damping[0]))
+        made = PrismaticJoint(name, parent, child, axis, damping=float(damping[0]))
     elif joint.type == "planar":
-        made = PlanarJoint(joint.name, parent, child, _fill(damping, 3))
+        made = PlanarJoint(name, parent, child, _fill(damping, 3))
     elif joint.type == "ball":
-        made = BallRpyJoint(joint.name, parent, child, float(damping[0]))
+        made = BallRpyJoint(name, parent, child, float(damping[0]))
     elif joint.type == "universal":
-        made = UniversalJoint(joint.name, parent, child, float(damping[0]))
+        made = UniversalJoint(name, parent, child, float(damping[0]))
     else:
-        made = QuaternionFloatingJoint(joint.name, parent, child, float(damping[0]), float(_fill(damping, 2)[1]))
+        made = QuaternionFloatingJoint(name, parent, child, float(damping[0]), float(_fill(damping, 2)[1]))
     added = plant.AddJoint(made)
     handles.joints[joint.name] = added
     if joint.lower is not None or joint.upper is not None:
@@ -421,7 +441,7 @@ def _add_actuator(handles: PlantHandles, joint: m.Joint, added: Joint) -> None:
     spec = joint.actuator
     assert spec is not None
     limit = np.inf if spec.effort_limit is None else spec.effort_limit
-    actuator = handles.plant.AddJointActuator(joint.name, added, limit)
+    actuator = handles.plant.AddJointActuator(handles.prefix + joint.name, added, limit)
     actuator.set_default_gear_ratio(spec.gear_ratio)
     actuator.set_default_rotor_inertia(spec.rotor_inertia)
     handles.actuators[joint.name] = actuator

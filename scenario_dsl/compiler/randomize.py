@@ -94,6 +94,9 @@ class Randomizer:
         self.has_noise = any(_is_noise(scenario, d.target) or _is_push(d.target)
                              for r in scenario.randomizations for d in r.draws)
         self._context: Context | None = None  # the context of the episode (pushes are fixed on it)
+        # Where pushes go instead of the plant's input: a batch of worlds shares one plant, and
+        # its `CompiledBatch` fixes every world's pushes together. Returns whether it took them.
+        self.on_push: Callable[[Context, list[ExternallyAppliedSpatialForce]], bool] | None = None
         self._pushed_nothing: Context | None = None  # the context whose push input holds no force now
         self._initial_v = [(joint_rows(handles, name, "v"), np.asarray(v, dtype=float))
                            for name, v in handles.initial_v.items()]
@@ -255,6 +258,8 @@ class Randomizer:
             push.p_BoBq_B = vec(np.zeros(3))
             push.F_Bq_W = SpatialForce(vec(np.zeros(3)), vec(np.asarray(force, dtype=float)))
             forces.append(push)
+        if self.on_push is not None and self.on_push(context, forces):
+            return
         if not forces and self._pushed_nothing is context:
             return  # a step without a push after one without: the input already holds no force (most steps)
         plant = self.handles.plant

@@ -71,8 +71,10 @@ def state_rows(handles: PlantHandles, scenario: m.Scenario, signal: m.Signal) ->
     plant = handles.plant
     nq = plant.num_positions()
     if signal.source == "plant":
-        return {"state": list(range(nq + plant.num_velocities())), "q": list(range(nq)),
-                "v": list(range(nq, nq + plant.num_velocities()))}[signal.attribute]
+        rows = handles.world_state_rows
+        if rows is None:
+            rows = list(range(nq + plant.num_velocities()))
+        return {"state": rows, "q": [r for r in rows if r < nq], "v": [r for r in rows if r >= nq]}[signal.attribute]
     if signal.source == "controller":
         controller = next(c for c in scenario.controllers if c.name == signal.name)
         return [i for j in controller.joints for i in joint_rows(handles, j, signal.attribute)]
@@ -122,9 +124,8 @@ class Gathered:
     gather: Gather | None  # the LeafSystem, when any body, time or random signal is read
 
 
-def gather_signals(builder: DiagramBuilder, handles: PlantHandles, scenario: m.Scenario,
-                   signals: Sequence[m.Signal], action_port: OutputPort | None) -> Gathered:
-    """Add the systems that produce `signals` (regrouped) as one vector; see the module docstring."""
+def group_signals(signals: Sequence[m.Signal]) -> dict[str, list[m.Signal]]:
+    """`signals` by where they come from: "state" (rows of the plant state), "action", "gather"."""
     groups: dict[str, list[m.Signal]] = {"state": [], "action": [], "gather": []}
     for signal in signals:
         if signal.source in STATE_SOURCES:
@@ -135,10 +136,17 @@ def gather_signals(builder: DiagramBuilder, handles: PlantHandles, scenario: m.S
             groups["gather"].append(signal)
         else:
             raise CompileError("SCN901", f"signal source `{signal.source}` reached the compiler")
+    return groups
+
+
+def gather_signals(builder: DiagramBuilder, handles: PlantHandles, scenario: m.Scenario,
+                   signals: Sequence[m.Signal], action_port: OutputPort | None) -> Gathered:
+    """Add the systems that produce `signals` (regrouped) as one vector; see the module docstring."""
+    groups = group_signals(signals)
     ports: list[OutputPort] = []
     plant = handles.plant
     if groups["state"]:
-        rows = [i for s in groups["state"] for i in _checked(s, state_rows(handles, scenario, s))]
+        rows = [i for s in groups["state"] for i in checked_rows(s, state_rows(handles, scenario, s))]
         width = plant.num_multibody_states()
         gain = builder.AddNamedSystem("state_signals", MatrixGain(selector(rows, width)))
         builder.Connect(plant.get_state_output_port(), gain.get_input_port())
@@ -147,7 +155,7 @@ def gather_signals(builder: DiagramBuilder, handles: PlantHandles, scenario: m.S
         assert action_port is not None
         n = action_port.size()
         for s in groups["action"]:
-            _checked(s, list(range(n)))
+            checked_rows(s, list(range(n)))
         if [s.attribute for s in groups["action"]] == ["value"]:
             ports.append(action_port)
         else:  # rows of [physical; normalized]: `ACTION.normalized` maps [lower, upper] onto [-1, 1]
@@ -192,7 +200,7 @@ def _with_normalized(builder: DiagramBuilder, action: m.Action, physical: Output
     return system.get_output_port()
 
 
-def _checked(signal: m.Signal, rows: list[int]) -> list[int]:
+def checked_rows(signal: m.Signal, rows: list[int]) -> list[int]:
     if len(rows) != (signal.size or 1):
         raise CompileError("SCN901", f"`{signal.name}.{signal.attribute}` has {len(rows)} values in Drake, "
                            f"the scenario expects {signal.size or 1}")
@@ -215,7 +223,8 @@ class Gather(LeafSystem):
     """Body poses and velocities in the world frame, time, and the episode's random values.
 
     Input ports 0 and 1 (when a body is read) take the plant's body poses and spatial
-    velocities; numeric parameter 0 holds the random values (`set_random_values`).
+    velocities; numeric parameter 0 holds the random values (`set_random_values`), parameter 1
+    the time the episode began (`set_time_origin`).
     """
 
     def __init__(self, handles: PlantHandles, signals: Sequence[m.Signal], lets: Mapping[str, int]) -> None:
@@ -230,6 +239,9 @@ class Gather(LeafSystem):
             self.let_slices[name] = slice(start, start + size)
             start += size
         self._random_index = self.DeclareNumericParameter(BasicVector(vec(np.zeros(start))))
+        # When the episode began: 0 in a single env; a world of a batch starts its episodes
+        # while the shared simulator's clock runs on (`set_time_origin`).
+        self._origin_index = self.DeclareNumericParameter(BasicVector(vec(np.zeros(1))))
         self._readers: list[Callable[[Context, Any, Any], Any]] = [self._reader(handles, s) for s in signals]
         size = sum(s.size or 1 for s in signals)
         self.DeclareVectorOutputPort("signals", size, self._calc)
@@ -237,7 +249,9 @@ class Gather(LeafSystem):
     def _reader(self, handles: PlantHandles, signal: m.Signal) -> Callable[[Context, Any, Any], Any]:
         """A function of (context, body poses, body velocities) giving the signal's value."""
         if signal.source == "time":
-            return lambda context, poses, velocities: np.array([context.get_time()])
+            origin = self._origin_index
+            return lambda context, poses, velocities: np.array(
+                [context.get_time() - context.get_numeric_parameter(origin).GetAtIndex(0)])
         if signal.source == "random":
             part = self.let_slices[signal.name]
             return lambda context, poses, velocities: context.get_numeric_parameter(self._random_index).value()[part]
@@ -257,6 +271,10 @@ class Gather(LeafSystem):
         if self.reads_bodies:  # once per evaluation: each Eval copies every body's pose into Python
             poses, velocities = self.get_input_port(0).Eval(context), self.get_input_port(1).Eval(context)
         output.SetFromVector(vec(np.concatenate([read(context, poses, velocities) for read in self._readers])))
+
+    def set_time_origin(self, context: Context, time: float) -> None:
+        """The `time` signal reads 0 at `time` from now on (a world of a batch at its reset)."""
+        context.get_mutable_numeric_parameter(self._origin_index).SetAtIndex(0, time)
 
     def set_random_values(self, context: Context, values: Mapping[str, float | np.ndarray]) -> None:
         """Store the episode's draws (`let name ~ ...`) in this system's `context`."""

@@ -11,7 +11,7 @@ same, and a time limit written as a monitor ends in `terminated`; docs/compiler.
   limit and simulator failures (an exception in `AdvanceTo`, a state that is no longer finite)
   give `truncated=True`. After a failure the step returns the last good observation and reward
   0, and the next `reset()` starts a clean episode. A step whose simulation makes no progress or
-  runs too long (`_StepBudget`, a Drake monitor) raises `CompileError` SCN508 instead, and a delay
+  runs too long (`StepBudget`, a Drake monitor) raises `CompileError` SCN508 instead, and a delay
   that would keep too many commands in flight SCN412 (`lang.limits`): problems of the scenario.
 - `metadata` belongs to the instance; `render_modes` are those that work ("human" needs
   Meshcat, "rgb_array" a VTK camera; both are added to the diagram only when asked for).
@@ -38,7 +38,8 @@ from pydrake.systems.analysis import Simulator
 from pydrake.systems.framework import EventStatus
 
 from scenario_dsl.compiler import CompiledScenario, CompileError, compile_scenario
-from scenario_dsl.compiler.randomize import episode_rng
+from scenario_dsl.compiler.diagram import ActionScaling
+from scenario_dsl.compiler.randomize import Randomizer, episode_rng
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.limits import MAX_DELAY_STEPS, MAX_PLANT_STEPS_PER_ENV_STEP
 from scenario_dsl.lang.loader import load
@@ -47,10 +48,10 @@ RENDER_MODES = ["human", "rgb_array", "ansi"]
 ScenarioLike = m.Scenario | str | Path
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _entropy() -> int:
+def entropy_seed() -> int:
     entropy: Any = np.random.SeedSequence().entropy  # 128 bits from the OS
     return int(entropy)
 
@@ -58,6 +59,19 @@ def _entropy() -> int:
 def drake_seed(seed: int) -> int:
     """A 32-bit seed for Drake's generator, mixed from `seed` (nearby seeds give unrelated streams)."""
     return int(np.random.SeedSequence(abs(int(seed))).generate_state(1, dtype=np.uint32)[0])
+
+
+def agent_spaces(compiled: CompiledScenario | Any) -> tuple[gym.spaces.Box, gym.spaces.Box]:
+    """The observation and action spaces of a compiled scenario (or of one world of a batch)."""
+    spec = compiled.scenario
+    dtype: Any = np.float64 if any(o.dtype == "float64" for o in spec.observations) else np.float32
+    observation_space = gym.spaces.Box(compiled.observation_lower.astype(dtype),
+                                       compiled.observation_upper.astype(dtype), dtype=dtype)
+    action_dtype: Any = np.float64 if spec.action.dtype == "float64" else np.float32
+    if spec.action.normalize:
+        return observation_space, gym.spaces.Box(-1.0, 1.0, (compiled.action_size,), dtype=action_dtype)
+    return observation_space, gym.spaces.Box(compiled.action_lower.astype(action_dtype),
+                                             compiled.action_upper.astype(action_dtype), dtype=action_dtype)
 
 
 class ScenarioEnv(DrakeGymEnv):
@@ -91,15 +105,7 @@ class ScenarioEnv(DrakeGymEnv):
         step = spec.episode.step
         # An instance attribute first: DrakeGymEnv.__init__ writes into self.metadata.
         self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 1.0 / step}
-        dtype: Any = np.float64 if any(o.dtype == "float64" for o in spec.observations) else np.float32
-        observation_space = gym.spaces.Box(compiled.observation_lower.astype(dtype),
-                                           compiled.observation_upper.astype(dtype), dtype=dtype)
-        action_dtype: Any = np.float64 if spec.action.dtype == "float64" else np.float32
-        if spec.action.normalize:
-            action_space = gym.spaces.Box(-1.0, 1.0, (compiled.action_size,), dtype=action_dtype)
-        else:
-            action_space = gym.spaces.Box(compiled.action_lower.astype(action_dtype),
-                                          compiled.action_upper.astype(action_dtype), dtype=action_dtype)
+        observation_space, action_space = agent_spaces(compiled)
         simulator = Simulator(compiled.diagram)
         simulator.set_target_realtime_rate(0.0)
         rgb_port: Any = compiled.rgb_port if compiled.has_camera else None
@@ -134,7 +140,8 @@ class ScenarioEnv(DrakeGymEnv):
             self._setup()  # DrakeGymEnv's: the action, observation and rgb ports of the new diagram
         self.compiled = compiled
         diagram = compiled.diagram
-        self._budget = _StepBudget.for_scenario(compiled, simulator)
+        self._budget = StepBudget.for_scenario(compiled, simulator)
+        self._clock = EpisodeClock(compiled.scenario)
         self.action_port = _ActionPort(diagram.GetInputPort(compiled.action_port), self._noted_action_value)
         self._reward_terms_port = diagram.GetOutputPort(compiled.reward_terms_port)
         self._reward_port = diagram.GetOutputPort(compiled.reward_port)
@@ -144,7 +151,7 @@ class ScenarioEnv(DrakeGymEnv):
         limits = np.full(max(part.stop for part in compiled.outcome.values()), np.inf)
         limits[compiled.outcome["state"]] = np.finfo(np.float64).max
         limits[compiled.outcome["observation"]] = np.finfo(self.observation_space.dtype).max
-        limits[compiled.outcome["reward"]] = _FLOAT32_MAX
+        limits[compiled.outcome["reward"]] = FLOAT32_MAX
         self._outcome_limits = limits
         # Per-step handles (performance: each saves a pybind call).
         self._plant_context = compiled.plant.GetMyContextFromRoot(simulator.get_context())
@@ -173,7 +180,7 @@ class ScenarioEnv(DrakeGymEnv):
             raise ValueError(f"reset options are not supported: {sorted(options)}")
         if seed is None and not self._has_generator:
             # The constructor's seed, else OS entropy; reported in info, so `reset(seed=...)` replays it.
-            seed = self._initial_seed if self._initial_seed is not None else _entropy()
+            seed = self._initial_seed if self._initial_seed is not None else entropy_seed()
         if seed is not None:
             self.generator = RandomGenerator(drake_seed(seed))
             self._has_generator = True
@@ -221,7 +228,7 @@ class ScenarioEnv(DrakeGymEnv):
         if self._budget is not None:
             self._budget.start()
         try:
-            self.simulator.AdvanceTo((self._steps + 1) * self.time_step)
+            self.simulator.AdvanceTo(self._clock.end_of(self._steps + 1))
         except RuntimeError as exc:
             if self._budget is not None and self._budget.exceeded:
                 raise self._over_budget(context.get_time()) from None
@@ -230,19 +237,19 @@ class ScenarioEnv(DrakeGymEnv):
             outcome = _vector(self._outcome_port, context)
         except (RuntimeError, ValueError) as exc:  # the symbolic backend refuses NaN and domain errors
             if not np.isfinite(self.compiled.plant.GetPositionsAndVelocities(self._plant_context)).all():
-                return self._failure(_DIVERGED)
+                return self._failure(DIVERGED)
             return self._failure(f"evaluation failure: {exc}")
         # One pass over the outcome (a few microseconds less per step than two array checks): a
         # finite state, an observation within its dtype, a reward within float32. Past that, or
         # with observation noise, which the outcome does not hold, the checks go one by one.
         within = bool((np.abs(outcome) <= self._outcome_limits).all())
         if not within and not np.isfinite(outcome[self._outcome_parts["state"]]).all():
-            return self._failure(_DIVERGED)
+            return self._failure(DIVERGED)
         self._steps += 1
         observation, reward, terminated, info = self._outcome(outcome, context.get_time(), rewarded)
         # Learners keep rewards as float32 (SB3's buffers): a reward beyond its range is infinite there.
         observed = (within and not self._noisy) or bool((np.abs(observation) <= self._observation_max).all())
-        if not (observed and abs(reward) <= _FLOAT32_MAX):  # a step-start reward is not in the outcome
+        if not (observed and abs(reward) <= FLOAT32_MAX):  # a step-start reward is not in the outcome
             return self._failure(f"simulator failure: the observation is not finite in {self.observation_space.dtype}, "
                                  "or the reward in float32 (the simulation diverged)")
         observation = observation.astype(self.observation_space.dtype)
@@ -324,49 +331,17 @@ class ScenarioEnv(DrakeGymEnv):
         return observation if noise is None else observation + noise
 
     def _delay_queue(self) -> deque[np.ndarray] | None:
-        """The commands in flight for this episode's `ACTION.delay`, rounded to whole env steps:
-        the neutral action for the first k steps. None without a delay."""
-        delay = self.compiled.randomizer.action_delay() if self._noisy else 0.0
-        if delay == 0:
-            return None
-        held = delay / self.time_step
-        if self.max_steps is not None:
-            held = min(held, self.max_steps)  # longer: the episode sees only the neutral action
-        if not (math.isfinite(delay) and delay >= 0) or held > MAX_DELAY_STEPS + 0.5:
-            target = f"{self.compiled.scenario.action.name}.delay"
-            where = next((d.where for r in self.compiled.scenario.randomizations for d in r.draws
-                          if d.target == target), None)
-            if not (math.isfinite(delay) and delay >= 0):
-                raise CompileError("SCN405", f"`{target}` was drawn as {delay:g} s: it must be finite and at least 0",
-                                   "draw the delay from a bounded distribution, e.g. uniform(0, 100) ms", where)
-            raise CompileError("SCN412", f"`{target}` was drawn as {delay:g} s, which keeps {held:,.0f} env steps "
-                               f"of {self.time_step:g} s of commands in flight; scn allows at most {MAX_DELAY_STEPS:,}",
-                               "bound the delay, or give the episode a shorter `time_limit`", where)
-        steps = round(held)
-        if steps <= 0:
-            return None
-        neutral = self.compiled.to_agent(self.compiled.neutral_action())
-        return deque(neutral.copy() for _ in range(steps))
+        return delay_queue(self.compiled, self.compiled.randomizer, self.time_step, self.max_steps)
 
     def _over_budget(self, now: float) -> CompileError:
-        """SCN508: an env step's simulation passed its budget (`_StepBudget`). The episode is over:
+        """SCN508: an env step's simulation passed its budget (`StepBudget`). The episode is over:
         later steps return the failure until `reset()`."""
         assert self._budget is not None
-        spec = self.compiled.scenario
         self._failed = f"simulator failure: the step passed its budget ({self._budget.exceeded})"
-        return CompileError("SCN508", f"the simulation of one env step ({self.time_step:g} s, stopped at t = "
-                            f"{now:.6g} s) used {self._budget.exceeded}: scn stops a step that makes no progress "
-                            "or runs too long", "a stiff or diverging scene: check plant.time_step, the controllers' "
-                            "gains, masses and contact stiffness", spec.plant.where or spec.episode.where)
+        return over_budget(self._budget, self.compiled.scenario, self.time_step, now)
 
     def _noisy_action(self, action: Any) -> np.ndarray:
-        """`action` with this step's action noise (drawn in physical units) added."""
-        randomizer = self.compiled.randomizer
-        randomizer.step_noise()
-        noise = randomizer.action_noise()
-        if noise is None:
-            return np.asarray(action, dtype=np.float64)
-        return self.compiled.to_agent(self.compiled.to_physical(np.asarray(action, dtype=np.float64)) + noise)
+        return noisy_action(self.compiled, self.compiled.randomizer, action)
 
     def _failure(self, reason: str) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
         self._failed = reason
@@ -394,10 +369,10 @@ class _ActionPort:
         return getattr(self._port, name)
 
 
-_DIVERGED = "simulator failure: the state is no longer finite (the simulation diverged)"
+DIVERGED = "simulator failure: the state is no longer finite (the simulation diverged)"
 
 
-class _StepBudget:
+class StepBudget:
     """What one env step's `AdvanceTo` may spend: at most `steps` simulator steps and `seconds` of
     wall-clock time. A Drake monitor, called after every simulator step: past the budget it returns
     `EventStatus.Failed`, `AdvanceTo` stops with a `RuntimeError`, and `exceeded` says why (the env
@@ -417,7 +392,7 @@ class _StepBudget:
         self._ok = EventStatus.Succeeded()
 
     @classmethod
-    def for_scenario(cls, compiled: CompiledScenario, simulator: Simulator) -> _StepBudget | None:
+    def for_scenario(cls, compiled: CompiledScenario | Any, simulator: Simulator) -> StepBudget | None:
         """The budget of `compiled`'s env steps, installed as `simulator`'s monitor (None: not needed)."""
         spec = compiled.scenario
         ratio = spec.episode.step / spec.plant.time_step if spec.plant.time_step > 0 else math.inf
@@ -449,6 +424,68 @@ class _StepBudget:
         else:
             return self._ok
         return EventStatus.Failed(self.system, self.exceeded)
+
+
+class EpisodeClock:
+    """When env step k of an episode ends. Drake schedules a plant's updates at whole multiples
+    of its time step, and `k * step` rounds: with a 10 ms plant and 50 ms steps, `AdvanceTo(k *
+    0.05)` runs 4, 5 or 6 plant steps (measured: about a third of the steps are off by one). When
+    the env step is a whole number n of plant steps, step k ends at `(k * n) * time_step`, the
+    very time Drake's update falls on, and every env step runs exactly n plant steps."""
+
+    def __init__(self, scenario: m.Scenario) -> None:
+        step, time_step = scenario.episode.step, scenario.plant.time_step
+        n = round(step / time_step) if time_step > 0 else 0
+        whole = n >= 1 and abs(n * time_step - step) <= 1e-9 * step
+        self.unit, self.per_step = (time_step, n) if whole else (step, 1)
+
+    def end_of(self, k: Any) -> Any:
+        """The time env step `k` ends (k: an int, or an array of them)."""
+        return (k * self.per_step) * self.unit
+
+
+def delay_queue(scaling: ActionScaling, randomizer: Randomizer, step: float,
+                max_steps: int | None) -> deque[np.ndarray] | None:
+    """The commands in flight for this episode's `ACTION.delay`, rounded to whole env steps:
+    the neutral action for the first k steps. None without a delay."""
+    delay = randomizer.action_delay() if randomizer.has_noise else 0.0
+    if delay == 0:
+        return None
+    held = delay / step
+    if max_steps is not None:
+        held = min(held, max_steps)  # longer: the episode sees only the neutral action
+    if not (math.isfinite(delay) and delay >= 0) or held > MAX_DELAY_STEPS + 0.5:
+        target = f"{scaling.scenario.action.name}.delay"
+        where = next((d.where for r in scaling.scenario.randomizations for d in r.draws
+                      if d.target == target), None)
+        if not (math.isfinite(delay) and delay >= 0):
+            raise CompileError("SCN405", f"`{target}` was drawn as {delay:g} s: it must be finite and at least 0",
+                               "draw the delay from a bounded distribution, e.g. uniform(0, 100) ms", where)
+        raise CompileError("SCN412", f"`{target}` was drawn as {delay:g} s, which keeps {held:,.0f} env steps "
+                           f"of {step:g} s of commands in flight; scn allows at most {MAX_DELAY_STEPS:,}",
+                           "bound the delay, or give the episode a shorter `time_limit`", where)
+    steps = round(held)
+    if steps <= 0:
+        return None
+    neutral = scaling.to_agent(scaling.neutral_action())
+    return deque(neutral.copy() for _ in range(steps))
+
+
+def noisy_action(scaling: ActionScaling, randomizer: Randomizer, action: Any) -> np.ndarray:
+    """`action` with this step's action noise (drawn in physical units) added."""
+    randomizer.step_noise()
+    noise = randomizer.action_noise()
+    if noise is None:
+        return np.asarray(action, dtype=np.float64)
+    return scaling.to_agent(scaling.to_physical(np.asarray(action, dtype=np.float64)) + noise)
+
+
+def over_budget(budget: StepBudget, spec: m.Scenario, step: float, now: float) -> CompileError:
+    """SCN508: the simulation of an env step passed `budget` (`StepBudget`)."""
+    return CompileError("SCN508", f"the simulation of one env step ({step:g} s, stopped at t = "
+                        f"{now:.6g} s) used {budget.exceeded}: scn stops a step that makes no progress "
+                        "or runs too long", "a stiff or diverging scene: check plant.time_step, the controllers' "
+                        "gains, masses and contact stiffness", spec.plant.where or spec.episode.where)
 
 
 def _vector(port: Any, context: Any) -> np.ndarray:

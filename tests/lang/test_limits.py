@@ -236,11 +236,11 @@ def test_a_huge_delay_queue_in_a_compiled_file_stops_scn_check(tmp_path: Path) -
 
 def test_the_step_budget_stops_a_step_that_runs_too_long(monkeypatch: pytest.MonkeyPatch) -> None:
     from scenario_dsl.compiler import CompileError
-    from scenario_dsl.runtime.env import _StepBudget, make_env
+    from scenario_dsl.runtime.env import StepBudget, make_env
 
     env = make_env(scenario_dsl.loads(scenario(plant="plant { time_step = 0.01 ms }"), "limits.scn"))
     budget = env._budget  # 5,000 plant steps per env step: watched
-    assert budget is not None and budget.steps == 50_000 and budget.seconds == _StepBudget.SECONDS == 60.0
+    assert budget is not None and budget.steps == 50_000 and budget.seconds == StepBudget.SECONDS == 60.0
     env.reset(seed=0)
     env.step(env.action_space.sample())
     budget.seconds = 1e-6
@@ -269,9 +269,9 @@ def test_the_step_budget_watches_only_where_it_is_needed() -> None:
 
 def test_the_step_budget_in_scn_check(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from scenario_dsl.runtime.env import _StepBudget
+    from scenario_dsl.runtime.env import StepBudget
 
-    monkeypatch.setattr(_StepBudget, "SECONDS", 1e-6)
+    monkeypatch.setattr(StepBudget, "SECONDS", 1e-6)
     path = write(tmp_path, scenario(plant="plant { time_step = 0.01 ms }"))
     code, _, err = run_cli(capsys, "check", str(path), "--steps", "5")
     assert code == 1

@@ -1,0 +1,452 @@
+"""Compiler: N copies ("worlds") of one scenario in one Drake diagram, for `runtime.batch_env`.
+
+One `MultibodyPlant` holds every world: world i's model instances are named `world<i>::<name>`
+(so Drake's names and Meshcat's tree show the index), and collision filters keep the worlds from
+touching each other although they overlap in space (their observations are those of a single
+env: no world is moved). Around the plant, each world is a sub-diagram named `world<i>` that
+`diagram.wire` builds exactly as it builds a single env; `_WorldPlant` hands it the plant's
+ports through the sub-diagram's own ports. The batch diagram's ports:
+
+- input "action": the worlds' agent actions, one after the other (N x action size);
+- output "outcome": each world's outcome vector (`CompiledBatch.outcome`, the single env's
+  layout without the state), one after the other, then the whole plant state.
+
+One `Simulator.AdvanceTo` steps every world; one evaluation of "outcome" reads them all. A world
+is reset on its own (`CompiledBatch.reset_world`): its rows of the state, its systems' contexts
+and its episode's draws. Why only discrete plants: a continuous plant's error-controlled
+integrator would choose one step size for all worlds, so one world's stiffness would change
+another's trajectory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydrake.common import RandomGenerator
+from pydrake.common.value import AbstractValue
+from pydrake.geometry import CollisionFilterDeclaration, GeometrySet, SceneGraph
+from pydrake.math import RigidTransform
+from pydrake.multibody.math import SpatialVelocity
+from pydrake.multibody.plant import AddMultibodyPlant, MultibodyPlant
+from pydrake.multibody.tree import ModelInstanceIndex
+from pydrake.systems.framework import Context, Diagram, DiagramBuilder, InputPort, OutputPort, System
+from pydrake.systems.primitives import AffineSystem, Demultiplexer, MatrixGain, Multiplexer, PassThrough
+
+from scenario_dsl.compiler.actuation import add_controller, connect_actuation, direct_actuation
+from scenario_dsl.compiler.diagram import (
+    ActionScaling,
+    Params,
+    agent_spaces,
+    check_unique_names,
+    holds_data,
+    output_groups,
+    sized_scenario,
+)
+from scenario_dsl.compiler.expressions import BatchedExpressions
+from scenario_dsl.compiler.plant import (
+    CompileError,
+    PlantHandles,
+    check_limits,
+    finalize_plant,
+    plant_config,
+    populate,
+    vec,
+)
+from scenario_dsl.compiler.randomize import Randomizer
+from scenario_dsl.compiler.rebuild import BuildRandomizer, has_build_scope
+from scenario_dsl.compiler.signals import Gather, checked_rows, group_signals, selector, state_rows
+from scenario_dsl.lang import model as m
+from scenario_dsl.lang.evaluate import collect_signals
+
+MAX_WORLDS = 4096  # more worlds than this in one process is a mistake in the command, not a plan
+
+
+class _WorldPlant:
+    """The shared plant as one world's sub-diagram sees it: its state, body poses and body
+    velocities come in through the sub-diagram's inputs, and its actuation goes out through an
+    output (a port of one diagram cannot be wired in another). The rest is the plant's."""
+
+    def __init__(self, plant: MultibodyPlant, builder: DiagramBuilder) -> None:
+        self._plant, self._builder = plant, builder
+        self._inputs: dict[str, OutputPort] = {}
+        self._actuation: InputPort | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._plant, name)
+
+    def _input(self, name: str, system: System) -> OutputPort:
+        if name not in self._inputs:
+            self._builder.AddNamedSystem(name, system)
+            self._builder.ExportInput(system.get_input_port(), name)
+            self._inputs[name] = system.get_output_port()
+        return self._inputs[name]
+
+    def get_state_output_port(self) -> OutputPort:
+        return self._input("plant_state", PassThrough(self._plant.num_multibody_states()))
+
+    def get_body_poses_output_port(self) -> OutputPort:
+        return self._input("body_poses", PassThrough(AbstractValue.Make([RigidTransform()])))
+
+    def get_body_spatial_velocities_output_port(self) -> OutputPort:
+        return self._input("body_spatial_velocities", PassThrough(AbstractValue.Make([SpatialVelocity()])))
+
+    def get_actuation_input_port(self) -> InputPort:
+        if self._actuation is None:
+            through = self._builder.AddNamedSystem("actuation_out", PassThrough(self._plant.num_actuators()))
+            self._builder.ExportOutput(through.get_output_port(), "actuation")
+            self._actuation = through.get_input_port()
+        return self._actuation
+
+
+@dataclass
+class World:
+    """One copy of the scenario in the batch."""
+
+    index: int
+    scenario: m.Scenario  # this world's (its own build-scope draws, when the scenario has any)
+    handles: PlantHandles
+    randomizer: Randomizer
+    state_rows: np.ndarray  # this world's rows of the plant's [q; v]
+    built: dict[str, Any] = field(default_factory=dict)  # the build-scope values it was built with
+    data_systems: list[System] = field(default_factory=list)  # what `SetRandomContext` resets at its reset
+    gather: Gather | None = None  # its body/time/random signals; keeps the time its episode began
+
+
+@dataclass
+class CompiledBatch(ActionScaling):
+    """N worlds of one scenario in one diagram (see the module docstring)."""
+
+    scenario: m.Scenario  # the first world's, with plant sizes: spaces and names come from it
+    diagram: Diagram
+    plant: MultibodyPlant
+    scene_graph: SceneGraph
+    worlds: list[World]
+    outcome: dict[str, slice]  # the layout of one world's row of "outcome"
+    outcome_size: int  # the size of one world's row
+    reward_terms: list[str]
+    termination_reasons: list[str]
+    action_lower: np.ndarray
+    action_upper: np.ndarray
+    observation_lower: np.ndarray
+    observation_upper: np.ndarray
+    has_success: bool
+    default_state: np.ndarray  # the plant's [q; v] in a default context
+    controller_plants: list[MultibodyPlant] = field(default_factory=list)  # kept alive with the diagram
+    _forces: dict[int, list[Any]] = field(default_factory=dict)  # each world's pushes now
+
+    @property
+    def n_worlds(self) -> int:
+        return len(self.worlds)
+
+    def reset_world(self, context: Context, world: World, generator: RandomGenerator) -> dict[str, Any]:
+        """Put `world` at the start of an episode, leaving the others as they are: its rows of the
+        plant state at their defaults, `SetRandomContext` of its own systems that hold data, the
+        time its episode starts from (for the `time` signal), and its episode's draws (returned).
+
+        The plant's parameters are shared by every world, so they are not reset: a world's drawn
+        parameters (masses, damping, ...) are written again by every episode's draws, and the rest
+        never change (what a single env's reset restores, no draw had changed)."""
+        plant_context = self.plant.GetMyMutableContextFromRoot(context)
+
+        def reset() -> None:
+            x = self.plant.GetPositionsAndVelocities(plant_context)
+            x[world.state_rows] = self.default_state[world.state_rows]
+            self.plant.SetPositionsAndVelocities(plant_context, x)
+            for system in world.data_systems:
+                system.SetRandomContext(system.GetMyMutableContextFromRoot(context), generator)
+            if world.gather is not None:
+                world.gather.set_time_origin(world.gather.GetMyMutableContextFromRoot(context), context.get_time())
+
+        reset()
+        drawn = world.randomizer.apply(context, generator, reset)
+        return {**world.built, **drawn}
+
+    def _push(self, context: Context, world: int, forces: list[Any]) -> bool:
+        """Fix the plant's applied-force input to every world's pushes, `world`'s now `forces`."""
+        if not forces and not self._forces.get(world):
+            return True
+        self._forces[world] = forces
+        every = [force for pushes in self._forces.values() for force in pushes]
+        self.plant.get_applied_spatial_force_input_port().FixValue(
+            self.plant.GetMyMutableContextFromRoot(context), every)
+        return True
+
+
+def compile_batch(scenario: m.Scenario, worlds: int, *, params: Params | None = None,
+                  variants: list[tuple[m.Scenario, dict[str, Any]]] | None = None) -> CompiledBatch:
+    """Build `worlds` copies of `scenario` into one diagram (see the module docstring). World i is
+    built from `variants[i]` when given: a copy of the scenario with its `randomize per build`
+    values drawn (`rebuild.BuildRandomizer.draw`), and those values; else every world from
+    `scenario` itself (a scenario with build-scope draws: each world draws its own from a fresh
+    generator)."""
+    if not 1 <= worlds <= MAX_WORLDS:
+        raise CompileError("SCN505", f"a batch holds 1 to {MAX_WORLDS} worlds, not {worlds}")
+    check_limits(scenario)
+    if scenario.plant.time_step == 0:
+        raise CompileError("SCN505", "worlds in one diagram need a discrete plant (time_step > 0): a continuous "
+                           "plant's integrator would choose one step size for every world",
+                           "give the plant a time_step, or run one environment per process", scenario.plant.where)
+    if variants is None:
+        variants = [(scenario, {})] * worlds
+        if has_build_scope(scenario):
+            draws, generator = BuildRandomizer(scenario), np.random.default_rng()
+            variants = [draws.draw(generator) for _ in range(worlds)]
+    if len(variants) != worlds:
+        raise ValueError(f"{len(variants)} variants for {worlds} worlds")
+    builder = DiagramBuilder()
+    plant, scene_graph = AddMultibodyPlant(plant_config(scenario.plant), builder)
+    plant.set_name("plant")
+    scene_graph.set_name("scene_graph")
+    handles = [populate(plant, variant, prefix=f"world{i}::", finalize=False)
+               for i, (variant, _) in enumerate(variants)]
+    finalize_plant(plant, scenario)
+    instances = _instances_by_world(plant, worlds)
+    _filter_collisions_between(plant, scene_graph, instances)
+    for world_handles, own in zip(handles, instances, strict=True):
+        world_handles.world_state_rows = _state_rows(plant, own).tolist()
+        world_handles.world_actuation_rows = sorted(
+            int(a.input_start()) for a in (plant.get_joint_actuator(i) for i in plant.GetJointActuatorIndices())
+            if a.model_instance() in own)
+    sized = sized_scenario(variants[0][0], handles[0])
+    physical = _actions(builder, sized.action, worlds)
+    controllers = _actuate(builder, plant, variants, handles, sized.action, physical)
+    outputs = output_groups(sized, {**sized.params, **(params or {})})
+    signals, gathers = _signals(builder, plant, sized, handles, physical, outputs)
+    layout, requirements = _outcome(builder, signals, outputs, worlds)
+    diagram = builder.Build()
+    diagram.set_name(f"{scenario.name}[{worlds}]")
+
+    default_state = plant.GetPositionsAndVelocities(plant.CreateDefaultContext())
+    context = diagram.CreateDefaultContext()
+    made = []
+    for i, ((variant, built), world_handles) in enumerate(zip(variants, handles, strict=True)):
+        world_scenario = sized_scenario(variant, world_handles)
+        ports = _RowsOf(diagram.GetOutputPort("requirements"), i, worlds) if requirements else None
+        randomizer = Randomizer(world_scenario, world_handles, scene_graph, gathers[i], ports)  # type: ignore[arg-type]
+        owned = [s for s in (gathers[i], controllers[i]) if s is not None]
+        world = World(i, world_scenario, world_handles, randomizer,
+                      np.asarray(world_handles.world_state_rows, dtype=np.int64), built,
+                      [s for s in owned if holds_data(s.GetMyContextFromRoot(context))], gathers[i])
+        made.append(world)
+    batch = CompiledBatch(
+        scenario=sized, diagram=diagram, plant=plant, scene_graph=scene_graph, worlds=made,
+        outcome=layout, outcome_size=max(part.stop for part in layout.values()), default_state=default_state,
+        controller_plants=[p for system in controllers if system is not None
+                           for p in getattr(system, "controller_plants", [])], **agent_spaces(sized))
+    for world in made:
+        world.randomizer.on_push = _pusher(batch, world.index)
+    return batch
+
+
+class _RowsOf:
+    """World i's part of a batched output port (what `Randomizer` expects of its requirements port)."""
+
+    def __init__(self, port: OutputPort, world: int, worlds: int) -> None:
+        self._port, self._world, self._worlds = port, world, worlds
+
+    def Eval(self, context: Context) -> Any:  # Drake's name
+        values = np.asarray(self._port.Eval(context))
+        size = len(values) // self._worlds
+        return values[self._world * size:(self._world + 1) * size]
+
+
+def _actions(builder: DiagramBuilder, action: m.Action, worlds: int) -> OutputPort:
+    """The exported "action" input (every world's agent action) scaled to physical units."""
+    n = action.size
+    lower, upper = np.asarray(action.lower, dtype=float), np.asarray(action.upper, dtype=float)
+    if not action.normalize:
+        system: System = PassThrough(n * worlds)
+    else:
+        if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
+            raise CompileError("SCN406", f"action `{action.name}` is normalized to [-1, 1] and needs finite bounds",
+                               "give `in [lower, upper]`, or set normalize = false", action.where)
+        scale = np.kron(np.eye(worlds), np.diag((upper - lower) / 2))
+        system = AffineSystem(vec(np.zeros((0, 0))), vec(np.zeros((0, n * worlds))), vec(np.zeros(0)),
+                              vec(np.zeros((n * worlds, 0))), vec(scale), vec(np.tile((upper + lower) / 2, worlds)))
+    builder.AddNamedSystem(action.name, system)
+    builder.ExportInput(system.get_input_port(), "action")
+    return system.get_output_port()
+
+
+def _actuate(builder: DiagramBuilder, plant: MultibodyPlant, variants: list[tuple[m.Scenario, dict[str, Any]]],
+             handles: list[PlantHandles], action: m.Action, physical: OutputPort) -> list[Diagram | None]:
+    """Every world's actuation into the plant: a direct action through one gain for all worlds,
+    controllers in a sub-diagram `world<i>` per world (returned; None for a world without)."""
+    n, worlds = action.size, len(handles)
+    sources: list[tuple[OutputPort, np.ndarray]] = []
+    direct = [direct_actuation(h, action) for h in handles]
+    if direct[0] is not None:
+        sources.append((physical, np.hstack([d for d in direct if d is not None])))
+    controllers: list[Diagram | None] = [None] * worlds
+    if variants[0][0].controllers:
+        split = builder.AddNamedSystem("world_actions", Demultiplexer(n * worlds, n))
+        builder.Connect(physical, split.get_input_port(0))
+        for i, ((variant, _), world_handles) in enumerate(zip(variants, handles, strict=True)):
+            system = _controllers(builder, plant, variant, world_handles, action, i)
+            builder.Connect(split.get_output_port(i), system.GetInputPort("action"))
+            if system.HasInputPort("plant_state"):
+                builder.Connect(plant.get_state_output_port(), system.GetInputPort("plant_state"))
+            sources.append((system.GetOutputPort("actuation"), np.eye(plant.num_actuators())))
+            controllers[i] = system
+    connect_actuation(builder, plant, sources)
+    return controllers
+
+
+def _controllers(builder: DiagramBuilder, plant: MultibodyPlant, scenario: m.Scenario, handles: PlantHandles,
+                 action: m.Action, index: int) -> Diagram:
+    """World `index`'s controllers as a sub-diagram: input "action" (its physical action),
+    "plant_state"; output "actuation" (the whole plant's actuation input, its rows filled)."""
+    sub = DiagramBuilder()
+    world_plant = _WorldPlant(plant, sub)
+    handles.plant = world_plant  # type: ignore[assignment]
+    try:
+        desired_in = sub.AddNamedSystem("action", PassThrough(action.size))
+        sub.ExportInput(desired_in.get_input_port(), "action")
+        actuation: list[tuple[OutputPort, np.ndarray]] = []
+        owned: list[MultibodyPlant] = []
+        systems: dict[str, System] = {}
+        for controller in scenario.controllers:
+            desired = desired_in.get_output_port() if action.target == f"{controller.name}.desired_position" else None
+            port, matrix, controller_plant = add_controller(sub, scenario, handles, controller, desired, systems)
+            actuation.append((port, matrix))
+            if controller_plant is not None:
+                owned.append(controller_plant)
+        connect_actuation(sub, world_plant, actuation)  # type: ignore[arg-type]
+        world_plant.get_actuation_input_port()  # exported even when no controller drives an actuator
+        check_unique_names(sub, scenario)
+    finally:
+        handles.plant = plant
+    system = builder.AddNamedSystem(f"world{index}", sub.Build())
+    system.controller_plants = owned  # type: ignore[attr-defined]
+    return system
+
+
+def _signals(builder: DiagramBuilder, plant: MultibodyPlant, scenario: m.Scenario, handles: list[PlantHandles],
+             physical: OutputPort, outputs: dict[str, dict[str, list[m.Expr]]],
+             ) -> tuple[tuple[list[m.Signal], list[int], OutputPort | None], list[Gather | None]]:
+    """Every world's signals as blocks of one vector: state rows, then action values, then the
+    gathered ones (each block world after world). Returns (signals in a world's order, the
+    block sizes per world, the port) and each world's `Gather`."""
+    every = [e for group in outputs.values() for exprs in group.values() for e in exprs]
+    groups = group_signals(collect_signals(every))
+    worlds = len(handles)
+    ports: list[OutputPort] = []
+    blocks: list[int] = []
+    if groups["state"]:
+        rows = [r for h in handles for s in groups["state"] for r in checked_rows(s, state_rows(h, scenario, s))]
+        gain = builder.AddNamedSystem("state_signals", MatrixGain(selector(rows, plant.num_multibody_states())))
+        builder.Connect(plant.get_state_output_port(), gain.get_input_port())
+        ports.append(gain.get_output_port())
+        blocks.append(len(rows) // worlds)
+    if groups["action"]:
+        gain_matrix, offset = _action_rows(scenario.action, groups["action"], worlds)
+        system = builder.AddNamedSystem("action_signals", AffineSystem(
+            vec(np.zeros((0, 0))), vec(np.zeros((0, gain_matrix.shape[1]))), vec(np.zeros(0)),
+            vec(np.zeros((gain_matrix.shape[0], 0))), vec(gain_matrix), vec(offset)))
+        builder.Connect(physical, system.get_input_port())
+        ports.append(system.get_output_port())
+        blocks.append(gain_matrix.shape[0] // worlds)
+    gathers: list[Gather | None] = [None] * worlds
+    if groups["gather"]:
+        lets = {let.name: let.value.size or 1 for r in scenario.randomizations for let in r.lets}
+        mux = builder.AddNamedSystem("gathered", Multiplexer(
+            [sum(s.size or 1 for s in groups["gather"])] * worlds))
+        for i, world_handles in enumerate(handles):
+            gather = Gather(world_handles, groups["gather"], lets)
+            builder.AddNamedSystem(f"world{i}::gather", gather)
+            gathers[i] = gather
+            if gather.reads_bodies:
+                builder.Connect(plant.get_body_poses_output_port(), gather.get_input_port(0))
+                builder.Connect(plant.get_body_spatial_velocities_output_port(), gather.get_input_port(1))
+            builder.Connect(gather.get_output_port(), mux.get_input_port(i))
+        ports.append(mux.get_output_port(0))
+        blocks.append(sum(s.size or 1 for s in groups["gather"]))
+    ordered = [*groups["state"], *groups["action"], *groups["gather"]]
+    if len(ports) > 1:
+        joined = builder.AddNamedSystem("signals", Multiplexer([p.size() for p in ports]))
+        for i, port in enumerate(ports):
+            builder.Connect(port, joined.get_input_port(i))
+        return (ordered, blocks, joined.get_output_port(0)), gathers
+    return (ordered, blocks, ports[0] if ports else None), gathers
+
+
+def _action_rows(action: m.Action, signals: list[m.Signal], worlds: int) -> tuple[np.ndarray, np.ndarray]:
+    """The affine map from every world's physical action to its action signals (`ACTION.value`,
+    `ACTION.normalized`: [lower, upper] onto [-1, 1]), world after world."""
+    n = action.size
+    lower, upper = np.asarray(action.lower, dtype=float), np.asarray(action.upper, dtype=float)
+    parts, offsets = [], []
+    for s in signals:
+        checked_rows(s, list(range(n)))
+        if s.attribute == "normalized":
+            if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
+                raise CompileError("SCN406", f"`{action.name}.normalized` needs finite action bounds",
+                                   "give `in [lower, upper]` with finite numbers", action.where)
+            parts.append(np.diag(2 / (upper - lower)))
+            offsets.append(-(upper + lower) / (upper - lower))
+        else:
+            parts.append(np.eye(n))
+            offsets.append(np.zeros(n))
+    one = np.vstack(parts)
+    return np.kron(np.eye(worlds), one), np.tile(np.concatenate(offsets), worlds)
+
+
+def _outcome(builder: DiagramBuilder, signals: tuple[list[m.Signal], list[int], OutputPort | None],
+             outputs: dict[str, dict[str, list[m.Expr]]], worlds: int) -> tuple[dict[str, slice], bool]:
+    """Export "outcome", "reward_terms" (and "requirements" when the randomization has scene requirements) from
+    one `BatchedExpressions` over every world. Returns one world's row layout."""
+    ordered, blocks, port = signals
+    episode = outputs.get("episode", {})
+    parts: dict[str, list[m.Expr]] = {"observation": outputs["observation"]["observation"],
+                                      "reward_terms": outputs["reward"]["reward_terms"]}
+    parts.update({name: episode[name] for name in ("termination", "success") if name in episode})
+    requirements = outputs.get("requirements", {}).get("requirements", [])
+    system = BatchedExpressions(parts, requirements, ordered, blocks, worlds)
+    builder.AddNamedSystem("expressions", system)
+    if port is not None:
+        builder.Connect(port, system.get_input_port())
+    builder.ExportOutput(system.GetOutputPort("outcome"), "outcome")
+    builder.ExportOutput(system.GetOutputPort("reward_terms"), "reward_terms")
+    if requirements:
+        builder.ExportOutput(system.GetOutputPort("requirements"), "requirements")
+    return system.layout, bool(requirements)
+
+
+def _pusher(batch: CompiledBatch, index: int) -> Callable[[Context, list[Any]], bool]:
+    return lambda context, forces: batch._push(context, index, forces)
+
+
+def _instances_by_world(plant: MultibodyPlant, worlds: int) -> list[list[Any]]:
+    """Each world's model instances, by the prefix `populate` gave their names."""
+    found: list[list[Any]] = [[] for _ in range(worlds)]
+    for k in range(plant.num_model_instances()):
+        instance = ModelInstanceIndex(k)
+        name = plant.GetModelInstanceName(instance)
+        head, sep, _ = name.partition("::")
+        if sep and head.startswith("world") and head[5:].isdigit() and int(head[5:]) < worlds:
+            found[int(head[5:])].append(instance)
+    return found
+
+
+def _state_rows(plant: MultibodyPlant, instances: list[Any]) -> np.ndarray:
+    """The rows of the plant's [q; v] that belong to `instances`."""
+    nq, nv = plant.num_positions(), plant.num_velocities()
+    q_index, v_index = vec(np.arange(nq)), vec(np.arange(nv))
+    rows: list[Any] = [plant.GetPositionsFromArray(i, q_index) for i in instances]
+    rows += [nq + np.asarray(plant.GetVelocitiesFromArray(i, v_index)) for i in instances]
+    return np.sort(np.concatenate([np.zeros(0), *rows]).astype(np.int64))
+
+
+def _filter_collisions_between(plant: MultibodyPlant, scene_graph: SceneGraph, instances: list[list[Any]]) -> None:
+    """No contact between two worlds: each world's collision geometries are filtered against
+    every later world's (one declaration per world; the plant's own filters stay)."""
+    geometries = [[g for instance in world for body in plant.GetBodyIndices(instance)
+                   for g in plant.GetCollisionGeometriesForBody(plant.get_body(body))] for world in instances]
+    manager = scene_graph.collision_filter_manager()
+    for i in range(len(geometries) - 1):
+        later = [g for world in geometries[i + 1:] for g in world]
+        if geometries[i] and later:
+            manager.Apply(CollisionFilterDeclaration().ExcludeBetween(GeometrySet(geometries[i]), GeometrySet(later)))
