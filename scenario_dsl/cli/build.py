@@ -64,6 +64,8 @@ def compile_(args: argparse.Namespace, io: Streams) -> int:
     arg("--steps", type=at_least(0), default=1000, metavar="N", help="random steps to take (default: 1000)"),
     arg("--seed", type=at_least(0), default=0, metavar="S",
         help="seed of the resets and of the random actions (default: 0)"),
+    arg("--worlds", type=at_least(1), default=1, metavar="N",
+        help="also step N copies of the scenario together in one simulator and report env steps/s per world"),
     PARAM_ARG,
 )
 def check(args: argparse.Namespace, io: Streams) -> int:
@@ -83,6 +85,15 @@ def check(args: argparse.Namespace, io: Streams) -> int:
     finally:
         env.close()
     _print_report(report, scenario, io.out)
+    if args.worlds > 1:
+        from scenario_dsl.runtime.envcheck import check_batch
+
+        try:
+            batch = check_batch(scenario, args.worlds, max(args.steps, args.worlds), args.seed)
+        except Exception as exc:
+            return compile_failure(exc, io, args.path)
+        report.failures += batch.failures
+        io.out.write(_batch_row(batch, report))
     if not report.ok:
         io.err.write(f"{PROG}: {args.path}: the environment fails {len(report.failures)} check(s)\n")
         return EXIT_PROBLEMS
@@ -115,6 +126,17 @@ def _print_report(report: Any, scenario: Any, out: TextIO) -> None:
         out.write(f"{key:<{width}}  {value}\n")
     for line in report.failures + report.warnings:
         out.write(f"  {line}\n")
+
+
+def _batch_row(batch: Any, single: Any) -> str:
+    """The `--worlds` line: the batch's throughput against the single env's."""
+    if batch.failures:
+        return f"{batch.worlds} worlds in one simulator: FAILED\n"
+    ratio = f" ({batch.steps_per_second / single.steps_per_second:.1f}x the single env)" \
+        if single.steps and single.steps_per_second > 0 else ""
+    return (f"{batch.worlds} worlds in one simulator: {batch.steps * batch.worlds:,} env steps, "
+            f"{batch.steps_per_second:,.0f} env steps/s{ratio}, {batch.per_world:,.0f} per world, "
+            f"{batch.episodes_ended} episodes ended\n")
 
 
 def _short(value: Any) -> str:

@@ -31,6 +31,8 @@ from scenario_dsl.lang.diagnostics import ScnError
         help="the algorithm (default: the train block's, else ppo)"),
     arg("--timesteps", type=int, metavar="N", help="timesteps to train (with --resume: the new total)"),
     arg("--n-envs", type=int, metavar="K", help="environments in parallel (subprocesses when K > 1)"),
+    arg("--worlds", type=int, metavar="N", help="copies of the scenario stepped together in one simulator, "
+        "in each of the K processes (default: the train block's, else 1)"),
     arg("--seed", type=at_least(0), metavar="S", help="the run's seed (default: the train block's, else random)"),
     PARAM_ARG,
     arg("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -57,9 +59,9 @@ def train(args: argparse.Namespace, io: Streams) -> int:
     # One thread unless asked: on shared cores two torch threads made SAC 10x slower (docs/results.md).
     torch.set_num_threads(max(1, args.threads or 1))
     if args.resume:
-        changed = [flag for flag, value in (("FILE", args.path), ("--algo", args.algo), ("--n-envs", args.n_envs),
-                                            ("--seed", args.seed), ("--param", args.param), ("--set", args.set))
-                   if value]
+        given = (("FILE", args.path), ("--algo", args.algo), ("--n-envs", args.n_envs), ("--worlds", args.worlds),
+                 ("--seed", args.seed), ("--param", args.param), ("--set", args.set))
+        changed = [flag for flag, value in given if value]
         if changed:
             raise ConfigError(f"--resume continues a run with its saved settings; {', '.join(changed)} "
                               "cannot change (only --timesteps, --device, --threads)")
@@ -75,7 +77,8 @@ def train(args: argparse.Namespace, io: Streams) -> int:
         return EXIT_PROBLEMS
     source = "the train block" if not args.path.endswith(".json") else "the compiled train block"
     config, notes = resolve(scenario.train, sets, algo=args.algo, n_timesteps=args.timesteps,
-                            n_envs=args.n_envs, seed=args.seed, device=args.device or "auto", source=source)
+                            n_envs=args.n_envs, worlds=args.worlds, seed=args.seed, device=args.device or "auto",
+                            source=source)
     for note in notes + [n for n in (training.rollout_note(config),) if n]:
         log(f"note: {note}")
     from scenario_dsl.runtime.env import make_env

@@ -60,8 +60,7 @@ from scenario_dsl.compiler.rebuild import BuildRandomizer, has_build_scope
 from scenario_dsl.compiler.signals import Gather, checked_rows, group_signals, selector, state_rows
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.evaluate import collect_signals
-
-MAX_WORLDS = 4096  # more worlds than this in one process is a mistake in the command, not a plan
+from scenario_dsl.lang.limits import MAX_WORLDS
 
 
 class _WorldPlant:
@@ -319,8 +318,8 @@ def _controllers(builder: DiagramBuilder, plant: MultibodyPlant, scenario: m.Sce
         check_unique_names(sub, scenario)
     finally:
         handles.plant = plant
-    system = builder.AddNamedSystem(f"world{index}", sub.Build())
-    system.controller_plants = owned  # type: ignore[attr-defined]
+    system: Any = builder.AddNamedSystem(f"world{index}", sub.Build())
+    system.controller_plants = owned  # kept alive with the diagram
     return system
 
 

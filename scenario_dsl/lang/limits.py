@@ -2,9 +2,9 @@
 
 The limits bound the time and memory a `.scn` file can make `scn check` and `scn train` spend
 (an untrusted file must not hang a CI job or fill its memory): plant steps per env step and per
-episode, and the commands an action delay keeps in flight. The validator reports a scenario past
-one with SCN412; the compiler and the environment check them again for a scenario that did not
-come through the validator (a compiled JSON file, a `Scenario` built in Python).
+episode, the commands an action delay keeps in flight, and the worlds of one batch. The
+validator reports a scenario past one with SCN412; the compiler and the environment check them
+again for a scenario that did not come through the validator (a compiled JSON file, a `Scenario` built in Python).
 
 `inertia_problem` says, in pure Python (the front end imports no NumPy), why Drake would refuse
 a body's mass and central inertia: Drake divides the inertia by the mass (a body with an inertia
@@ -24,6 +24,8 @@ MAX_PLANT_STEPS_PER_ENV_STEP = 100_000
 MAX_PLANT_STEPS_PER_EPISODE = 10_000_000
 #: Env steps of commands an action delay (`ACTION.delay`) keeps in flight.
 MAX_DELAY_STEPS = 100_000
+#: Worlds (copies of a scenario) in one diagram, `train { worlds = N }` and `--worlds`.
+MAX_WORLDS = 4096
 
 
 def plant_steps_problem(time_step: float, step: float, time_limit: float | None) -> tuple[str, str, str] | None:

@@ -327,6 +327,7 @@ class Train(_Model):
     algo: str = "ppo"
     n_timesteps: int = 1_000_000
     n_envs: int = 1
+    worlds: int = 1  # copies of the scenario in each environment process (runtime.batch_env)
     net_arch: list[int] = [64, 64]
     normalize: bool = False
     seed: int | None = None

@@ -8,6 +8,9 @@ episodes' ends and the throughput. A checker's failure is reported, not raised, 
 error the env raises during the random steps, except a `ScnError` (a `require` that always
 rejects, a draw Drake refuses, a step over its budget): that is a problem of the scenario, with
 its code and place, and propagates for the command line to report.
+
+`check_batch(scenario, worlds, steps, seed)` (`scn check --worlds N`) steps N copies of the
+scenario in one simulator (`runtime.batch_env`) with random actions and reports the throughput.
 """
 
 from __future__ import annotations
@@ -124,3 +127,47 @@ def _describe(space: gym.Space[Any]) -> str:
                   else f"low={np.array2string(space.low, precision=3)} high={np.array2string(space.high, precision=3)}")
         return f"Box{space.shape} {space.dtype} {bounds}"
     return str(space)
+
+
+@dataclass
+class BatchReport:
+    """What `check_batch` measured of `worlds` copies of a scenario in one simulator."""
+
+    worlds: int
+    steps: int  # batch steps taken (each steps every world once)
+    steps_per_second: float  # env steps (of all worlds) per second of wall time
+    episodes_ended: int
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def per_world(self) -> float:
+        return self.steps_per_second / self.worlds
+
+
+def check_batch(scenario: Any, worlds: int, steps: int, seed: int) -> BatchReport:
+    """Random steps of a `ScenarioBatchEnv` of `worlds` worlds (`steps` env steps in all, at
+    least one batch step), inside SB3's `VecCheckNan`, which fails on a NaN or infinite
+    observation, reward or action; the worlds' throughput."""
+    from stable_baselines3.common.vec_env import VecCheckNan
+
+    from scenario_dsl.runtime.batch_env import ScenarioBatchEnv  # only when --worlds is given
+
+    venv = VecCheckNan(ScenarioBatchEnv(scenario, worlds, seed=seed), raise_exception=True)
+    report = BatchReport(worlds, max(1, steps // worlds), float("nan"), 0)
+    rng = np.random.default_rng(seed)
+    space: Any = venv.action_space  # a Box: scn compiles no other action space
+    actions = rng.uniform(space.low, space.high, size=(report.steps, worlds, *space.shape))
+    try:
+        venv.reset()
+        start = time.perf_counter()
+        for action in actions:
+            _, _, dones, _ = venv.step(action)
+            report.episodes_ended += int(np.count_nonzero(dones))
+        report.steps_per_second = report.steps * worlds / max(time.perf_counter() - start, 1e-9)
+    except ScnError:
+        raise
+    except Exception as exc:
+        report.failures.append(f"worlds: {type(exc).__name__}: {exc}")
+    finally:
+        venv.close()
+    return report

@@ -23,6 +23,7 @@ from functools import cache
 from typing import Any
 
 from scenario_dsl.lang.diagnostics import ScnError
+from scenario_dsl.lang.limits import MAX_WORLDS
 from scenario_dsl.lang.model import ALGORITHMS, Train
 from scenario_dsl.support.suggest import did_you_mean
 
@@ -39,7 +40,7 @@ NOISE_TYPES = ("normal", "ornstein-uhlenbeck")
 #: Settings of the run itself (not of the algorithm), with their types. `None` defaults are
 #: filled from `n_timesteps` by `resolve`.
 RUN_KEYS: dict[str, Any] = {
-    "n_timesteps": int, "n_envs": int, "seed": int, "normalize": bool, "net_arch": list[int],
+    "n_timesteps": int, "n_envs": int, "worlds": int, "seed": int, "normalize": bool, "net_arch": list[int],
     "activation": str, "eval_freq": int, "eval_episodes": int, "save_freq": int, "keep_checkpoints": int,
     "noise_type": str, "noise_std": float,
 }
@@ -67,6 +68,7 @@ class TrainConfig:
     algo: str = "ppo"
     n_timesteps: int = 1_000_000
     n_envs: int = 1
+    worlds: int = 1  # worlds per environment process: n_envs x worlds environments in all
     seed: int = 0
     normalize: bool = False
     net_arch: list[int] = field(default_factory=lambda: [64, 64])
@@ -87,6 +89,11 @@ class TrainConfig:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TrainConfig:
         return cls(**dict(data))
+
+    @property
+    def total_envs(self) -> int:
+        """How many environments the learner steps at once: `n_envs` processes x `worlds`."""
+        return self.n_envs * self.worlds
 
     @property
     def off_policy(self) -> bool:
@@ -141,8 +148,9 @@ def parse_value(raw: str) -> Any:
 
 
 def resolve(train: Train | None, sets: Iterable[tuple[str, Any]] = (), *, algo: str | None = None,
-            n_timesteps: int | None = None, n_envs: int | None = None, seed: int | None = None,
-            device: str = "auto", source: str = "the train block") -> tuple[TrainConfig, list[str]]:
+            n_timesteps: int | None = None, n_envs: int | None = None, worlds: int | None = None,
+            seed: int | None = None, device: str = "auto", source: str = "the train block",
+            ) -> tuple[TrainConfig, list[str]]:
     """The checked configuration and notes for the user (e.g. hyperparameters dropped because
     `--algo` names another algorithm than the file's). Raises `ConfigError`."""
     notes: list[str] = []
@@ -154,7 +162,7 @@ def resolve(train: Train | None, sets: Iterable[tuple[str, Any]] = (), *, algo: 
         raise ConfigError(f"unknown algorithm {chosen!r}; expected one of {', '.join(ALGORITHMS)}")
     settings: list[Setting] = []
     if train is not None:
-        for key in ("n_timesteps", "n_envs", "normalize", "net_arch", "seed"):
+        for key in ("n_timesteps", "n_envs", "worlds", "normalize", "net_arch", "seed"):
             value = getattr(train, key)
             if value is not None and key in train.model_fields_set:
                 settings.append(Setting(key, value, source))
@@ -164,7 +172,7 @@ def resolve(train: Train | None, sets: Iterable[tuple[str, Any]] = (), *, algo: 
         else:
             settings += [Setting(k, v, source) for k, v in train.hyperparams.items()]
     settings += [Setting(k, v, "--set") for k, v in set_list if k != "algo"]
-    for key, value in (("n_timesteps", n_timesteps), ("n_envs", n_envs), ("seed", seed)):
+    for key, value in (("n_timesteps", n_timesteps), ("n_envs", n_envs), ("worlds", worlds), ("seed", seed)):
         if value is not None:
             settings.append(Setting(key, value, f"--{key.removeprefix('n_').replace('_', '-')}"))
 
@@ -187,6 +195,7 @@ def resolve(train: Train | None, sets: Iterable[tuple[str, Any]] = (), *, algo: 
     total = run.get("n_timesteps", block.n_timesteps)
     config = TrainConfig(
         algo=chosen, n_timesteps=total, n_envs=run.get("n_envs", block.n_envs),
+        worlds=run.get("worlds", block.worlds),
         seed=run["seed"] if "seed" in run else _entropy_seed(),
         normalize=run.get("normalize", False), net_arch=run.get("net_arch", [64, 64]),
         activation=run.get("activation"),
@@ -201,9 +210,11 @@ def resolve(train: Train | None, sets: Iterable[tuple[str, Any]] = (), *, algo: 
 
 
 def _check_ranges(c: TrainConfig) -> None:
-    for key in ("n_timesteps", "n_envs", "eval_episodes", "save_freq", "keep_checkpoints"):
+    for key in ("n_timesteps", "n_envs", "worlds", "eval_episodes", "save_freq", "keep_checkpoints"):
         if getattr(c, key) < 1:
             raise ConfigError(f"`{key}` must be at least 1, got {getattr(c, key)}")
+    if c.worlds > MAX_WORLDS:
+        raise ConfigError(f"`worlds` must be at most {MAX_WORLDS} (worlds in one process), got {c.worlds}")
     if c.eval_freq < 0:
         raise ConfigError(f"`eval_freq` must be 0 (no evaluation) or more, got {c.eval_freq}")
     if c.seed < 0:

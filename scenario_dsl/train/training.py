@@ -7,9 +7,11 @@ A resumed run is reproducible from its checkpoint (the environments are reseeded
 seed and the checkpoint's timestep count), not bit-for-bit the run that was killed: work done
 after the last checkpoint is redone, and the rows it had logged are dropped first.
 
-Environments: `SubprocVecEnv` of `EnvFactory`s when `n_envs > 1` (worker `i` seeded `seed + i`),
-else `DummyVecEnv`; then `VecMonitor`; then `VecNormalize` when `normalize` is set (its
-statistics are saved with every checkpoint). Evaluation uses its own env in this process, with
+Environments: with `worlds > 1`, `n_envs` processes of `worlds` worlds each in one simulator
+(`runtime.batch_procs`, environment `i` seeded `seed + i`); else `SubprocVecEnv` of
+`EnvFactory`s when `n_envs > 1` (worker `i` seeded `seed + i`), else `DummyVecEnv`; then
+`VecMonitor`; then `VecNormalize` when `normalize` is set (its statistics are saved with every
+checkpoint). Evaluation uses its own env in this process, with
 seeds of its own (`evaluation.DEFAULT_EVAL_SEED` above the run's seed).
 """
 
@@ -28,6 +30,7 @@ import numpy as np
 from scenario_dsl.compiler.artifacts import compiled_document, load_compiled, scenario_hash
 from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.lang.model import Scenario
+from scenario_dsl.runtime.batch_procs import make_vec_env as make_batches
 from scenario_dsl.runtime.env import EnvFactory, make_env
 from scenario_dsl.support.version import versions as scn_versions
 from scenario_dsl.train import rundir
@@ -58,9 +61,13 @@ def tensorboard_available() -> bool:
 
 
 def make_vec_env(scenario: Scenario, config: TrainConfig, seed: int) -> Any:
-    """The training environments: subprocess workers when `n_envs > 1`, monitored."""
+    """The training environments, monitored: with `worlds > 1`, `n_envs` processes of `worlds`
+    worlds in one simulator each (`runtime.batch_procs`); else subprocess workers when
+    `n_envs > 1`. Environment i is seeded `seed + i` either way."""
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
 
+    if config.worlds > 1:
+        return VecMonitor(make_batches(scenario, n_envs=config.n_envs, worlds=config.worlds, seed=seed))
     factories = [EnvFactory(scenario, seed=seed + i) for i in range(config.n_envs)]
     venv = SubprocVecEnv(factories) if config.n_envs > 1 else DummyVecEnv(factories)  # type: ignore[arg-type]
     return VecMonitor(venv)
@@ -94,10 +101,10 @@ def rollout_note(config: TrainConfig) -> str | None:
         return None
     if n_steps is None:
         n_steps = {"ppo": 2048, "a2c": 5, "trpo": 2048}[config.algo]
-    rollout = int(n_steps) * config.n_envs
+    rollout = int(n_steps) * config.total_envs
     if config.n_timesteps % rollout:
         end = -(-config.n_timesteps // rollout) * rollout
-        return (f"{config.algo} collects {rollout} timesteps per update (n_steps x n_envs): training "
+        return (f"{config.algo} collects {rollout} timesteps per update (n_steps x n_envs x worlds): training "
                 f"ends at {end}, the first whole update past {config.n_timesteps}")
     return None
 
@@ -215,7 +222,7 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
     failed = sum(r.get("ending", "").startswith(FAILURE_PREFIXES)
                  for r in rundir.read_csv(run / rundir.EPISODES_CSV))
     compiled_terms = [t.name for t in scenario.reward]
-    episodes = EpisodeLog(run, compiled_terms, config.n_envs, failed=failed)
+    episodes = EpisodeLog(run, compiled_terms, config.total_envs, failed=failed)
     display = ProgressDisplay(config.n_timesteps, episodes, rich=progress)
     eval_env = make_env(scenario)
     clock = RunClock(wall_seconds_before)

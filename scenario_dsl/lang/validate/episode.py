@@ -19,7 +19,7 @@ from scenario_dsl.support.suggest import did_you_mean
 
 _ALGOS = tuple(ALGORITHMS)
 _TRAIN_ALIASES = {"algorithm": "algo", "timesteps": "n_timesteps", "envs": "n_envs"}
-_TRAIN_SETTINGS = ("algo", "n_timesteps", "n_envs", "policy", "normalize", "seed", *_TRAIN_ALIASES)
+_TRAIN_SETTINGS = ("algo", "n_timesteps", "n_envs", "worlds", "policy", "normalize", "seed", *_TRAIN_ALIASES)
 
 
 class EpisodeChecks(Context):
@@ -189,7 +189,7 @@ class EpisodeChecks(Context):
                 value = self._const(setting.value, key, None, (None, *range(1, 9)))
                 if value is None:
                     continue
-                if key in ("n_timesteps", "n_envs", "seed"):
+                if key in ("n_timesteps", "n_envs", "worlds", "seed"):
                     if isinstance(value, list) or value != int(value) or value < (0 if key == "seed" else 1):
                         self.error("SCN401", f"`{setting.key.name}` must be a whole number"
                                    + ("" if key == "seed" else " of at least 1"), setting.value.span, None)
