@@ -221,9 +221,18 @@ class WorldBatch:
             rewards[i], terminated[i], truncated[i] = 0.0, False, True
             infos[i] = {"reward_terms": dict.fromkeys(compiled.reward_terms, 0.0), "time": infos[i]["time"],
                         "truncation_reason": reason}
+        rebuild = bool((terminated | truncated).any()) and self._rebuild_due()
+        if rebuild:  # every world's episode ends here: the batch is built again
+            for i in np.flatnonzero(~(terminated | truncated)):
+                truncated[i] = True
+                infos[i]["truncation_reason"] = "rebuild"
         ended = np.flatnonzero(terminated | truncated)
         finals = {int(i): observations[i].copy() for i in ended}
-        if len(ended):
+        if rebuild:
+            observations[:], after = self.reset([None] * n)
+            for info, reset_info in zip(infos, after, strict=True):
+                info["reset_info"] = reset_info
+        elif len(ended):
             self._autoreset([int(i) for i in ended], infos, observations, restart=bool(failed))
         self._last = observations.copy()
         return BatchStep(observations, rewards, terminated, truncated, infos, finals)
@@ -231,15 +240,6 @@ class WorldBatch:
     def _autoreset(self, ended: list[int], infos: list[dict[str, Any]], observations: np.ndarray,
                    restart: bool) -> None:
         """Start the next episode of each world in `ended` (its info gets "reset_info")."""
-        if self._rebuild_due() and self._builder is not None:
-            for i in range(self.n):  # every world's episode ends here; the batch is built again
-                if i not in ended:
-                    infos[i]["truncation_reason"] = "rebuild"
-            rebuilt, infos_after = self.reset([None] * self.n)
-            observations[:] = rebuilt
-            for i in range(self.n):
-                infos[i]["reset_info"] = infos_after[i]
-            return
         for i in ended:
             infos[i]["reset_info"] = {"randomization": self._reset_world(self.compiled.worlds[i]), "seed": None}
         if restart:
