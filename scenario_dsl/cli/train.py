@@ -112,7 +112,11 @@ def train(args: argparse.Namespace, io: Streams) -> int:
     arg("--camera", choices=list(CAMERA_VIEWS), default="auto",
         help="the --video camera's view, framed on the scene: auto (along its thinnest axis), front (along +y), "
              "side, top, iso (default: auto)"),
+    arg("--scenario", metavar="FILE", help="evaluate in this scenario instead of the run's own (the same "
+        "observations and action; other physics or draws), e.g. a held-out variant"),
+    PARAM_ARG,
     arg("--format", choices=["human", "json"], default="human", help="output format (default: human)"),
+    arg("--json", action="store_const", const="json", dest="format", help="the same as --format json"),
     arg("--device", choices=["cpu", "cuda", "auto"], default="auto", help="torch device (default: auto)"),
 )
 def eval_(args: argparse.Namespace, io: Streams) -> int:
@@ -122,20 +126,30 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
     from scenario_dsl.train import evaluation
 
     loaded = evaluation.load_policy(args.path, device=args.device)  # SCN602/SCN009 reach `main`
-    results = evaluation.evaluate(loaded, args.episodes, args.seed, args.deterministic)
+    scenario = None
+    if args.scenario:
+        scenario = build_scenario(args.scenario, dict(args.param), io)
+        if scenario is None:
+            return EXIT_PROBLEMS
+        evaluation.check_fits(loaded, scenario)  # SCN604 reaches `main`
+    elif args.param:
+        raise evaluation.PolicyMismatch("--param applies to the scenario of --scenario", "add --scenario FILE")
+    results = evaluation.evaluate(loaded, args.episodes, args.seed, args.deterministic, scenario)
     summary_ = evaluation.summarize(results)
     if args.format == "json":
-        io.out.write(json.dumps({"model": str(loaded.model_path), "deterministic": args.deterministic,
-                                 "seed": args.seed, **summary_.to_json()}, indent=2) + "\n")
+        io.out.write(json.dumps({"model": str(loaded.model_path), "scenario": args.scenario or "the run's",
+                                 "deterministic": args.deterministic, "seed": args.seed, **summary_.to_json()},
+                                indent=2) + "\n")
     else:
         io.out.write(evaluation.format_summary(summary_, model=str(loaded.model_path),
                                                deterministic=args.deterministic))
     try:
         if args.record:
-            evaluation.record_html(loaded, Path(args.record), args.seed, args.deterministic)
+            evaluation.record_html(loaded, Path(args.record), args.seed, args.deterministic, scenario)
             io.err.write(f"wrote {args.record} (open it in a browser and press play under Animation)\n")
         if args.video:
-            evaluation.record_video(loaded, Path(args.video), args.seed, args.deterministic, args.camera)
+            evaluation.record_video(loaded, Path(args.video), args.seed, args.deterministic, args.camera,
+                                    scenario)
             io.err.write(f"wrote {args.video}\n")
     except ScnError:
         raise

@@ -93,6 +93,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "SCN601": (Severity.ERROR, "invalid training setting"),
     "SCN602": (Severity.ERROR, "not a usable run directory"),
     "SCN603": (Severity.ERROR, "training diverged"),
+    "SCN604": (Severity.ERROR, "the policy does not fit the scenario"),
     "SCN901": (Severity.ERROR, "internal error"),
 }
 

@@ -223,9 +223,9 @@ class WorldBatch:
                         "truncation_reason": reason}
         rebuild = bool((terminated | truncated).any()) and self._rebuild_due()
         if rebuild:  # every world's episode ends here: the batch is built again
-            for i in np.flatnonzero(~(terminated | truncated)):
-                truncated[i] = True
-                infos[i]["truncation_reason"] = "rebuild"
+            for running in np.flatnonzero(~(terminated | truncated)):
+                truncated[running] = True
+                infos[running]["truncation_reason"] = "rebuild"
         ended = np.flatnonzero(terminated | truncated)
         finals = {int(i): observations[i].copy() for i in ended}
         if rebuild:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from scenario_dsl.compiler.artifacts import load_compiled
+from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.runtime.env import make_env
 from scenario_dsl.train import rundir
 from scenario_dsl.train.hyperparams import algorithm_class
@@ -59,6 +60,7 @@ class Summary:
     term_means: dict[str, float]
     success_rate: float | None
     failed: int
+    success_interval: list[float] | None = None  # Wilson's 95% interval of the success rate
     endings: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -69,7 +71,7 @@ def summarize(results: Sequence[EpisodeResult]) -> Summary:
     """Mean, std, min and max of the returns, mean length, per-term means, success rate."""
     returns = np.array([r.ret for r in results], dtype=float)
     terms = {name: float(np.mean([r.terms[name] for r in results])) for name in (results[0].terms if results else {})}
-    successes = [r.success for r in results if r.success is not None]
+    successes = [bool(r.success) for r in results if r.success is not None]
     endings: dict[str, int] = {}
     for r in results:
         endings[r.ending] = endings.get(r.ending, 0) + 1
@@ -80,7 +82,20 @@ def summarize(results: Sequence[EpisodeResult]) -> Summary:
         max_return=float(returns.max()) if len(returns) else math.nan,
         mean_length=float(np.mean([r.length for r in results])) if results else math.nan,
         term_means=terms, success_rate=float(np.mean(successes)) if successes else None,
-        failed=sum(r.failed for r in results), endings=endings)
+        failed=sum(r.failed for r in results), endings=endings,
+        success_interval=list(wilson_interval(sum(successes), len(successes))) if successes else None)
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson's score interval (95% by default) for a rate of `successes` in `n` trials: unlike
+    the normal approximation it stays inside [0, 1] and is not empty at 0 or n successes."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends: rounding would leave p outside
+    return (low, 1.0 if successes == n else min(1.0, centre + half))
 
 
 def run_episodes(policy: Policy, env: Any, episodes: int, seed: int, *,
@@ -162,19 +177,55 @@ def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
     return LoadedPolicy(model, vec_normalize, scenario, run, model_path)
 
 
-def evaluate(loaded: LoadedPolicy, episodes: int, seed: int, deterministic: bool) -> list[EpisodeResult]:
-    """Run the loaded policy on a fresh env of its scenario."""
-    env = make_env(loaded.scenario)
+class PolicyMismatch(ScnError, ValueError):
+    """The policy's observation or action space is not the scenario's (SCN604, exit 2)."""
+
+    code = "SCN604"
+    exit_code = 2
+
+
+def check_fits(loaded: LoadedPolicy, scenario: Any) -> None:
+    """Raise `PolicyMismatch` unless `scenario`'s spaces are those the policy was trained on
+    (same shapes; the same action bounds, or the actions would mean other forces)."""
+    env = make_env(scenario)
+    try:
+        mine: tuple[Any, Any] = (loaded.model.observation_space, loaded.model.action_space)
+        theirs: tuple[Any, Any] = (env.observation_space, env.action_space)  # Boxes: scn compiles no other
+    finally:
+        env.close()
+    same = mine[0].shape == theirs[0].shape and mine[1].shape == theirs[1].shape \
+        and np.array_equal(mine[1].low, theirs[1].low) and np.array_equal(mine[1].high, theirs[1].high)
+    if not same:
+        raise PolicyMismatch(f"the policy was trained on observations {_space(mine[0])} and actions {_space(mine[1])}; "
+                             f"this scenario has observations {_space(theirs[0])} and actions {_space(theirs[1])}",
+                             "evaluate in a variant of the training scenario with the same observations and action",
+                             path=scenario.path)
+
+
+def _space(space: Any) -> str:
+    bounds = ""
+    low, high = np.unique(space.low), np.unique(space.high)
+    if len(low) == 1 and len(high) == 1 and np.isfinite(low[0]) and np.isfinite(high[0]):
+        bounds = f" in [{low[0]:g}, {high[0]:g}]"
+    return f"Box{space.shape}{bounds}"
+
+
+def evaluate(loaded: LoadedPolicy, episodes: int, seed: int, deterministic: bool,
+             scenario: Any = None) -> list[EpisodeResult]:
+    """Run the loaded policy on a fresh env of its scenario (or of `scenario`, which
+    `check_fits` has accepted)."""
+    env = make_env(scenario if scenario is not None else loaded.scenario)
     try:
         return run_episodes(make_policy(loaded.model, loaded.vec_normalize, deterministic), env, episodes, seed)
     finally:
         env.close()
 
 
-def record_html(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool) -> EpisodeResult:
+def record_html(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool,
+                scenario: Any = None) -> EpisodeResult:
     """Run one episode with Meshcat and write it as a self-contained HTML animation (Meshcat's
     `StaticHtml` after `PublishRecording`): open it in a browser, offline, and press play."""
-    env = make_env(loaded.scenario, render_mode="human")
+    env = make_env(scenario if scenario is not None else loaded.scenario, render_mode="human")
     meshcat = env.meshcat
     assert meshcat is not None  # render_mode="human" starts one
     try:
@@ -191,7 +242,7 @@ def record_html(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool)
 
 
 def record_video(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool,
-                 camera: str = "auto") -> EpisodeResult:
+                 camera: str = "auto", scenario: Any = None) -> EpisodeResult:
     """Run one episode rendering `rgb_array` frames from the camera view `camera` (framed on the
     scene, `compiler.camera`) and write them as a GIF (Pillow) or, with imageio-ffmpeg installed,
     an MP4."""
@@ -205,7 +256,7 @@ def record_video(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool
         except ImportError:
             raise ValueError("writing MP4 needs imageio-ffmpeg (pip install 'imageio[ffmpeg]'); "
                              "or write a GIF: --video out.gif") from None
-    env = make_env(loaded.scenario, render_mode="rgb_array", camera=camera)
+    env = make_env(scenario if scenario is not None else loaded.scenario, render_mode="rgb_array", camera=camera)
     frames: list[np.ndarray] = []
     try:
         fps = float(env.metadata.get("render_fps") or 30.0)
@@ -235,7 +286,9 @@ def format_summary(s: Summary, *, model: str, deterministic: bool) -> str:
              f"max {s.max_return:.3f}",
              f"episode length: mean {s.mean_length:.1f} steps"]
     if s.success_rate is not None:
-        lines.append(f"success rate: {s.success_rate:.1%}")
+        interval = (f" (95% interval {s.success_interval[0]:.1%} to {s.success_interval[1]:.1%})"
+                    if s.success_interval is not None else "")
+        lines.append(f"success rate: {s.success_rate:.1%}{interval}")
     if s.term_means:
         lines.append("reward terms (mean per episode):")
         width = max(map(len, s.term_means))

@@ -1,0 +1,73 @@
+"""`scn eval --scenario`: a policy in another scenario with the same spaces (held-out physics),
+SCN604 when the spaces differ, the success rate's 95% interval; and `scn train --worlds`.
+
+Real short PPO runs on the bundled pendulum, trained in this process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from scn_fixtures import SCENARIOS
+
+from scenario_dsl.cli import main
+from scenario_dsl.train import rundir
+from scenario_dsl.train.evaluation import wilson_interval
+
+PENDULUM = SCENARIOS / "pendulum.scn"
+QUIET = ["--threads", "1", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def worlds_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """512 PPO timesteps on 4 worlds of the pendulum in one simulator."""
+    out = tmp_path_factory.mktemp("runs")
+    code = main(["train", str(PENDULUM), "--algo", "ppo", "--timesteps", "512", "--worlds", "4", "--seed", "2",
+                 "--set", "n_steps=64", "--set", "batch_size=64", "--set", "eval_freq=0", "--out", str(out), *QUIET])
+    assert code == 0
+    (run,) = [p for p in out.glob("*/*") if (p / rundir.RUN_JSON).is_file()]
+    return run
+
+
+def test_train_with_worlds_steps_every_world(worlds_run: Path) -> None:
+    meta = rundir.read_run(worlds_run)
+    assert meta["config"]["worlds"] == 4 and meta["config"]["n_envs"] == 1
+    assert meta["status"] == "finished" and meta["timesteps"] == 512  # 2 rollouts of 64 steps x 4 worlds
+    progress = rundir.read_csv(worlds_run / rundir.PROGRESS_CSV)
+    assert [int(r["time/total_timesteps"]) for r in progress] == [256, 512]
+
+
+def test_eval_in_another_scenario_with_the_same_spaces(worlds_run: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    heavier = tmp_path / "heavier.scn"  # the same observations and action, stronger gravity, 5 s episodes
+    heavier.write_text(PENDULUM.read_text().replace("gravity = [0, 0, -10]", "gravity = [0, 0, -14]")
+                       .replace("time_limit = 10 s", "time_limit = 5 s"))
+    (tmp_path / "scn.toml").write_text("")
+    assert main(["eval", str(worlds_run), "--episodes", "2", "--deterministic", "--json"]) == 0
+    own = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(worlds_run), "--episodes", "2", "--deterministic", "--json",
+                 "--scenario", str(heavier)]) == 0
+    other = json.loads(capsys.readouterr().out)
+    assert own["mean_length"] == 200.0 and other["mean_length"] == 100.0  # it ran in the other scenario
+    assert other["scenario"] == str(heavier) and own["scenario"] == "the run's"
+    assert other["mean_return"] != own["mean_return"]
+
+
+def test_eval_in_a_scenario_of_other_spaces_is_scn604(worlds_run: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["eval", str(worlds_run), "--episodes", "1", "--scenario", str(SCENARIOS / "cart_pole.scn")]) == 2
+    err = capsys.readouterr().err
+    assert "error[SCN604]" in err and "Box(3,)" in err and "Box(4,)" in err and "Traceback" not in err
+
+
+def test_param_without_a_scenario_is_a_usage_error(worlds_run: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["eval", str(worlds_run), "--episodes", "1", "--param", "x=1"]) == 2
+    assert "--scenario" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("successes", "n", "low", "high"), [
+    (0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0), (8, 10, 0.4902, 0.9433), (160, 200, 0.7391, 0.8495)])
+def test_wilson_interval(successes: int, n: int, low: float, high: float) -> None:
+    got = wilson_interval(successes, n)
+    assert got == pytest.approx((low, high), abs=5e-4)
+    assert got[0] <= successes / n <= got[1]
