@@ -155,28 +155,43 @@ class BatchedExpressions(LeafSystem):
     """The expressions of N worlds of one scenario (`compiler.batch`), evaluated together with
     NumPy: one Python call per evaluation whatever N, each expression vectorised over the worlds.
 
-    Input "signals": the blocks of `blocks` (state rows, action values, gathered values), each
-    world after world (`blocks[k]` numbers per world); a world's row of signals is its part of
-    each block, in the order of `signals`. Output "outcome": per world, the observation, the
-    reward (the sum of the terms), the reward terms, and when given the termination and success
-    conditions (1.0/0.0), world after world; `layout` says where each part lies in a world's row.
-    Output "reward_terms": the reward terms alone (for `reward_at = step_start`). Output
-    "requirements" (when given): the scene requirements, world after world."""
+    A world's row of signals is, in the order of `signals`: its rows of the plant state (input
+    "state", the whole plant state, picked by `state_rows`, world after world), its action
+    signals (input "action", every world's physical action, mapped by `action_map`, one world's
+    (gain, offset)), and its gathered values (input "gathered", `gathered` numbers per world,
+    world after world). Output "outcome": per world, the observation, the reward (the sum of the
+    terms), the reward terms, and when given the termination and success conditions (1.0/0.0),
+    world after world; `layout` says where each part lies in a world's row. Output
+    "reward_terms": the reward terms alone (for `reward_at = step_start`). Output "requirements"
+    (when given): the scene requirements, world after world."""
 
-    def __init__(self, parts: Mapping[str, Sequence[Expr]], requirements: Sequence[Expr],
-                 signals: Sequence[Signal], blocks: Sequence[int], worlds: int) -> None:
+    def __init__(self, parts: Mapping[str, Sequence[Expr]], requirements: Sequence[Expr], signals: Sequence[Signal],
+                 worlds: int, *, state_rows: np.ndarray | None = None, state_size: int = 0,
+                 action_map: tuple[np.ndarray, np.ndarray] | None = None, action_size: int = 0,
+                 gathered: int = 0) -> None:
         super().__init__()
-        self.worlds, self.blocks = worlds, list(blocks)
+        self.worlds = worlds
         offsets: dict[SignalKey, slice] = {}
         start = 0
         for s in signals:
             offsets[signal_key(s)] = slice(start, start + (s.size or 1))
             start += s.size or 1
-        if start != sum(blocks):
-            raise ValueError(f"signals of {start} numbers in blocks of {sum(blocks)}")
-        width = start * worlds
-        self._input = self.DeclareVectorInputPort("signals", width)
-        ticket = self.input_port_ticket(self._input.get_index()) if width else self.nothing_ticket()
+        self._state_rows, self._action_map = state_rows, action_map
+        tickets = []
+        if state_rows is not None:
+            self._state = self.DeclareVectorInputPort("state", state_size)
+            tickets.append(self.input_port_ticket(self._state.get_index()))
+        if action_map is not None:
+            self._action = self.DeclareVectorInputPort("action", action_size * worlds)
+            tickets.append(self.input_port_ticket(self._action.get_index()))
+        if gathered:
+            self._gathered = self.DeclareVectorInputPort("gathered", gathered * worlds)
+            tickets.append(self.input_port_ticket(self._gathered.get_index()))
+        widths = [len(state_rows) // worlds if state_rows is not None else 0,
+                  len(action_map[1]) if action_map is not None else 0, gathered]
+        if start != sum(widths):
+            raise ValueError(f"signals of {start} numbers from sources of {sum(widths)}")
+        ticket = set(tickets) or {self.nothing_ticket()}
 
         def compiled(exprs: Sequence[Expr]) -> list[tuple[Thunk, int]]:
             return [(compile_expr(e, lambda s: _read_columns(offsets[signal_key(s)])), e.size or 1) for e in exprs]
@@ -191,22 +206,25 @@ class BatchedExpressions(LeafSystem):
         for name in order:
             self.layout[name], at = slice(at, at + sizes[name]), at + sizes[name]
         self._order = order
-        self.DeclareVectorOutputPort("outcome", at * worlds, self._calc_outcome, prerequisites_of_calc={ticket})
+        self.DeclareVectorOutputPort("outcome", at * worlds, self._calc_outcome, prerequisites_of_calc=ticket)
         self.DeclareVectorOutputPort("reward_terms", sizes["reward_terms"] * worlds, self._calc_terms,
-                                     prerequisites_of_calc={ticket})
+                                     prerequisites_of_calc=ticket)
         if requirements:
             self.DeclareVectorOutputPort("requirements", len(requirements) * worlds, self._calc_requirements,
-                                         prerequisites_of_calc={ticket})
+                                         prerequisites_of_calc=ticket)
 
     def _signals(self, context: Context) -> np.ndarray:
         """The (worlds, signals) matrix of every world's signals."""
-        if not self.blocks or not sum(self.blocks):
+        columns = []
+        if self._state_rows is not None:
+            columns.append(np.asarray(self._state.Eval(context))[self._state_rows].reshape(self.worlds, -1))
+        if self._action_map is not None:
+            gain, offset = self._action_map
+            columns.append(np.asarray(self._action.Eval(context)).reshape(self.worlds, -1) @ gain.T + offset)
+        if hasattr(self, "_gathered"):
+            columns.append(np.asarray(self._gathered.Eval(context)).reshape(self.worlds, -1))
+        if not columns:
             return np.zeros((self.worlds, 0))
-        x = np.asarray(self._input.Eval(context))
-        columns, at = [], 0
-        for size in self.blocks:
-            columns.append(x[at:at + size * self.worlds].reshape(self.worlds, size))
-            at += size * self.worlds
         return np.hstack(columns) if len(columns) > 1 else columns[0]
 
     def _values(self, thunks: list[tuple[Thunk, int]], env: np.ndarray) -> np.ndarray:

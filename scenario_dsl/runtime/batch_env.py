@@ -62,25 +62,37 @@ class _Renderer:
         self.context = self.compiled.diagram.CreateDefaultContext()
 
     def image(self, world: int) -> np.ndarray:
-        """World `world`'s scene now: its positions copied, instance by instance, into the camera's plant."""
-        batch, plant = self.batch.compiled, self.compiled.plant
-        source = batch.plant.GetMyContextFromRoot(self.batch.context)
+        """World `world`'s scene now: its joints' positions copied into the camera's plant."""
+        batch, plant = self.batch.compiled.plant, self.compiled.plant
+        source = batch.GetPositions(batch.GetMyContextFromRoot(self.batch.context))
         target = plant.GetMyMutableContextFromRoot(self.context)
-        prefix = f"world{world}::"
-        for k in range(plant.num_model_instances()):
-            instance = _instance(k)
-            name = prefix + plant.GetModelInstanceName(instance)
-            if plant.num_positions(instance) and batch.plant.HasModelInstanceNamed(name):
-                q = batch.plant.GetPositions(source, batch.plant.GetModelInstanceByName(name))
-                plant.SetPositions(target, instance, q)
+        q = plant.GetPositions(target)
+        for start, count, found in self._joints(world):
+            q[start:start + count] = source[found:found + count]
+        plant.SetPositions(target, q)
         image: Any = self.compiled.diagram.GetOutputPort(self.compiled.rgb_port).Eval(self.context)
         return np.array(image.data[:, :, :3], copy=True)
 
-
-def _instance(k: int) -> Any:
-    from pydrake.multibody.tree import ModelInstanceIndex  # only when something is rendered
-
-    return ModelInstanceIndex(k)
+    def _joints(self, world: int) -> list[tuple[int, int, int]]:
+        """(position start here, positions, position start in the batch) of each joint, matched by
+        name: world i's copy of a joint is `world<i>::name` in a shared instance (declared bodies)
+        or `name` in the instance `world<i>::model` (loaded models)."""
+        batch, plant, prefix = self.batch.compiled.plant, self.compiled.plant, f"world{world}::"
+        matched = []
+        for index in plant.GetJointIndices():
+            joint = plant.get_joint(index)
+            if not joint.num_positions():
+                continue
+            instance = plant.GetModelInstanceName(joint.model_instance())
+            for owner, name in ((prefix + instance, joint.name()), (instance, prefix + joint.name())):
+                if not batch.HasModelInstanceNamed(owner):
+                    continue
+                model = batch.GetModelInstanceByName(owner)
+                if batch.HasJointNamed(name, model):
+                    twin = batch.GetJointByName(name, model)
+                    matched.append((joint.position_start(), joint.num_positions(), twin.position_start()))
+                    break
+        return matched
 
 
 class ScenarioBatchEnv(VecEnv):
