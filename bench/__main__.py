@@ -6,7 +6,8 @@
 3 lecture (box_flipup.scn vs manipulation.envs.box_flipup), 4 physics (contact settings table),
 5 resets, 6 scaling (SubprocVecEnv and ScenarioVecEnv), 7 reward (compiled vs Python LeafSystem),
 randomization (issue 4: `scn sample`'s draws, randomized resets, a contact draw's cost in Drake),
-and large_files (`scn lint` of a 100,000-line file of draws, of bodies, and of one 1.5 MB line).
+large_files (`scn lint` of a 100,000-line file of draws, of bodies, and of one 1.5 MB line), and
+batch (issue 13: N worlds in one diagram against single envs, Gymnasium's and worker processes).
 `--log` also writes everything printed to FILE (the source of docs/benchmarks.md's figures).
 """
 
@@ -32,6 +33,7 @@ BENCHMARKS = {
     "reward": ("bench.bench_reward", ["--quick"]),
     "randomization": ("bench.bench_randomization", ["--quick"]),
     "large_files": ("bench.bench_large_files", ["--lines", "20000", "--runs", "1"]),
+    "batch": ("bench.bench_batch", ["--quick"]),
 }
 
 
