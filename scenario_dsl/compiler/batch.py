@@ -208,6 +208,12 @@ def compile_batch(scenario: m.Scenario, worlds: int, *, params: Params | None = 
             variants = [draws.draw(generator) for _ in range(worlds)]
     if len(variants) != worlds:
         raise ValueError(f"{len(variants)} variants for {worlds} worlds")
+    if len({tuple(variant.plant.gravity) for variant, _ in variants}) > 1:
+        where = next((d.where for r in scenario.randomizations if r.scope == "build" for d in r.draws
+                      if d.target == "plant.gravity"), scenario.plant.where)
+        raise CompileError("SCN505", "the worlds of a batch share one plant, and gravity is one field of the "
+                           "whole plant: they cannot each draw their own", "train without --worlds (one world per "
+                           "process) to randomize gravity, or keep it fixed", where)
     builder = DiagramBuilder()
     plant, scene_graph = AddMultibodyPlant(plant_config(scenario.plant), builder)
     plant.set_name("plant")

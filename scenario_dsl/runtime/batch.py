@@ -3,7 +3,9 @@
 The engine behind `runtime.batch_env` (the stable-baselines3 `VecEnv` and the Gymnasium
 `VectorEnv`). Each world follows the contract of `runtime.env.ScenarioEnv` step for step: world
 i, seeded `seed + i`, gives the observations, rewards and endings of a `ScenarioEnv` reset with
-that seed (the tests check this to 1e-9 over 1,000 steps with resets). What differs:
+that seed (the tests check this to 1e-9 over 1,000 steps with resets for the bundled scenarios
+without contact; with contact, Drake's solver couples the worlds' rounding: docs/worlds.md).
+What differs:
 
 - one `AdvanceTo` steps every world, and one evaluation of the diagram's "outcome" reads every
   world's observation, reward, conditions and state; the bookkeeping is NumPy over the worlds;

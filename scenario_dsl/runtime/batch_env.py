@@ -47,6 +47,16 @@ class _WorldView:
     def steps(self) -> int:
         return int(self._env.batch.steps[self.index])
 
+    @property
+    def max_steps(self) -> int | None:
+        return self._env.batch.max_steps
+
+    def render(self) -> Any:
+        """This world's image (`env_method("render", indices=[i])`), or its text in "ansi" mode."""
+        if self._env.render_mode == "rgb_array":
+            return self._env.render_image(self.index)
+        return self._env.render_text(self.index) if self._env.render_mode == "ansi" else None
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._env, name)
 
@@ -129,9 +139,11 @@ class ScenarioBatchEnv(VecEnv):
         assert self._actions is not None, "step_async() comes before step_wait()"
         result = self.batch.step(self._actions)
         dones = result.terminated | result.truncated
+        for info, truncated, terminated in zip(result.infos, result.truncated.tolist(), result.terminated.tolist(),
+                                               strict=True):
+            info["TimeLimit.truncated"] = truncated and not terminated  # on every step, as DummyVecEnv does
         for i in np.flatnonzero(dones):
             info = result.infos[i]
-            info["TimeLimit.truncated"] = bool(result.truncated[i] and not result.terminated[i])
             info["terminal_observation"] = result.final_observations[int(i)]
             self.reset_infos[i] = info.pop("reset_info", {})
         self._actions = None
@@ -146,12 +158,15 @@ class ScenarioBatchEnv(VecEnv):
     def render(self, mode: str | None = None) -> Any:
         mode = mode or self.render_mode
         if mode == "ansi":
-            batch = self.batch
-            return f"world {self.render_world}: steps = {int(batch.steps[self.render_world])}, " \
-                   f"observation = {batch.last_observations[self.render_world]}"
+            return self.render_text(self.render_world)
         if mode == "rgb_array":
             return self.render_image(self.render_world)
         return None
+
+    def render_text(self, world: int) -> str:
+        """World `world`'s episode step and observation, as text."""
+        return f"world {world}: steps = {int(self.batch.steps[world])}, " \
+               f"observation = {self.batch.last_observations[world]}"
 
     def render_image(self, world: int) -> np.ndarray:
         """An RGB image of world `world` now (VTK camera; `camera` chose the view)."""
@@ -200,6 +215,12 @@ class ScenarioVectorEnv(VectorEnv):
             seeds = list(seed) if seed is not None else [None] * self.num_envs
         observations, infos = self.batch.reset(seeds)
         merged: dict[str, Any] = {}
+        reported = [info.get("seed") for info in infos]
+        if None in reported and any(s is not None for s in reported):
+            # Gymnasium's `_add_info` makes an integer array of a first integer seed and cannot then
+            # hold a world's None (a reset that went on with its stream): one array of objects.
+            merged = {"seed": np.array(reported, dtype=object), "_seed": np.ones(self.num_envs, dtype=bool)}
+            infos = [{k: v for k, v in info.items() if k != "seed"} for info in infos]
         for i, info in enumerate(infos):
             merged = self._add_info(merged, info, i)
         return observations, merged
