@@ -65,6 +65,7 @@ from scenario_dsl.compiler.plant import (
     finalize_plant,
     plant_config,
     populate,
+    set_state_rows,
     vec,
 )
 from scenario_dsl.compiler.randomize import Randomizer
@@ -164,9 +165,7 @@ class CompiledBatch(ActionScaling):
         plant_context = self.plant.GetMyMutableContextFromRoot(context)
 
         def reset() -> None:
-            x = self.plant.GetPositionsAndVelocities(plant_context)
-            x[world.state_rows] = self.default_state[world.state_rows]
-            self.plant.SetPositionsAndVelocities(plant_context, x)
+            set_state_rows(self.plant, plant_context, world.state_rows, self.default_state[world.state_rows])
             for system in world.data_systems:
                 system.SetRandomContext(system.GetMyMutableContextFromRoot(context), generator)
             if world.gather is not None:

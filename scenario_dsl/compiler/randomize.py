@@ -26,7 +26,7 @@ from pydrake.multibody.plant import CoulombFriction, ExternallyAppliedSpatialFor
 from pydrake.multibody.tree import SpatialInertia
 from pydrake.systems.framework import Context, OutputPort
 
-from scenario_dsl.compiler.plant import CompileError, PlantHandles, drake_reason, vec
+from scenario_dsl.compiler.plant import CompileError, PlantHandles, drake_reason, set_state_rows, vec
 from scenario_dsl.compiler.signals import Gather, joint_rows
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.names import CONTACT_TARGETS, STRICTLY_POSITIVE
@@ -111,10 +111,8 @@ class Randomizer:
             return
         plant = self.handles.plant
         plant_context = plant.GetMyMutableContextFromRoot(context)
-        x = plant.GetPositionsAndVelocities(plant_context)
         for rows, v in self._initial_v:
-            x[rows] = v
-        plant.SetPositionsAndVelocities(plant_context, x)
+            set_state_rows(plant, plant_context, rows, v)
 
     def nominal(self, context: Context) -> dict[str, np.ndarray]:
         """Every target's nominal value: what `context` holds after a reset, before the draws."""
@@ -512,10 +510,7 @@ class _TargetFactory:
             return plant.GetPositionsAndVelocities(self._plant_context(context))[rows]
 
         def set_(context: Context, value: Any) -> None:
-            plant_context = self._plant_context(context)
-            x = plant.GetPositionsAndVelocities(plant_context)
-            x[rows] = value
-            plant.SetPositionsAndVelocities(plant_context, x)
+            set_state_rows(plant, self._plant_context(context), rows, value)
 
         return Target(name, len(rows), get, set_)
 

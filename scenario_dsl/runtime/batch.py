@@ -31,6 +31,7 @@ from pydrake.systems.analysis import Simulator
 
 from scenario_dsl.compiler.batch import CompiledBatch, World, compile_batch
 from scenario_dsl.compiler.diagram import Params
+from scenario_dsl.compiler.plant import set_state_rows
 from scenario_dsl.compiler.randomize import episode_rng
 from scenario_dsl.compiler.rebuild import BuildRandomizer, has_build_scope
 from scenario_dsl.lang import model as m
@@ -257,12 +258,12 @@ class WorldBatch:
         state = self.compiled.plant.GetPositionsAndVelocities(
             self.compiled.plant.GetMyContextFromRoot(self.context))
         if not np.isfinite(state).all():
+            plant_context = self.compiled.plant.GetMyMutableContextFromRoot(self.context)
             for world in self.compiled.worlds:
                 if not np.isfinite(state[world.state_rows]).all():
-                    failed[world.index] = DIVERGED
-                    state[world.state_rows] = self.compiled.default_state[world.state_rows]  # its reset draws anew
-            self.compiled.plant.SetPositionsAndVelocities(
-                self.compiled.plant.GetMyMutableContextFromRoot(self.context), state)
+                    failed[world.index] = DIVERGED  # its state back to the defaults; its reset draws anew
+                    set_state_rows(self.compiled.plant, plant_context, world.state_rows,
+                                   self.compiled.default_state[world.state_rows])
         try:
             return self._outcome()
         except (RuntimeError, ValueError) as exc:  # the symbolic backend refuses NaN and domain errors
