@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from pydrake.common import RandomGenerator
 from pydrake.common.value import AbstractValue
-from pydrake.geometry import CollisionFilterDeclaration, GeometrySet, SceneGraph
+from pydrake.geometry import CollisionFilterDeclaration, GeometrySet, Role, SceneGraph
 from pydrake.math import RigidTransform
 from pydrake.multibody.math import SpatialVelocity
 from pydrake.multibody.plant import AddMultibodyPlant, MultibodyPlant
@@ -75,6 +75,7 @@ from scenario_dsl.compiler.signals import state_rows as state_rows_of
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.evaluate import collect_signals
 from scenario_dsl.lang.limits import MAX_WORLDS
+from scenario_dsl.lang.names import CONTACT_TARGETS
 
 
 class _WorldPlant:
@@ -221,7 +222,8 @@ def compile_batch(scenario: m.Scenario, worlds: int, *, params: Params | None = 
                for i, (variant, _) in enumerate(variants)]
     finalize_plant(plant, scenario)
     owner = _world_of_bodies(plant, handles)
-    _filter_collisions_between(plant, scene_graph, owner, worlds)
+    geometries = _filter_collisions_between(plant, scene_graph, owner, worlds)
+    _drop_contactless(plant, scene_graph, geometries, _contact_drawn(plant, handles, scenario))
     state_rows, actuation_rows = _rows_by_world(plant, owner, worlds)
     for world_handles, rows, actuated in zip(handles, state_rows, actuation_rows, strict=True):
         world_handles.world_state_rows, world_handles.world_actuation_rows = rows, actuated
@@ -502,9 +504,10 @@ def _rows_by_world(plant: MultibodyPlant, owner: dict[int, int], worlds: int,
 
 
 def _filter_collisions_between(plant: MultibodyPlant, scene_graph: SceneGraph, owner: dict[int, int],
-                               worlds: int) -> None:
+                               worlds: int) -> list[list[Any]]:
     """No contact between two worlds: each world's collision geometries are filtered against
-    every later world's (one declaration per world; the plant's own filters stay)."""
+    every later world's (one declaration per world; the plant's own filters stay). Returns each
+    world's collision geometries."""
     geometries: list[list[Any]] = [[] for _ in range(worlds)]
     for body, world in owner.items():
         geometries[world] += plant.GetCollisionGeometriesForBody(plant.get_body(BodyIndex(body)))
@@ -513,3 +516,38 @@ def _filter_collisions_between(plant: MultibodyPlant, scene_graph: SceneGraph, o
         later = [g for world in geometries[i + 1:] for g in world]
         if geometries[i] and later:
             manager.Apply(CollisionFilterDeclaration().ExcludeBetween(GeometrySet(geometries[i]), GeometrySet(later)))
+    return geometries
+
+
+def _contact_drawn(plant: MultibodyPlant, handles: list[PlantHandles], scenario: m.Scenario) -> set[int]:
+    """The bodies whose contact properties a draw writes (their geometries keep their proximity role)."""
+    owners = {d.target.rpartition(".")[0] for r in scenario.randomizations for d in r.draws
+              if d.target.rpartition(".")[2] in CONTACT_TARGETS}
+    drawn: set[int] = set()
+    for world in handles:
+        for name in owners:
+            try:
+                drawn.add(int(world.body(name).index()))
+            except CompileError:  # a name the randomizer resolves otherwise reports it there
+                continue
+    return drawn
+
+
+def _drop_contactless(plant: MultibodyPlant, scene_graph: SceneGraph, geometries: list[list[Any]],
+                      drawn: set[int]) -> None:
+    """Remove the proximity role of a collision geometry that every filter keeps from touching
+    anything (acrobot's links: each pair within a world is filtered by the plant, every pair across
+    worlds by `_filter_collisions_between`). The worlds overlap in space, so Drake's broadphase
+    would still pair such a geometry with its copies in every other world before the filters drop
+    the pairs (measured for acrobot at 64 worlds: 602 against 160 us per world's env step). Nothing
+    changes physically: the geometry had no possible contact."""
+    inspector = scene_graph.model_inspector()
+    owned = {g for world in geometries for g in world}
+    shared = [g for g in inspector.GetAllGeometryIds(Role.kProximity) if g not in owned]  # on the world body
+    source = plant.get_source_id()
+    for world in geometries:
+        for geometry in world:
+            if int(plant.GetBodyFromFrameId(inspector.GetFrameId(geometry)).index()) in drawn:
+                continue
+            if all(inspector.CollisionFiltered(geometry, other) for other in [*world, *shared] if other != geometry):
+                scene_graph.RemoveRole(source, geometry, Role.kProximity)
