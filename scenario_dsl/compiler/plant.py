@@ -177,8 +177,10 @@ def set_state_rows(plant: MultibodyPlant, plant_context: Any, rows: Any, values:
     """Write `values` into rows `rows` of the plant's [q; v]. A discrete plant's state is its
     discrete state vector: written in place, a cost of the rows alone (a batch of worlds resets
     one world's rows of a long state; the whole vector's get and set cost 35 us at 256 worlds).
-    A continuous plant's state is read and written whole."""
-    if plant.time_step() > 0:
+    A continuous plant's state is read and written whole, and so are values that are not all
+    finite: Drake's `SetPositionsAndVelocities` then refuses them (the randomizer reports SCN405)."""
+    values = np.asarray(values, dtype=np.float64)
+    if plant.time_step() > 0 and np.isfinite(values).all():
         plant_context.get_mutable_discrete_state_vector().get_mutable_value()[rows] = values
         return
     x = plant.GetPositionsAndVelocities(plant_context)
