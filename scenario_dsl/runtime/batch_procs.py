@@ -35,42 +35,56 @@ class _Failure:
 
 
 def _worker(remote: Any, parent: Any, scenario: m.Scenario, worlds: int, seed: int | None) -> None:
-    """Owns one `ScenarioBatchEnv`; answers `BatchProcesses`' commands until "close"."""
+    """Owns one `ScenarioBatchEnv`; answers `BatchProcesses`' commands until "close". An error
+    in a command goes to the parent, which raises it from the call that failed; the worker
+    goes on (a step that raised, a `ScnError` such as SCN508, leaves its batch to be reset)."""
     parent.close()
-    env = ScenarioBatchEnv(scenario, worlds, seed=seed)
     try:
-        while True:
-            command, data = remote.recv()
-            if command == "step":
-                env.step_async(data)
-                observations, rewards, dones, infos = env.step_wait()
-                remote.send((observations, rewards, dones, infos, [env.reset_infos[i] for i in np.flatnonzero(dones)]))
-            elif command == "reset":
-                env._seeds = list(data)
-                remote.send((env.reset(), env.reset_infos))
-            elif command == "get_attr":
-                name, indices = data
-                remote.send(env.get_attr(name, indices))
-            elif command == "set_attr":
-                name, value, indices = data
-                env.set_attr(name, value, indices)
-                remote.send(None)
-            elif command == "env_method":
-                name, args, kwargs, indices = data
-                remote.send(env.env_method(name, *args, indices=indices, **kwargs))
-            elif command == "images":
-                remote.send(list(env.get_images()))
-            elif command == "spaces":
-                remote.send((env.observation_space, env.action_space))
-            elif command == "close":
-                env.close()
-                remote.send(None)
-                return
-    except (KeyboardInterrupt, EOFError):
-        return
-    except BaseException as exc:  # to the parent, which raises it from the call that failed
+        env = ScenarioBatchEnv(scenario, worlds, seed=seed)
+    except Exception as exc:
         remote.send(_Failure(exc))
         return
+    while True:
+        try:
+            command, data = remote.recv()
+        except (KeyboardInterrupt, EOFError):
+            return
+        if command == "close":
+            env.close()
+            remote.send(None)
+            return
+        try:
+            remote.send(_reply(env, command, data))
+        except KeyboardInterrupt:
+            return
+        except Exception as exc:
+            remote.send(_Failure(exc))
+
+
+def _reply(env: ScenarioBatchEnv, command: str, data: Any) -> Any:
+    """What the worker sends back for one command."""
+    if command == "step":
+        env.step_async(data)
+        observations, rewards, dones, infos = env.step_wait()
+        return observations, rewards, dones, infos, [env.reset_infos[i] for i in np.flatnonzero(dones)]
+    if command == "reset":
+        env._seeds = list(data)
+        return env.reset(), env.reset_infos
+    if command == "get_attr":
+        name, indices = data
+        return env.get_attr(name, indices)
+    if command == "set_attr":
+        name, value, indices = data
+        env.set_attr(name, value, indices)
+        return None
+    if command == "env_method":
+        name, args, kwargs, indices = data
+        return env.env_method(name, *args, indices=indices, **kwargs)
+    if command == "images":
+        return list(env.get_images())
+    if command == "spaces":
+        return env.observation_space, env.action_space
+    raise ValueError(f"unknown command {command!r}")
 
 
 class BatchProcesses(VecEnv):
@@ -105,6 +119,16 @@ class BatchProcesses(VecEnv):
             raise answer.exception
         return answer
 
+    @staticmethod
+    def _answers(remotes: list[Any]) -> list[Any]:
+        """Every worker's answer, then the first failure raised: an answer left in a pipe would
+        be read as the next command's."""
+        answers = [remote.recv() for remote in remotes]
+        for answer in answers:
+            if isinstance(answer, _Failure):
+                raise answer.exception
+        return answers
+
     def _blocks(self, indices: VecEnvIndices) -> dict[int, list[int]]:
         """Worker -> its own indices of the environments `indices` names."""
         blocks: dict[int, list[int]] = {}
@@ -115,7 +139,7 @@ class BatchProcesses(VecEnv):
     def reset(self) -> np.ndarray:
         for k, remote in enumerate(self.remotes):
             remote.send(("reset", self._seeds[k * self.worlds:(k + 1) * self.worlds]))
-        answers = [self._answer(remote) for remote in self.remotes]
+        answers = self._answers(self.remotes)
         self.reset_infos = [info for _, infos in answers for info in infos]
         self._reset_seeds()
         self._reset_options()
@@ -127,7 +151,7 @@ class BatchProcesses(VecEnv):
             remote.send(("step", actions[k * self.worlds:(k + 1) * self.worlds]))
 
     def step_wait(self) -> VecEnvStepReturn:
-        answers = [self._answer(remote) for remote in self.remotes]
+        answers = self._answers(self.remotes)
         infos: list[dict[str, Any]] = []
         for k, (_, _, dones, worker_infos, resets) in enumerate(answers):
             infos.extend(worker_infos)
@@ -143,7 +167,7 @@ class BatchProcesses(VecEnv):
             try:
                 remote.send(("close", None))
                 remote.recv()
-            except (BrokenPipeError, EOFError):
+            except (BrokenPipeError, EOFError, ConnectionResetError):
                 pass
         for process in self.processes:
             process.join(timeout=10)
@@ -152,7 +176,7 @@ class BatchProcesses(VecEnv):
     def get_images(self) -> Sequence[np.ndarray | None]:
         for remote in self.remotes:
             remote.send(("images", None))
-        return [image for remote in self.remotes for image in self._answer(remote)]
+        return [image for answer in self._answers(self.remotes) for image in answer]
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         return self._call("get_attr", indices, lambda own: (attr_name, own))
@@ -171,7 +195,7 @@ class BatchProcesses(VecEnv):
         blocks = self._blocks(indices)
         for k, own in blocks.items():
             self.remotes[k].send((command, data(own)))
-        answers = [self._answer(self.remotes[k]) for k in blocks]
+        answers = self._answers([self.remotes[k] for k in blocks])
         return [value for answer in answers if answer is not None for value in answer]
 
 
