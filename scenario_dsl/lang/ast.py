@@ -255,6 +255,7 @@ class ObservationDecl(Node):
     name: Ident
     value: Expr
     settings: tuple[Setting, ...] | None
+    bounds: Expr | None = None  # `in [lower, upper]`: the observation space's bounds
 
 
 @dataclass(frozen=True)

@@ -172,8 +172,10 @@ class _Builder(Transformer[Token, Any]):
         return ast.ActionDecl(self._span(meta), self._ident(name), target, bounds, settings)
 
     def observation(self, meta: Meta, c: list[Any]) -> ast.ObservationDecl:
-        settings = c[2] if len(c) > 2 else None
-        return ast.ObservationDecl(self._span(meta), self._ident(c[0]), c[1], settings)
+        name, value, *rest = c
+        settings = rest.pop() if rest and isinstance(rest[-1], tuple) else None
+        bounds = rest[0] if rest else None
+        return ast.ObservationDecl(self._span(meta), self._ident(name), value, settings, bounds)
 
     def randomize(self, meta: Meta, c: list[Any]) -> ast.RandomizeBlock:
         scope = c[0] if c and isinstance(c[0], ast.Scope) else None

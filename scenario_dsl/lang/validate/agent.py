@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from scenario_dsl.lang import ast
 from scenario_dsl.lang.model import Action, Observation
-from scenario_dsl.lang.typecheck import Failed
+from scenario_dsl.lang.typecheck import Failed, Typed
 from scenario_dsl.lang.units import ANGLE, FORCE, LENGTH, TORQUE, Dim
 from scenario_dsl.lang.validate.context import Context, where
 
@@ -105,5 +105,31 @@ class AgentChecks(Context):
             if typed.ir.kind == "signal" and typed.ir.source == "plant" and typed.size is None:  # type: ignore[union-attr]
                 size = 0  # known when the plant is built
             self.decls.sizes[name] = size
-            out.append(Observation(name=name, value=typed.ir, size=size, where=where(decl.span), **values))
+            bounds = self._observation_bounds(decl, typed, size) if decl.bounds is not None else None
+            lower, upper = bounds if bounds is not None else (None, None)
+            out.append(Observation(name=name, value=typed.ir, size=size, lower=lower, upper=upper,
+                                   where=where(decl.span), **values))
         return out
+
+    def _observation_bounds(self, decl: ast.ObservationDecl, typed: Typed, size: int,
+                            ) -> tuple[list[float], list[float]] | None:
+        """`in [lower, upper]` (every element) or `in [[lowers...], [uppers...]]` (one of each
+        per element): constants in the observation's unit. They become the observation space's
+        bounds; the simulation is not clipped to them."""
+        assert decl.bounds is not None
+        nested = isinstance(decl.bounds, ast.Vector) and all(isinstance(i, ast.Vector) for i in decl.bounds.items)
+        lengths = (2 * size,) if nested and size else (2,)
+        bounds = self._const(decl.bounds, "observation bounds", typed.dim, lengths)
+        if bounds is None:
+            return None
+        assert isinstance(bounds, list)
+        if size == 0:  # `plant.state` of a model file: its size is known when the plant is built
+            self.error("SCN303", f"observation `{decl.name.name}` has a size lint cannot know", decl.bounds.span,
+                       "bound the observation of a declared part, or leave it unbounded")
+            return None
+        lower, upper = (bounds[:size], bounds[size:]) if nested else ([bounds[0]] * size, [bounds[1]] * size)
+        if any(lo >= hi for lo, hi in zip(lower, upper, strict=True)):
+            self.error("SCN402", "observation bounds must be [lower, upper] with lower < upper", decl.bounds.span,
+                       None)
+            return None
+        return lower, upper
