@@ -34,7 +34,11 @@ FORMAT = "scn.compiled/1"
 def scenario_hash(scenario: Scenario) -> str:
     """`sha256:<hex>` of the scenario's canonical JSON: sorted keys, no whitespace, and without
     the places in the source (`path`, `where`), so only what the scenario means counts."""
-    text = json.dumps(_without_places(scenario.model_dump(mode="json")), sort_keys=True, separators=(",", ":"))
+    return _hash_of(scenario.model_dump(mode="json"))
+
+
+def _hash_of(document: Any) -> str:
+    text = json.dumps(_without_places(document), sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -79,7 +83,9 @@ def load_compiled(path: str | Path) -> Scenario:
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise CompiledFileError(f"the scenario in it is invalid at `{where}`: {first['msg']}{more}",
                                 path=str(path)) from None
-    if data.get("hash") != scenario_hash(scenario):
+    # The hash of the scenario as the file holds it, not as this version of scn would write it:
+    # a field added to the model since (with its default) must not make older files unreadable.
+    if data.get("hash") != _hash_of(data["scenario"]):
         raise CompiledFileError("its hash does not match its scenario (edited by hand?); "
                                 "compile the .scn file again", path=str(path))
     return scenario

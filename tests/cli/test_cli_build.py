@@ -73,6 +73,25 @@ def test_the_hash_covers_names_spelled_like_places(project: Path) -> None:
     assert len(hashes) == 2
 
 
+def test_a_file_of_an_earlier_version_without_a_later_field_loads(project: Path, capsys: pytest.CaptureFixture[str],
+                                                                  ) -> None:
+    """A field added to the model since a file was written (here `train.worlds`, with its default)
+    does not make the file unreadable: the hash is checked over the scenario as the file holds it."""
+    from scenario_dsl.compiler.artifacts import _hash_of
+
+    run(capsys, "compile", "pendulum.scn", "-o", "out")
+    path = project / "out" / "pendulum.json"
+    document = json.loads(path.read_text())
+    del document["scenario"]["train"]["worlds"]  # as scn wrote it before `worlds` existed
+    document["hash"] = _hash_of(document["scenario"])
+    path.write_text(json.dumps(document))
+    assert load_compiled(path) == load("pendulum.scn")  # worlds = 1, the default
+    document["scenario"]["episode"]["time_limit"] = 99.0  # an edit is still refused
+    path.write_text(json.dumps(document))
+    with pytest.raises(CompiledFileError, match="hash does not match"):
+        load_compiled(path)
+
+
 def test_an_edited_compiled_file_is_refused(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "compile", "pendulum.scn", "-o", "out")
     path = project / "out" / "pendulum.json"
