@@ -308,6 +308,8 @@ class Terminate(Node):
 @dataclass(frozen=True)
 class Success(Node):
     condition: Expr
+    hold: Expr | None = None  # `for DURATION`: how long the condition must hold
+    settings: tuple[Setting, ...] | None = None  # `{ end_episode = false }`
 
 
 @dataclass(frozen=True)

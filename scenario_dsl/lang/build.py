@@ -206,7 +206,9 @@ class _Builder(Transformer[Token, Any]):
         return ast.Terminate(self._span(meta), c[0], _unquote(c[1]) if len(c) > 1 else None)
 
     def success(self, meta: Meta, c: list[Any]) -> ast.Success:
-        return ast.Success(self._span(meta), c[0])
+        condition, *rest = c
+        settings = rest.pop() if rest and isinstance(rest[-1], tuple) else None
+        return ast.Success(self._span(meta), condition, rest[0] if rest else None, settings)
 
     def train(self, meta: Meta, c: list[Any]) -> ast.TrainBlock:
         return ast.TrainBlock(self._span(meta), c[0])

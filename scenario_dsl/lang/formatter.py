@@ -311,7 +311,8 @@ _SHAPES: dict[type, Callable[[Any], _Shape]] = {
     ast.Require: lambda s: _Shape(["require ", *_doc(s.condition), *_string(s.message)]),
     ast.RewardTerm: _term,
     ast.Terminate: lambda s: _Shape(["terminate when ", *_doc(s.condition), *_string(s.reason)]),
-    ast.Success: lambda s: _Shape(["success when ", *_doc(s.condition)]),
+    ast.Success: lambda s: _settings(["success when ", *_doc(s.condition),
+                                      *([" for ", *_doc(s.hold)] if s.hold is not None else [])], s.settings),
 }
 
 

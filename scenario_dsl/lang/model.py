@@ -302,6 +302,9 @@ class Condition(_Model):
     value: Expr
     reason: str | None = None
     where: Where | None = None
+    # `success when ... for DURATION`: seconds the condition must hold (None: true once is enough)
+    hold: float | None = None
+    end_episode: bool = True  # success ends the episode (`{ end_episode = false }`: it only counts)
 
 
 class Episode(_Model):
@@ -317,6 +320,13 @@ class Episode(_Model):
     @property
     def max_steps(self) -> int | None:
         return None if self.time_limit is None else round(self.time_limit / self.step)
+
+    @property
+    def success_steps(self) -> int:
+        """Env steps in a row the success condition must hold (`for DURATION`, rounded up)."""
+        if self.success is None or self.success.hold is None:
+            return 1
+        return max(1, -int(-(self.success.hold / self.step - 1e-9) // 1))
 
 
 

@@ -81,6 +81,9 @@ class WorldBatch:
             else np.float32
         self._observation_max = float(np.finfo(self.observation_dtype).max)
         self.steps = np.zeros(worlds, dtype=np.int64)  # env steps of each world's episode
+        self._held = np.zeros(worlds, dtype=np.int64)  # steps in a row each world's success condition held
+        self._success_steps = spec.episode.success_steps
+        self._success_ends = spec.episode.success is None or spec.episode.success.end_episode
         self.episodes = np.zeros(worlds, dtype=np.int64)  # episodes begun since the batch was built
         self._delayed: list[deque[np.ndarray] | None] = [None] * worlds
         self._last = np.zeros((worlds, spec.observation_size), dtype=self.observation_dtype)
@@ -162,6 +165,7 @@ class WorldBatch:
             world.randomizer.step_noise()
         self._delayed[i] = delay_queue(self.compiled, world.randomizer, self.step_seconds, self.max_steps)
         self.steps[i] = 0
+        self._held[i] = 0
         self.episodes[i] += 1
         return drawn
 
@@ -209,9 +213,12 @@ class WorldBatch:
         fired = rows[:, self._parts["termination"]] != 0 if "termination" in self._parts else None
         if fired is not None:
             terminated |= fired.any(axis=1)
-        success = rows[:, self._parts["success"]][:, 0] != 0 if "success" in self._parts else None
-        if success is not None:
-            terminated |= success
+        success = None
+        if "success" in self._parts:  # held for `success_steps` steps in a row (`success when ... for`)
+            self._held = np.where(rows[:, self._parts["success"]][:, 0] != 0, self._held + 1, 0)
+            success = self._held >= self._success_steps
+            if self._success_ends:
+                terminated |= success
         bad = ~(np.abs(observations) <= self._observation_max).all(axis=1) | ~(np.abs(rewards) <= FLOAT32_MAX)
         for index in np.flatnonzero(bad):
             failed.setdefault(int(index), "simulator failure: the observation is not finite in "
@@ -293,7 +300,7 @@ class WorldBatch:
         if success is not None:
             for i, info in enumerate(infos):
                 info["is_success"] = bool(success[i])
-                if success[i] and "termination_reason" not in info:
+                if success[i] and self._success_ends and "termination_reason" not in info:
                     info["termination_reason"] = "success"
         for row in np.flatnonzero(truncated):
             infos[row]["truncation_reason"] = "time_limit"

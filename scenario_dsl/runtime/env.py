@@ -121,6 +121,9 @@ class ScenarioEnv(DrakeGymEnv):
         self._build_drawn: dict[str, Any] = {}
         self._episodes_since_build: int | None = None  # None: the nominal diagram, not built from draws
         self.max_steps = spec.episode.max_steps
+        self._success_steps = spec.episode.success_steps
+        self._success_ends = spec.episode.success is None or spec.episode.success.end_episode
+        self._held = 0  # env steps in a row the success condition has held
         self._reward_at_start = spec.episode.reward_at == "step_start"
         self._initial_seed = seed
         self._has_generator = False
@@ -201,6 +204,7 @@ class ScenarioEnv(DrakeGymEnv):
             self._budget.idle()  # Drake calls the monitor at the end of Initialize too
         self.simulator.Initialize()
         self._steps = 0
+        self._held = 0
         self._failed = None
         observation = self._observe().astype(self.observation_space.dtype)
         self._last_observation = observation
@@ -315,9 +319,10 @@ class ScenarioEnv(DrakeGymEnv):
             if fired:
                 terminated = True
                 info["termination_reason"] = "; ".join(fired)
-        if "success" in parts:
-            info["is_success"] = bool(outcome[parts["success"]][0])
-            if info["is_success"] and not terminated:
+        if "success" in parts:  # held for `success_steps` steps in a row (`success when ... for`)
+            self._held = self._held + 1 if outcome[parts["success"]][0] else 0
+            info["is_success"] = self._held >= self._success_steps
+            if info["is_success"] and self._success_ends and not terminated:
                 terminated = True
                 info["termination_reason"] = "success"
         return observation, reward, terminated, info

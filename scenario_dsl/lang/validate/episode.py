@@ -95,8 +95,11 @@ class EpisodeChecks(Context):
                 if success is not None:
                     self.error("SCN208", "`success when` is given twice", item.span, "combine them with `or`")
                 condition = self._condition(item.condition, "`success when`")
+                hold = None if item.hold is None else self._const(item.hold, "success when ... for", TIME, above=0.0)
+                chosen = self._settings(item.settings, {"end_episode": self._flag()}, "`success when`")
                 if condition is not None:
-                    success = Condition(value=condition, where=where(item.span))
+                    success = Condition(value=condition, where=where(item.span),
+                                        hold=hold if isinstance(hold, float) else None, **chosen)
         if "step" not in values:
             if not any(s.key.name == "step" for s in settings):
                 self.error("SCN406", "the episode needs a `step` (simulated time per env step)", block.span,
