@@ -29,10 +29,7 @@ from typing import Any
 
 import numpy as np
 from pydrake.common import RandomGenerator
-from pydrake.common.value import AbstractValue
 from pydrake.geometry import CollisionFilterDeclaration, GeometrySet, Role, SceneGraph
-from pydrake.math import RigidTransform
-from pydrake.multibody.math import SpatialVelocity
 from pydrake.multibody.plant import AddMultibodyPlant, MultibodyPlant
 from pydrake.multibody.tree import BodyIndex
 from pydrake.systems.framework import (
@@ -79,9 +76,9 @@ from scenario_dsl.lang.names import CONTACT_TARGETS
 
 
 class _WorldPlant:
-    """The shared plant as one world's sub-diagram sees it: its state, body poses and body
-    velocities come in through the sub-diagram's inputs, and its actuation goes out through an
-    output (a port of one diagram cannot be wired in another). The rest is the plant's."""
+    """The shared plant as one world's controllers see it: its state comes in through the
+    sub-diagram's input, and its actuation goes out through an output (a port of one diagram
+    cannot be wired in another). The rest is the plant's."""
 
     def __init__(self, plant: MultibodyPlant, builder: DiagramBuilder) -> None:
         self._plant, self._builder = plant, builder
@@ -100,12 +97,6 @@ class _WorldPlant:
 
     def get_state_output_port(self) -> OutputPort:
         return self._input("plant_state", PassThrough(self._plant.num_multibody_states()))
-
-    def get_body_poses_output_port(self) -> OutputPort:
-        return self._input("body_poses", PassThrough(AbstractValue.Make([RigidTransform()])))
-
-    def get_body_spatial_velocities_output_port(self) -> OutputPort:
-        return self._input("body_spatial_velocities", PassThrough(AbstractValue.Make([SpatialVelocity()])))
 
     def get_actuation_input_port(self) -> InputPort:
         if self._actuation is None:

@@ -71,8 +71,7 @@ class WorldBatch:
         self._initial_seed = seed
         self._builder = BuildRandomizer(scenario) if has_build_scope(scenario) else None
         self.generators: list[RandomGenerator | None] = [None] * worlds
-        self.compiled = self._compile([(scenario, {})] * worlds)
-        spec = self.compiled.scenario
+        spec = self._compile([(scenario, {})] * worlds).scenario
         self.step_seconds = spec.episode.step
         self._episode_clock = EpisodeClock(spec)
         self.max_steps = spec.episode.max_steps
@@ -115,22 +114,15 @@ class WorldBatch:
         self.compiled = compiled
         return compiled
 
-    def _generator(self, i: int, seed: int | None) -> RandomGenerator:
-        if seed is not None:
-            self.generators[i] = RandomGenerator(drake_seed(seed))
-        generator = self.generators[i]
-        if generator is None:  # unseeded: OS entropy, reported as the world's seed
-            raise AssertionError("reset() seeds every world first")
-        return generator
-
     def reset(self, seeds: list[int | None]) -> tuple[np.ndarray, list[dict[str, Any]]]:
         """Start an episode in every world: world i from `seeds[i]` when given, else it goes on
         with its stream (a first reset without a seed: the batch's seed + i, else OS entropy)."""
         reported: list[int | None] = []
         for i, seed in enumerate(seeds):
-            if seed is None and self.generators[i] is None:
+            if seed is None and self.generators[i] is None:  # the batch's seed + i, else OS entropy
                 seed = self._initial_seed + i if self._initial_seed is not None else entropy_seed()
-            self._generator(i, seed)
+            if seed is not None:
+                self.generators[i] = RandomGenerator(drake_seed(seed))
             reported.append(seed)
         drawn_builds: list[dict[str, Any]] = [{} for _ in range(self.n)]
         if self._builder is not None and (any(s is not None for s in seeds) or not self._started

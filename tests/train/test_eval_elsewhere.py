@@ -71,3 +71,13 @@ def test_wilson_interval(successes: int, n: int, low: float, high: float) -> Non
     got = wilson_interval(successes, n)
     assert got == pytest.approx((low, high), abs=5e-4)
     assert got[0] <= successes / n <= got[1]
+
+
+def test_worlds_past_the_limit_are_found_at_lint_with_their_place(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    text = PENDULUM.read_text().replace("train { algo = sac;", "train { worlds = 5000; algo = sac;")
+    assert "worlds = 5000" in text
+    (tmp_path / "scn.toml").write_text("")
+    (tmp_path / "many.scn").write_text(text)
+    assert main(["lint", str(tmp_path / "many.scn")]) == 1
+    err = capsys.readouterr().out
+    assert "error[SCN412]" in err and "at most 4,096" in err and "many.scn:" in err

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from scenario_dsl.lang import ast
-from scenario_dsl.lang.limits import delay_problem, plant_steps_problem
+from scenario_dsl.lang.limits import MAX_WORLDS, delay_problem, plant_steps_problem
 from scenario_dsl.lang.model import ALGORITHMS, Condition, Episode, Expr, PlantSettings, RewardTerm, Train
 from scenario_dsl.lang.source import Span
 from scenario_dsl.lang.typecheck import CONSTANTS, Failed
@@ -196,6 +196,11 @@ class EpisodeChecks(Context):
                     if isinstance(value, list) or value != int(value) or value < (0 if key == "seed" else 1):
                         self.error("SCN401", f"`{setting.key.name}` must be a whole number"
                                    + ("" if key == "seed" else " of at least 1"), setting.value.span, None)
+                        continue
+                    if key == "worlds" and value > MAX_WORLDS:
+                        self.error("SCN412", f"`worlds` = {int(value):,} is more than one process holds; scn allows "
+                                   f"at most {MAX_WORLDS:,}", setting.value.span,
+                                   "use more processes (`n_envs`) of fewer worlds")
                         continue
                     values[key] = int(value)
                 elif key == "normalize":
