@@ -82,8 +82,9 @@ def machine() -> str:
 
 
 def scenario_text(name: str, *, plant: str | None = None, randomize: bool = True) -> str:
-    """A bundled scenario's text, with another `plant { ... }` body, or without its randomize block."""
-    text = (SCENARIOS / f"{name}.scn").read_text()
+    """A bundled scenario's text, its includes written out in place, with another `plant { ... }`
+    body, or without its randomize block."""
+    text = _with_includes_inlined((SCENARIOS / f"{name}.scn").read_text())
     if plant is not None:
         text, count = re.subn(r"^plant \{.*?\}", "plant { " + plant + " }", text, count=1, flags=re.S | re.M)
         assert count == 1, f"{name}: no plant block"
@@ -91,6 +92,12 @@ def scenario_text(name: str, *, plant: str | None = None, randomize: bool = True
         text, count = re.subn(r"^randomize \{.*?^\}\n", "", text, flags=re.S | re.M)
         assert count >= 1, f"{name}: no randomize block"
     return text
+
+
+def _with_includes_inlined(text: str) -> str:
+    # the plant or randomize block to change may be in an included piece (box_flipup_task.scn)
+    return re.sub(r'^include "([^"]+)"$', lambda m: _with_includes_inlined((SCENARIOS / m.group(1)).read_text()),
+                  text, flags=re.M)
 
 
 def load_variant(name: str, **changes: object):  # -> scenario_dsl.lang.model.Scenario

@@ -40,6 +40,9 @@ from scenario_dsl.lang.diagnostics import ScnError
     arg("--out", default="runs", metavar="DIR", help="where run directories go (default: runs/)"),
     arg("--device", choices=["cpu", "cuda", "auto"], help="torch device (default: auto)"),
     arg("--threads", type=at_least(1), metavar="N", help="torch threads in the training process (default: 1)"),
+    arg("--ray", nargs="?", const="local", metavar="ADDRESS",
+        help="run the K env workers as Ray actors: on the cluster at ADDRESS (HOST:PORT, or auto), or, "
+             "without it, on Ray started inside the run (needs the ray extra; docs/distributed.md)"),
     arg("--progress", action=argparse.BooleanOptionalAction, default=None,
         help="a live progress bar (default: on a terminal; otherwise a status line every 30 s)"),
 )
@@ -64,9 +67,9 @@ def train(args: argparse.Namespace, io: Streams) -> int:
         changed = [flag for flag, value in given if value]
         if changed:
             raise ConfigError(f"--resume continues a run with its saved settings; {', '.join(changed)} "
-                              "cannot change (only --timesteps, --device, --threads)")
+                              "cannot change (only --timesteps, --device, --threads, --ray)")
         run = training.resume(args.resume, n_timesteps=args.timesteps, device=args.device, log=log,
-                              progress=args.progress)
+                              progress=args.progress, ray=args.ray)
         io.out.write(f"{run}\n")
         return EXIT_OK
     if not args.path:
@@ -78,7 +81,7 @@ def train(args: argparse.Namespace, io: Streams) -> int:
     source = "the train block" if not args.path.endswith(".json") else "the compiled train block"
     config, notes = resolve(scenario.train, sets, algo=args.algo, n_timesteps=args.timesteps,
                             n_envs=args.n_envs, worlds=args.worlds, seed=args.seed, device=args.device or "auto",
-                            source=source)
+                            ray=args.ray, source=source)
     for note in notes + [n for n in (training.rollout_note(config),) if n]:
         log(f"note: {note}")
     from scenario_dsl.runtime.env import make_env

@@ -94,6 +94,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "SCN602": (Severity.ERROR, "not a usable run directory"),
     "SCN603": (Severity.ERROR, "training diverged"),
     "SCN604": (Severity.ERROR, "the policy does not fit the scenario"),
+    "SCN605": (Severity.ERROR, "the Ray cluster cannot be reached or cannot place a worker"),
     "SCN901": (Severity.ERROR, "internal error"),
 }
 

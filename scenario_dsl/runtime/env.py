@@ -49,6 +49,9 @@ ScenarioLike = m.Scenario | str | Path
 
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: the `truncation_reason` of an episode dropped because the worker running it was lost (a Ray
+#: actor whose node or process died: runtime.ray_env)
+DROPPED = "worker_lost"
 
 
 def entropy_seed() -> int:

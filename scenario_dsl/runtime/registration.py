@@ -7,7 +7,7 @@
 
 Keyword arguments of `gymnasium.make` (`seed`, `render_mode`, parameters) reach `make_env`.
 A bundled file that does not load is skipped with a warning: one broken file must not take
-every id down with it.
+every id down with it. A piece meant to be included (no `scenario` line) is skipped quietly.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from scenario_dsl.lang.diagnostics import ScenarioError
-from scenario_dsl.lang.loader import load
+from scenario_dsl.lang.diagnostics import ScenarioError, Severity
+from scenario_dsl.lang.loader import analyze_file
 
 NAMESPACE = "scn"
 _HERE = Path(__file__).resolve().parent.parent  # scenario_dsl/
@@ -45,11 +45,14 @@ def register_scenarios() -> list[str]:
     """Register the ids above (idempotent); returns the ids of the bundled scenarios."""
     ids = []
     for path in bundled_scenarios():
-        try:
-            scenario = load(path)
-        except ScenarioError as exc:
-            warnings.warn(f"scn: bundled scenario {path.name} does not load ({exc}); not registered", stacklevel=2)
+        analysis = analyze_file(path)
+        if analysis.scenario is None and not any(d.level is Severity.ERROR for d in analysis.diagnostics):
+            continue  # a piece meant to be included (no `scenario` line): nothing to register
+        if not analysis.ok or analysis.scenario is None:
+            error = ScenarioError(analysis.diagnostics)
+            warnings.warn(f"scn: bundled scenario {path.name} does not load ({error}); not registered", stacklevel=2)
             continue
+        scenario = analysis.scenario
         env_id = f"{NAMESPACE}/{scenario.name}-v0"
         ids.append(env_id)
         if env_id not in gym.registry:

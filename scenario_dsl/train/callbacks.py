@@ -20,6 +20,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import CSVOutputFormat
 
+from scenario_dsl.runtime.env import DROPPED
 from scenario_dsl.train import rundir
 from scenario_dsl.train.evaluation import FAILURE_PREFIXES, make_policy, run_episodes, summarize
 
@@ -130,15 +131,16 @@ class EvalCallback(BaseCallback):
 
 class EpisodeLog(BaseCallback):
     """One row per finished training episode in episodes.csv (return, length, each reward term's
-    sum, how it ended); counts episodes cut short by a failing simulation."""
+    sum, how it ended); counts episodes cut short by a failing simulation (`failed`) and those
+    dropped with a lost Ray worker (`dropped`, ending "worker_lost")."""
 
-    def __init__(self, run: Path, terms: list[str], n_envs: int, failed: int = 0) -> None:
+    def __init__(self, run: Path, terms: list[str], n_envs: int, failed: int = 0, dropped: int = 0) -> None:
         super().__init__()
         self.terms = terms
         self.columns = ["timesteps", "return", "length", *(f"term_{t}" for t in terms), "success", "ending", "time"]
         self.csv = rundir.CsvLog(run / rundir.EPISODES_CSV, self.columns)
         self.sums = np.zeros((n_envs, len(terms)))
-        self.failed = failed
+        self.failed, self.dropped = failed, dropped
         self.recent: deque[float] = deque(maxlen=100)
 
     def _on_step(self) -> bool:
@@ -159,6 +161,8 @@ class EpisodeLog(BaseCallback):
             if str(ending).startswith(FAILURE_PREFIXES):
                 self.failed += 1
                 ending = str(ending).split(":")[0]
+            elif ending == DROPPED:
+                self.dropped += 1
             row = {"timesteps": self.num_timesteps, "return": episode.get("r", ""), "length": episode.get("l", ""),
                    "success": "" if "is_success" not in info else int(bool(info["is_success"])),
                    "ending": ending, "time": time.time()}
@@ -168,6 +172,8 @@ class EpisodeLog(BaseCallback):
                 self.recent.append(float(episode["r"]))
             self.sums[i] = 0.0
         self.logger.record("rollout/failed_episodes", self.failed)
+        if self.dropped:
+            self.logger.record("rollout/dropped_episodes", self.dropped)
         return True
 
     def _on_training_end(self) -> None:

@@ -42,7 +42,7 @@ NOISE_TYPES = ("normal", "ornstein-uhlenbeck")
 RUN_KEYS: dict[str, Any] = {
     "n_timesteps": int, "n_envs": int, "worlds": int, "seed": int, "normalize": bool, "net_arch": list[int],
     "activation": str, "eval_freq": int, "eval_episodes": int, "save_freq": int, "keep_checkpoints": int,
-    "noise_type": str, "noise_std": float,
+    "noise_type": str, "noise_std": float, "ray": str, "cpus_per_worker": float,
 }
 #: Constructor arguments scn sets itself, never the user.
 RESERVED = frozenset({"self", "policy", "env", "tensorboard_log", "policy_kwargs", "verbose", "seed", "device",
@@ -80,6 +80,8 @@ class TrainConfig:
     noise_type: str | None = None
     noise_std: float = 0.1
     device: str = "auto"
+    ray: str | None = None  # env workers as Ray actors: "local" (Ray started in the run), "auto" or an address
+    cpus_per_worker: float = 1.0  # the CPUs each Ray env worker asks for
     hyperparams: dict[str, Any] = field(default_factory=dict)  # the algorithm's own arguments
     policy_kwargs: dict[str, Any] = field(default_factory=dict)  # the policy's, besides net_arch/activation
 
@@ -149,7 +151,8 @@ def parse_value(raw: str) -> Any:
 
 def resolve(train: Train | None, sets: Iterable[tuple[str, Any]] = (), *, algo: str | None = None,
             n_timesteps: int | None = None, n_envs: int | None = None, worlds: int | None = None,
-            seed: int | None = None, device: str = "auto", source: str = "the train block",
+            seed: int | None = None, device: str = "auto", ray: str | None = None,
+            source: str = "the train block",
             ) -> tuple[TrainConfig, list[str]]:
     """The checked configuration and notes for the user (e.g. hyperparameters dropped because
     `--algo` names another algorithm than the file's). Raises `ConfigError`."""
@@ -204,7 +207,8 @@ def resolve(train: Train | None, sets: Iterable[tuple[str, Any]] = (), *, algo: 
         save_freq=run.get("save_freq", max(1, total // 10)),
         keep_checkpoints=run.get("keep_checkpoints", 3),
         noise_type=run.get("noise_type"), noise_std=run.get("noise_std", 0.1),
-        device=device, hyperparams=hyper, policy_kwargs=policy)
+        device=device, ray=ray or run.get("ray"), cpus_per_worker=run.get("cpus_per_worker", 1.0),
+        hyperparams=hyper, policy_kwargs=policy)
     _check_ranges(config)
     return config, notes
 
@@ -215,6 +219,10 @@ def _check_ranges(c: TrainConfig) -> None:
             raise ConfigError(f"`{key}` must be at least 1, got {getattr(c, key)}")
     if c.worlds > MAX_WORLDS:
         raise ConfigError(f"`worlds` must be at most {MAX_WORLDS} (worlds in one process), got {c.worlds}")
+    if c.cpus_per_worker <= 0:
+        raise ConfigError(f"`cpus_per_worker` must be more than 0, got {c.cpus_per_worker}")
+    if c.ray is not None and not c.ray.strip():
+        raise ConfigError("`ray` must be local, auto or a cluster address such as 10.0.0.5:6379")
     if c.eval_freq < 0:
         raise ConfigError(f"`eval_freq` must be 0 (no evaluation) or more, got {c.eval_freq}")
     if c.seed < 0:

@@ -6,6 +6,7 @@
         progress.csv      stable-baselines3's training log, one row per update
         episodes.csv      one row per finished training episode: return, length, reward terms, ending
         evaluations.csv   one row per periodic evaluation on a separately seeded env
+        workers.json      with Ray (`--ray`): where each env worker ran (node, host, pid), and its losses
         checkpoints/ckpt-<timesteps>/   model.zip, replay_buffer.pkl, vecnormalize.pkl, rng.pkl, state.json
         best -> best-<timesteps>/       the best evaluated model (a symbolic link, swapped atomically)
         final/            the model at the end of training
@@ -40,6 +41,7 @@ from scenario_dsl.support.files import umask, write_text_atomically
 RUN_FORMAT = "scn.run/1"
 RUN_JSON, SCENARIO_JSON = "run.json", "scenario.json"
 PROGRESS_CSV, EPISODES_CSV, EVALUATIONS_CSV = "progress.csv", "episodes.csv", "evaluations.csv"
+WORKERS_JSON = "workers.json"
 CHECKPOINTS, BEST, FINAL, TENSORBOARD = "checkpoints", "best", "final", "tb"
 MODEL, REPLAY_BUFFER, VECNORMALIZE, RNG, STATE = (
     "model.zip", "replay_buffer.pkl", "vecnormalize.pkl", "rng.pkl", "state.json")

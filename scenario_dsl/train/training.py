@@ -7,8 +7,10 @@ A resumed run is reproducible from its checkpoint (the environments are reseeded
 seed and the checkpoint's timestep count), not bit-for-bit the run that was killed: work done
 after the last checkpoint is redone, and the rows it had logged are dropped first.
 
-Environments: with `worlds > 1`, `n_envs` processes of `worlds` worlds each in one simulator
-(`runtime.batch_procs`, environment `i` seeded `seed + i`); else `SubprocVecEnv` of
+Environments: with `ray` set, `n_envs` Ray actors of `worlds` environments each, spread over the
+cluster's nodes (`runtime.ray_env`; environment `i` seeded `seed + i` as below, where each
+worker ran in the run's workers.json); else, with `worlds > 1`, `n_envs` processes of `worlds`
+worlds each in one simulator (`runtime.batch_procs`, environment `i` seeded `seed + i`); else `SubprocVecEnv` of
 `EnvFactory`s when `n_envs > 1` (worker `i` seeded `seed + i`), else `DummyVecEnv`; then
 `VecMonitor`; then `VecNormalize` when `normalize` is set (its statistics are saved with every
 checkpoint). Evaluation uses its own env in this process, with
@@ -31,7 +33,7 @@ from scenario_dsl.compiler.artifacts import compiled_document, load_compiled, sc
 from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.lang.model import Scenario
 from scenario_dsl.runtime.batch_procs import make_vec_env as make_batches
-from scenario_dsl.runtime.env import EnvFactory, make_env
+from scenario_dsl.runtime.env import DROPPED, EnvFactory, make_env
 from scenario_dsl.support.version import versions as scn_versions
 from scenario_dsl.train import rundir
 from scenario_dsl.train.callbacks import (
@@ -63,14 +65,42 @@ def tensorboard_available() -> bool:
 def make_vec_env(scenario: Scenario, config: TrainConfig, seed: int) -> Any:
     """The training environments, monitored: with `worlds > 1`, `n_envs` processes of `worlds`
     worlds in one simulator each (`runtime.batch_procs`); else subprocess workers when
-    `n_envs > 1`. Environment i is seeded `seed + i` either way."""
+    `n_envs > 1`; or, with `ray` set, Ray actors. Environment i is seeded `seed + i` every way."""
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
 
+    if config.ray is not None:
+        return VecMonitor(ray_workers(scenario, config, seed))
     if config.worlds > 1:
         return VecMonitor(make_batches(scenario, n_envs=config.n_envs, worlds=config.worlds, seed=seed))
     factories = [EnvFactory(scenario, seed=seed + i) for i in range(config.n_envs)]
     venv = SubprocVecEnv(factories) if config.n_envs > 1 else DummyVecEnv(factories)  # type: ignore[arg-type]
     return VecMonitor(venv)
+
+
+def ray_workers(scenario: Scenario, config: TrainConfig, seed: int) -> Any:
+    """`config.n_envs` Ray env workers (`runtime.ray_env.RayVecEnv`), after joining the cluster
+    `config.ray` names ("local": one started in this process)."""
+    try:
+        from scenario_dsl.runtime import ray_env  # Ray is an optional extra: imported only when asked for
+    except ImportError as exc:
+        raise ConfigError(f"`ray` needs Ray, which is not installed here ({exc}); install it with "
+                          "pip install -e '.[ray]'") from None
+    ray_env.connect(None if config.ray == "local" else config.ray)
+    return ray_env.RayVecEnv(scenario, config.n_envs, config.worlds, seed=seed, cpus_per_worker=config.cpus_per_worker)
+
+
+def _ray_venv(model: Any) -> Any | None:
+    """The model's `RayVecEnv`, under its wrappers, if it trains on Ray workers."""
+    venv = model.get_env().unwrapped  # the innermost: wrappers forward attribute reads to it
+    return venv if hasattr(venv, "on_replaced") else None
+
+
+def stop_local_ray(config: TrainConfig) -> None:
+    """Shut down the Ray instance a run started inside itself (`ray = local`)."""
+    if config.ray == "local":
+        import ray  # present: the run used it
+
+        ray.shutdown()
 
 
 def build_model(scenario: Scenario, config: TrainConfig) -> Any:
@@ -139,13 +169,16 @@ def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: s
         _learn(run, scenario, config, model, log, progress=progress, resumed=False)
     finally:
         model.get_env().close()
+        stop_local_ray(config)
     return run
 
 
 def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str | None = None, log: Log,
-           progress: bool | None = None) -> Path:
+           progress: bool | None = None, ray: str | None = None) -> Path:
     """Continue the run in `run_path` from its newest complete checkpoint (or from the start when
-    it was killed before its first); `n_timesteps` raises the run's target."""
+    it was killed before its first); `n_timesteps` raises the run's target; `ray` runs its env
+    workers on that Ray cluster (a run that used Ray goes on with the cluster it used unless
+    told another)."""
     from stable_baselines3.common.vec_env import VecNormalize
 
     run = rundir.find_run_dir(run_path)
@@ -158,6 +191,8 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
         config = replace(config, n_timesteps=n_timesteps)
     if device is not None:
         config = replace(config, device=device)
+    if ray is not None:
+        config = replace(config, ray=ray)
     rundir.remove_partial(run / rundir.CHECKPOINTS)
     rundir.remove_partial(run)
     found = rundir.checkpoints(run)
@@ -206,7 +241,40 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
         _learn(run, scenario, config, model, log, progress=progress, resumed=resumed, wall_seconds_before=before)
     finally:
         model.get_env().close()
+        stop_local_ray(config)
     return run
+
+
+def _record_workers(run: Path, workers: Any, log: Log) -> None:
+    """workers.json: where each Ray env worker runs and the workers lost so far, rewritten at each
+    loss; the workers of earlier processes of this run (before a resume) are kept in `before`."""
+    path = run / rundir.WORKERS_JSON
+    before: list[dict[str, Any]] = []
+    if path.is_file():
+        old = json.loads(path.read_text())
+        before = [*old.get("before", []), {"workers": old.get("workers", []), "lost": old.get("lost", [])}]
+
+    def write() -> None:
+        rundir.write_json(path, {"workers": workers.where(), "lost": workers.lost, "before": before})
+
+    def on_replaced(k: int, error: BaseException) -> None:
+        write()
+        log(f"env worker {k} was lost ({type(error).__name__}); its episodes are dropped, a new worker runs "
+            f"on node {workers.where()[k]['node'][:12]}")
+
+    workers.on_replaced = on_replaced
+    write()
+    nodes = {w["node"] for w in workers.where()}
+    log(f"{len(workers.actors)} Ray env workers on {len(nodes)} node{'s' if len(nodes) != 1 else ''}")
+
+
+def _lost_workers(run: Path) -> int:
+    """Workers lost over the whole run, resumes included."""
+    path = run / rundir.WORKERS_JSON
+    if not path.is_file():
+        return 0
+    data = json.loads(path.read_text())
+    return len(data.get("lost", [])) + sum(len(b.get("lost", [])) for b in data.get("before", []))
 
 
 def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: Log, *, progress: bool | None,
@@ -222,7 +290,11 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
     failed = sum(r.get("ending", "").startswith(FAILURE_PREFIXES)
                  for r in rundir.read_csv(run / rundir.EPISODES_CSV))
     compiled_terms = [t.name for t in scenario.reward]
-    episodes = EpisodeLog(run, compiled_terms, config.total_envs, failed=failed)
+    dropped = sum(r.get("ending", "") == DROPPED for r in rundir.read_csv(run / rundir.EPISODES_CSV))
+    episodes = EpisodeLog(run, compiled_terms, config.total_envs, failed=failed, dropped=dropped)
+    workers = _ray_venv(model)
+    if workers is not None:
+        _record_workers(run, workers, log)
     display = ProgressDisplay(config.n_timesteps, episodes, rich=progress)
     eval_env = make_env(scenario)
     clock = RunClock(wall_seconds_before)
@@ -269,6 +341,8 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
     meta = rundir.read_run(run)
     meta.update(status="finished", timesteps=int(model.num_timesteps), failed_episodes=episodes.failed,
                 wall_seconds=round(clock.seconds(), 1))
+    if workers is not None:
+        meta.update(dropped_episodes=episodes.dropped, lost_workers=_lost_workers(run))
     rundir.write_json(run / rundir.RUN_JSON, meta)
     log(f"finished at {model.num_timesteps} timesteps; failed simulations: {episodes.failed} episodes; "
         f"final model: {run / rundir.FINAL / rundir.MODEL}")

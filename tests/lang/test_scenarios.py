@@ -9,7 +9,18 @@ import pytest
 from scenario_dsl.lang.loader import analyze_file
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-BUNDLED = sorted(SCENARIOS.glob("*.scn"))
+# A piece meant to be included has no `scenario` line; the scenarios that include it check it.
+PIECES = sorted(p for p in SCENARIOS.glob("*.scn")
+                if not any(line.startswith("scenario ") for line in p.read_text().splitlines()))
+BUNDLED = sorted(set(SCENARIOS.glob("*.scn")) - set(PIECES))
+
+
+@pytest.mark.parametrize("piece", PIECES, ids=lambda p: p.stem)
+def test_each_bundled_piece_is_included_by_a_scenario_that_lints_clean(piece: Path) -> None:
+    including = [path for path in BUNDLED
+                 if piece.resolve() in {Path(f.span.source.path).resolve() for f in analyze_file(path).files}]
+    assert including, f"{piece.name} is included by no bundled scenario"
+    assert all(analyze_file(path).ok for path in including)
 
 
 def test_the_bundled_scenarios_are_there() -> None:

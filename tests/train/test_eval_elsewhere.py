@@ -73,7 +73,8 @@ def test_wilson_interval(successes: int, n: int, low: float, high: float) -> Non
     assert got[0] <= successes / n <= got[1]
 
 
-def test_worlds_past_the_limit_are_found_at_lint_with_their_place(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_worlds_past_the_limit_are_found_at_lint_with_their_place(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture) -> None:
     text = PENDULUM.read_text().replace("train { algo = sac;", "train { worlds = 5000; algo = sac;")
     assert "worlds = 5000" in text
     (tmp_path / "scn.toml").write_text("")
