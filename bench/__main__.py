@@ -7,7 +7,8 @@
 5 resets, 6 scaling (SubprocVecEnv and ScenarioVecEnv), 7 reward (compiled vs Python LeafSystem),
 randomization (issue 4: `scn sample`'s draws, randomized resets, a contact draw's cost in Drake),
 large_files (`scn lint` of a 100,000-line file of draws, of bodies, and of one 1.5 MB line), and
-batch (issue 13: N worlds in one diagram against single envs, Gymnasium's and worker processes).
+batch (issue 13: N worlds in one diagram against single envs, Gymnasium's and worker processes),
+and ray (issue 15: Ray actors against worker processes, and one actor round trip).
 `--log` also writes everything printed to FILE (the source of docs/benchmarks.md's figures).
 """
 
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "randomization": ("bench.bench_randomization", ["--quick"]),
     "large_files": ("bench.bench_large_files", ["--lines", "20000", "--runs", "1"]),
     "batch": ("bench.bench_batch", ["--quick"]),
+    "ray": ("bench.bench_ray", ["--quick"]),
 }
 
 

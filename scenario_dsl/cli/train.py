@@ -1,4 +1,5 @@
-"""`scn train`, `scn eval`, `scn plot`: training runs, evaluating their policies, their curves."""
+"""`scn train`, `scn sweep`, `scn eval`, `scn plot`: training runs and grids of them, evaluating their
+policies, their curves."""
 
 from __future__ import annotations
 
@@ -101,6 +102,58 @@ def train(args: argparse.Namespace, io: Streams) -> int:
                          progress=args.progress)
     io.out.write(f"{run}\n")
     return EXIT_OK
+
+
+@command(
+    "sweep", "train a grid of settings x seeds on Ray Tune, each trial a run directory; a summary table and plot",
+    arg("path", nargs="?", metavar="FILE", help="a .scn file"),
+    arg("--grid", action="append", default=[], metavar="KEY=V1,V2",
+        help="values to try (repeatable; the grid is every combination): a `param` of the scenario, else a "
+             "training setting as for --set, e.g. --grid learning_rate=1e-3,3e-4"),
+    arg("--seeds", default="0", metavar="A..B", help="training seeds of each grid point: 0..4, or 0,1,2 "
+        "(default: 0)"),
+    arg("--resume", metavar="SWEEP_DIR", help="run the trials of a sweep that have not finished"),
+    arg("--algo", choices=list(ALGORITHMS), help="the algorithm (default: the train block's, else ppo)"),
+    arg("--timesteps", type=int, metavar="N", help="timesteps per trial"),
+    PARAM_ARG,
+    arg("--set", action="append", default=[], metavar="KEY=VALUE", help="a hyperparameter for every trial "
+        "(repeatable)"),
+    arg("--out", default="sweeps", metavar="DIR", help="where sweep directories go (default: sweeps/)"),
+    arg("--ray", metavar="ADDRESS", help="the Ray cluster that runs the trials (HOST:PORT or auto; default: Ray "
+        "started inside the sweep)"),
+)
+def sweep(args: argparse.Namespace, io: Streams) -> int:
+    """Every trial's scenario and settings are checked before any trial runs (SCN601 exits 2,
+    scenario errors 1); a trial that fails is reported in the summary, not fatal to the others."""
+    from scenario_dsl.train import sweep as sweeps
+    from scenario_dsl.train.hyperparams import ConfigError, parse_set
+
+    def log(text: str) -> None:
+        io.err.write(text + "\n")
+        io.err.flush()
+
+    if args.resume:
+        if args.path or args.grid or args.set or args.param or args.algo or args.timesteps:
+            raise ConfigError("--resume runs a sweep as it was created: give only the sweep directory (and --ray)")
+        folder = Path(args.resume)
+        if not (folder / sweeps.SWEEP_JSON).is_file():
+            raise ConfigError(f"{folder} is not a sweep directory (no {sweeps.SWEEP_JSON})")
+    else:
+        if not args.path:
+            raise ConfigError("a scenario FILE (or --resume SWEEP_DIR) is required")
+        if not args.grid:
+            raise ConfigError("--grid KEY=V1,V2 is required: the settings to sweep over")
+        if build_scenario(args.path, dict(args.param), io) is None:  # its diagnostics, as `scn train` shows them
+            return EXIT_PROBLEMS
+        folder = sweeps.create(args.path, grid=sweeps.parse_grid(args.grid), seeds=sweeps.parse_seeds(args.seeds),
+                               params=dict(args.param), sets=[parse_set(t) for t in args.set], algo=args.algo,
+                               n_timesteps=args.timesteps, out=args.out, ray=args.ray)
+        log(f"sweep directory: {folder}")
+    rows = sweeps.run(folder, ray=args.ray, log=log)
+    io.out.write(sweeps.table(rows) + "\n")
+    io.out.write(f"{folder / sweeps.SUMMARY_CSV}\n")
+    failed = [r for r in rows if r["status"] != "finished"]
+    return EXIT_OK if not failed else EXIT_PROBLEMS
 
 
 @command(

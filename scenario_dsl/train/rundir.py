@@ -69,6 +69,14 @@ def new_run_dir(out: str | Path, scenario: str, seed: int) -> Path:
     raise RunDirError(f"cannot create a run directory under {base}")
 
 
+def make_run_dir(path: Path) -> Path:
+    """Create the run directory `path` (a sweep's trial); an empty one may exist already."""
+    path.mkdir(parents=True, exist_ok=True)
+    if any(path.iterdir()):
+        raise RunDirError("the folder for a new run is not empty", path=str(path))
+    return path
+
+
 def find_run_dir(path: str | Path) -> Path:
     """The run directory `path` is, or lies in (a model file inside one)."""
     p = Path(path).resolve()

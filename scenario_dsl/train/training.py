@@ -152,13 +152,13 @@ def versions() -> dict[str, str]:
 
 
 def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: str, command: Sequence[str],
-          log: Log, progress: bool | None = None) -> Path:
-    """Check the settings by building the model, create the run directory, and train.
-    Returns the run directory. Raises `ConfigError` before creating anything when the algorithm
-    rejects the settings."""
+          log: Log, progress: bool | None = None, run_dir: Path | None = None) -> Path:
+    """Check the settings by building the model, create the run directory (`run_dir`, else a new
+    one under `out`), and train. Returns the run directory. Raises `ConfigError` before creating
+    anything when the algorithm rejects the settings."""
     model = build_model(scenario, config)
     try:
-        run = rundir.new_run_dir(out, scenario.name, config.seed)
+        run = rundir.new_run_dir(out, scenario.name, config.seed) if run_dir is None else rundir.make_run_dir(run_dir)
         rundir.write_json(run / rundir.SCENARIO_JSON, compiled_document(scenario))
         rundir.write_json(run / rundir.RUN_JSON, {
             "format": rundir.RUN_FORMAT, "scenario": scenario.name, "source": source, "command": list(command),

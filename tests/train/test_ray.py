@@ -187,3 +187,32 @@ def test_an_unreachable_cluster_is_a_clear_error(tmp_path: Path) -> None:
     assert "SCN605" in done.stderr and f"127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
     assert not list(tmp_path.glob("pendulum/*"))  # no run directory for a run that never started
+
+
+def test_a_sweep_of_two_values_by_two_seeds_and_its_resume(cluster: str, tmp_path: Path) -> None:
+    sweep = subprocess.run(_scn("sweep", PENDULUM, "--grid", "learning_rate=1e-3,3e-4", "--seeds", "0..1",
+                                "--algo", "ppo", "--timesteps", "256", "--set", "n_steps=128",
+                                "--set", "eval_episodes=1", "--ray", cluster, "--out", str(tmp_path)),
+                           capture_output=True, text=True, timeout=600, cwd=tmp_path, env=ENV)
+    assert sweep.returncode == 0, sweep.stderr[-3000:]
+    (folder,) = tmp_path.glob("pendulum-*")
+    summary = _rows(folder / "summary.csv")
+    names = ["learning_rate=1e-3,seed=0", "learning_rate=1e-3,seed=1", "learning_rate=3e-4,seed=0",
+             "learning_rate=3e-4,seed=1"]
+    assert [r["trial"] for r in summary] == names
+    assert all(r["status"] == "finished" and int(r["timesteps"]) == 256 and r["final_return"] for r in summary)
+    for name, learning_rate, seed in zip(names, [1e-3, 1e-3, 3e-4, 3e-4], [0, 1, 0, 1], strict=True):
+        meta = json.loads((folder / name / "run.json").read_text())  # each trial a normal run directory
+        assert meta["seed"] == seed and meta["config"]["hyperparams"]["learning_rate"] == learning_rate
+    table = sweep.stdout.splitlines()
+    assert table[0].split()[:3] == ["trial", "status", "timesteps"] and len(table) == 1 + 4 + 1
+    assert (folder / "summary.png").stat().st_size > 0
+    # resumable: a trial whose run directory is gone runs again, and only that one
+    kept = (folder / names[0] / "run.json").stat().st_mtime_ns
+    shutil.rmtree(folder / names[3])
+    resumed = subprocess.run(_scn("sweep", "--resume", str(folder), "--ray", cluster), capture_output=True,
+                             text=True, timeout=600, cwd=tmp_path, env=ENV)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "1 of 4 trials to run" in resumed.stderr
+    assert (folder / names[0] / "run.json").stat().st_mtime_ns == kept
+    assert json.loads((folder / names[3] / "run.json").read_text())["status"] == "finished"
