@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
 import time
 from typing import Any
 
 from bench.bench_scaling import vector_rate
-from bench.common import SCENARIOS, interleaved, machine, median, runs_text
+from bench.common import SCENARIOS, interleaved, machine, median, runs_text, worker_counts
 
 #: case -> (vector steps per run, full; quick)
 STEPS = {"pendulum.scn": (2000, 500), "box_flipup_fast.scn": (200, 60)}
@@ -109,9 +108,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="default 3, quick 2")
     parser.add_argument("--case", nargs="*", default=list(STEPS), choices=list(STEPS))
     options = parser.parse_args()
-    cpus = os.cpu_count() or 1
-    workers = ([int(x) for x in options.workers.split(",")] if options.workers
-               else [n for n in (1, 2, 4, 8, 16) if n <= max(2, cpus)])
+    workers = worker_counts(options.workers)
     repeats = options.repeats or (2 if options.quick else 3)
     import ray
 

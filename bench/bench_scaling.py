@@ -16,14 +16,13 @@ turns in each repeat (startup not timed). Random actions; episode ends reset aut
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from bench.common import SCENARIOS, interleaved, load_variant, machine, median, runs_text
+from bench.common import SCENARIOS, interleaved, load_variant, machine, median, runs_text, worker_counts
 
 CHEAP = "time_step = 2 ms; contact_model = point; discrete_contact_approximation = lagged"
 #: case -> (env steps per worker per run, full; quick)
@@ -129,9 +128,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="default 3, quick 2")
     parser.add_argument("--case", nargs="*", default=list(STEPS), choices=list(STEPS))
     options = parser.parse_args()
-    cpus = os.cpu_count() or 1
-    workers = ([int(x) for x in options.workers.split(",")] if options.workers
-               else [n for n in (1, 2, 4, 8, 16) if n <= max(2, cpus)])
+    workers = worker_counts(options.workers)
     repeats = options.repeats or (2 if options.quick else 3)
     print(f"scaling: {machine()}; workers {workers}; median of {repeats} repeats "
           "(all vector envs of a case take turns)")

@@ -33,6 +33,13 @@ def clock_name() -> str:
     return "wall time" if _clock is time.perf_counter else "CPU time of this process"
 
 
+def worker_counts(text: str | None) -> list[int]:
+    """`--workers 1,2`, or by default 1, 2, 4, 8, 16 up to the CPU count (at least 1 and 2)."""
+    if text:
+        return [int(x) for x in text.split(",")]
+    return [n for n in (1, 2, 4, 8, 16) if n <= max(2, os.cpu_count() or 1)]
+
+
 def interleaved(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
     """Call each run once per repeat, taking turns (a load that comes and goes on a shared
     machine then falls on all of them alike); each run returns its own figure (a rate)."""
