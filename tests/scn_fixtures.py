@@ -12,6 +12,10 @@ from scenario_dsl import cli, load
 from scenario_dsl.lang import model as m
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+#: The bundled scenarios, without the pieces meant to be included (files with no `scenario`
+#: line, such as box_flipup_task.scn): what can be loaded, built and checked on its own.
+BUNDLED = sorted(p for p in SCENARIOS.glob("*.scn")
+                 if any(line.startswith("scenario ") for line in p.read_text().splitlines()))
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

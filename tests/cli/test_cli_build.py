@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from scn_fixtures import BUNDLED
 from scn_fixtures import run_cli as run
 
 from scenario_dsl import load
@@ -136,7 +137,7 @@ def test_front_end_errors_stop_the_build(project: Path, capsys: pytest.CaptureFi
     assert code == 1 and "error[SCN301]" in err and not (project / "out").exists()
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIOS.glob("*.scn")))
+@pytest.mark.parametrize("name", [p.stem for p in BUNDLED])
 def test_every_bundled_scenario_passes_check(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "check", str(SCENARIOS / f"{name}.scn"), "--steps", "200", "--seed", "3")
     assert code == 0, out + err

@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from scn_fixtures import BUNDLED, SCENARIOS
 
 from scenario_dsl.lang.loader import analyze_file
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 # A piece meant to be included has no `scenario` line; the scenarios that include it check it.
-PIECES = sorted(p for p in SCENARIOS.glob("*.scn")
-                if not any(line.startswith("scenario ") for line in p.read_text().splitlines()))
-BUNDLED = sorted(set(SCENARIOS.glob("*.scn")) - set(PIECES))
+PIECES = sorted(set(SCENARIOS.glob("*.scn")) - set(BUNDLED))
 
 
 @pytest.mark.parametrize("piece", PIECES, ids=lambda p: p.stem)

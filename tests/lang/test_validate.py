@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from scn_fixtures import BUNDLED
 
 import scenario_dsl
 from scenario_dsl.lang import model as m
@@ -242,7 +243,7 @@ def test_json_schema_exports() -> None:
     json.dumps(schema)
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIOS.glob("*.scn")))
+@pytest.mark.parametrize("name", [p.stem for p in BUNDLED])
 def test_scenario_round_trips_through_json(name: str) -> None:
     s = load_bundled(name)
     text = s.model_dump_json()
