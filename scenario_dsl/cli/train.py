@@ -183,6 +183,11 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
 
     loaded = evaluation.load_policy(args.path, device=args.device)  # SCN602/SCN009 reach `main`
     scenario = None
+    if loaded.scenario is None and not args.scenario:
+        from scenario_dsl.train.rundir import RunDirError
+
+        raise RunDirError("an exported policy carries no scenario: name the one to evaluate it in",
+                          "add --scenario FILE, e.g. the scenario it was trained on", path=args.path)
     if args.scenario:
         scenario = build_scenario(args.scenario, dict(args.param), io)
         if scenario is None:
@@ -212,6 +217,28 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
     except (ValueError, OSError) as exc:
         io.err.write(f"{PROG}: error: {exc}\n")
         return EXIT_USAGE
+    return EXIT_OK
+
+
+@command(
+    "export", "write a run's policy as one small stable-baselines3 zip, to ship and evaluate (scn eval "
+    "POLICY.zip --scenario FILE)",
+    arg("path", metavar="RUN_DIR_OR_MODEL", help="a run directory (its best model) or a model .zip inside one"),
+    arg("--output", "-o", required=True, metavar="OUT.zip", help="the file to write"),
+)
+def export(args: argparse.Namespace, io: Streams) -> int:
+    """The zip is for acting only: optimizer states emptied, critics zeroed (train.export)."""
+    from scenario_dsl.train import evaluation
+    from scenario_dsl.train.export import export_policy
+
+    loaded = evaluation.load_policy(args.path)  # SCN602 reaches `main`
+    if loaded.scenario is None:
+        raise evaluation.rundir.RunDirError("this is an exported policy already", path=args.path)
+    meta = evaluation.rundir.read_run(loaded.run)
+    size = export_policy(loaded.model, loaded.vec_normalize, algo=meta["config"]["algo"],
+                         scenario=loaded.scenario.name, source=str(loaded.model_path), out=Path(args.output))
+    io.out.write(f"{args.output}\n")
+    io.err.write(f"wrote {args.output} ({size / 1024:.0f} KiB) from {loaded.model_path}\n")
     return EXIT_OK
 
 

@@ -23,6 +23,7 @@ from scenario_dsl.compiler.artifacts import load_compiled
 from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.runtime.env import make_env
 from scenario_dsl.train import rundir
+from scenario_dsl.train.export import exported_info, normalizer_of
 from scenario_dsl.train.hyperparams import algorithm_class
 
 #: `truncation_reason` prefixes of episodes cut short by a failing simulation (NaN, divergence).
@@ -143,7 +144,7 @@ class LoadedPolicy:
 
     model: Any
     vec_normalize: Any | None
-    scenario: Any  # model.Scenario
+    scenario: Any  # model.Scenario; None for an exported policy (`train.export`)
     run: Path
     model_path: Path
 
@@ -155,6 +156,10 @@ def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
     p = Path(path)
     if not p.exists():
         raise rundir.RunDirError("no such file or directory", path=str(path))
+    info = exported_info(p)
+    if info is not None:  # `scn export`'s zip: no run directory, no scenario (evaluate with --scenario)
+        model = algorithm_class(info["algo"]).load(p, device=device)
+        return LoadedPolicy(model, normalizer_of(info), None, p.parent, p)
     run = rundir.find_run_dir(p)
     meta = rundir.read_run(run)
     model_path = rundir.model_in(p)

@@ -1,0 +1,110 @@
+"""Exported policies (`scn export`): a run's policy as one small stable-baselines3 zip, to ship
+and to evaluate without the run directory.
+
+The zip is the algorithm's own (`SAC.load(path)` reads it), trimmed to what acting needs: the
+optimizers' states are emptied and the critics' weights zeroed (they compress to nothing), and
+it is written compressed. It also holds `scn.json`: the algorithm, the scenario it was trained
+on, and the observation normalization (`VecNormalize`'s running mean and variance, as numbers,
+not a pickle). Training cannot continue from it (its critic is gone); `scn eval` evaluates it
+with `--scenario FILE`. Like every SB3 zip it holds pickled objects: ship and load only
+policies you trust.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scenario_dsl.train import rundir
+
+SCN_MEMBER = "scn.json"
+FORMAT = "scn.policy/1"
+#: state-dict key prefixes of the value side of a policy, which acting never reads
+#: (SAC, TD3, TQC, DDPG: critics; PPO, A2C, TRPO: the value network)
+CRITIC_PREFIXES = ("critic.", "critic_target.", "value_net.", "mlp_extractor.value_net.")
+
+
+@dataclass
+class ObservationNormalizer:
+    """`VecNormalize.normalize_obs` from its saved statistics (what `make_policy` calls)."""
+
+    mean: np.ndarray
+    var: np.ndarray
+    clip_obs: float
+    epsilon: float
+
+    def normalize_obs(self, observation: np.ndarray) -> np.ndarray:
+        scaled = (observation - self.mean) / np.sqrt(self.var + self.epsilon)
+        return np.asarray(np.clip(scaled, -self.clip_obs, self.clip_obs), dtype=np.float32)
+
+
+def export_policy(model: Any, vec_normalize: Any | None, *, algo: str, scenario: str, source: str,
+                  out: Path) -> int:
+    """Write `model` trimmed to acting, with `scn.json`, to `out`; returns its size in bytes."""
+    import torch  # the model is torch's: loaded already
+
+    with tempfile.TemporaryDirectory() as folder:
+        full = Path(folder) / "model.zip"
+        model.save(full)
+        members: dict[str, bytes] = {}
+        with zipfile.ZipFile(full) as archive:
+            for name in archive.namelist():
+                data = archive.read(name)
+                if name == "policy.pth":
+                    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+                    state = {k: torch.zeros_like(v) if k.startswith(CRITIC_PREFIXES) else v for k, v in state.items()}
+                    data = _saved(torch, state)
+                elif name.endswith("optimizer.pth"):
+                    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+                    data = _saved(torch, {**state, "state": {}})  # a fresh optimizer's state
+                members[name] = data
+    normalizer = None
+    if vec_normalize is not None and getattr(vec_normalize, "norm_obs", False):
+        rms = vec_normalize.obs_rms
+        normalizer = {"mean": np.asarray(rms.mean).tolist(), "var": np.asarray(rms.var).tolist(),
+                      "clip_obs": float(vec_normalize.clip_obs), "epsilon": float(vec_normalize.epsilon)}
+    members[SCN_MEMBER] = json.dumps({"format": FORMAT, "algo": algo, "scenario": scenario, "source": source,
+                                      "normalize_observations": normalizer}, indent=2).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    partial = out.with_name(f".{out.name}.tmp")  # renamed into place: `out` is never half written
+    partial.write_bytes(buffer.getvalue())
+    partial.replace(out)
+    return len(buffer.getvalue())
+
+
+def _saved(torch: Any, state: Any) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def exported_info(path: Path) -> dict[str, Any] | None:
+    """`scn.json` of an exported policy; None for any other file (a run's model.zip)."""
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as archive:
+        if SCN_MEMBER not in archive.namelist():
+            return None
+        info = json.loads(archive.read(SCN_MEMBER))
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise rundir.RunDirError(f"not an exported policy of this scn (expected \"format\": \"{FORMAT}\")",
+                                 path=str(path))
+    return info
+
+
+def normalizer_of(info: dict[str, Any]) -> ObservationNormalizer | None:
+    saved = info.get("normalize_observations")
+    if not saved:
+        return None
+    return ObservationNormalizer(np.asarray(saved["mean"]), np.asarray(saved["var"]), saved["clip_obs"],
+                                 saved["epsilon"])

@@ -1,0 +1,54 @@
+"""`scn export`: a run's policy as one small stable-baselines3 zip that `scn eval --scenario`
+evaluates as the run's own model, and the shipped flip-up policy flips the box under the
+lecture's physics."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from scn_fixtures import SCENARIOS
+
+from scenario_dsl.cli import main
+from scenario_dsl.train import rundir
+from scenario_dsl.train.hyperparams import algorithm_class
+
+QUIET = ["--threads", "1", "--no-progress"]
+
+
+def _eval(capsys: pytest.CaptureFixture, *args: str) -> dict:
+    capsys.readouterr()
+    assert main(["eval", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("algo, sets", [("ppo", ["--set", "n_steps=256", "--set", "normalize=true"]),
+                                        ("sac", ["--set", "learning_starts=100"])])
+def test_an_exported_policy_acts_as_the_run_does(tmp_path: Path, capsys: pytest.CaptureFixture, algo: str,
+                                                 sets: list[str]) -> None:
+    assert main(["train", str(SCENARIOS / "pendulum.scn"), "--algo", algo, "--timesteps", "512", "--seed", "1",
+                 *sets, "--out", str(tmp_path / "runs"), *QUIET]) == 0
+    (run,) = [p for p in (tmp_path / "runs").glob("*/*") if (p / rundir.RUN_JSON).is_file()]
+    out = tmp_path / "policy.zip"
+    assert main(["export", str(run), "-o", str(out)]) == 0
+    model = rundir.model_in(run)
+    assert out.stat().st_size < model.stat().st_size / 2  # optimizers emptied, critics zeroed, compressed
+    with zipfile.ZipFile(out) as archive:
+        info = json.loads(archive.read("scn.json"))
+    assert info["algo"] == algo and info["scenario"] == "pendulum"
+    assert (info["normalize_observations"] is not None) == (algo == "ppo")  # the statistics, as numbers
+    algorithm_class(algo).load(out)  # still the algorithm's own zip
+    theirs = _eval(capsys, str(run), "--episodes", "3", "--deterministic")
+    mine = _eval(capsys, str(out), "--scenario", str(SCENARIOS / "pendulum.scn"), "--episodes", "3",
+                 "--deterministic")
+    assert mine["mean_return"] == pytest.approx(theirs["mean_return"], rel=1e-6)
+
+
+def test_an_exported_policy_needs_a_scenario(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    policy = SCENARIOS / "policies" / "box_flipup.zip"
+    capsys.readouterr()
+    assert main(["eval", str(policy)]) == 2
+    err = capsys.readouterr().err
+    assert "SCN602" in err and "--scenario" in err and "Traceback" not in err
