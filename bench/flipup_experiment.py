@@ -1,0 +1,141 @@
+"""The flip-up experiment (issue 14, item 4): policies trained (a) at the lecture's physics
+without randomization, (b) at the fast physics without it, (c) at the fast physics with it;
+each evaluated on (i) box_flipup.scn, (ii) box_flipup_dr.scn's distribution and (iii) the
+held-out physics of box_flipup_heldout.scn; flip rates with 95% Wilson intervals, per training
+seed and pooled over seeds.
+
+Every step is a `scn` command, printed before it runs; a step whose output exists is skipped, so
+the experiment resumes where it stopped (an unfinished training run resumes from its
+checkpoint). `--jobs K` runs K steps at once (one core each).
+
+    .venv/bin/python -m bench.flipup_experiment [--out runs/flipup] [--rows a b c] [--seeds 0 1 2]
+        [--episodes 200] [--sets i ii iii] [--jobs 2] [--table-only]
+
+Training uses each file's `train` block (box_flipup_fast.scn's, the recipe: SAC); (a) trains
+box_flipup.scn with the same recipe, for `--lecture-timesteps` (default 60,000, about what an
+hour of the lecture's physics allows on one core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench.common import ROOT, SCENARIOS
+
+SCN = [sys.executable, "-m", "scenario_dsl"]
+RECIPE = ["--algo", "sac", "--set", "net_arch=[256,256]", "--set", "learning_rate=1e-3", "--set", "train_freq=4"]
+ROWS = {"a": ("box_flipup.scn", "the lecture's physics, no randomization"),
+        "b": ("box_flipup_fast.scn", "fast physics, no randomization"),
+        "c": ("box_flipup_fast_dr.scn", "fast physics, randomized")}
+SETS = {"i": ("box_flipup.scn", "the lecture's physics"),
+        "ii": ("box_flipup_dr.scn", "box_flipup_dr.scn's distribution"),
+        "iii": ("box_flipup_heldout.scn", "held-out physics")}
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a success rate."""
+    if n == 0:
+        return math.nan, math.nan
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def run_dir(out: Path, row: str, seed: int) -> Path | None:
+    found = sorted(p.parent for p in (out / f"{row}-seed{seed}").glob("*/*/run.json"))
+    return found[0] if found else None
+
+
+def train_step(out: Path, row: str, seed: int, lecture_timesteps: int) -> list[str] | None:
+    """The command that trains (or resumes) one policy; None when it has finished."""
+    run = run_dir(out, row, seed)
+    if run is not None:
+        if json.loads((run / "run.json").read_text()).get("status") == "finished":
+            return None
+        return [*SCN, "train", "--resume", str(run), "--no-progress"]
+    extra = [*RECIPE, "--timesteps", str(lecture_timesteps)] if row == "a" else []
+    return [*SCN, "train", str(SCENARIOS / ROWS[row][0]), "--seed", str(seed), *extra,
+            "--out", str(out / f"{row}-seed{seed}"), "--no-progress"]
+
+
+def eval_path(out: Path, row: str, seed: int, evaluation: str) -> Path:
+    return out / f"{row}-seed{seed}" / f"eval-{evaluation}.json"
+
+
+def eval_step(out: Path, row: str, seed: int, evaluation: str, episodes: int) -> list[str] | None:
+    if eval_path(out, row, seed, evaluation).is_file():
+        return None
+    run = run_dir(out, row, seed)
+    assert run is not None
+    return [*SCN, "eval", str(run), "--scenario", str(SCENARIOS / SETS[evaluation][0]), "--episodes",
+            str(episodes), "--deterministic", "--json"]
+
+
+def execute(command: list[str], output: Path | None) -> None:
+    print("$ " + " ".join(command[2:] if command[:2] == SCN else command), flush=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"  failed ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}", flush=True)
+        return
+    if output is not None:
+        output.write_text(done.stdout)
+
+
+def table(out: Path, rows: list[str], seeds: list[int], sets: list[str]) -> str:
+    """Markdown: a row per training setting, a column per evaluation set; pooled flip rate with
+    its interval, then each seed's."""
+    lines = ["| trained on | " + " | ".join(f"({e}) {SETS[e][1]}" for e in sets) + " |",
+             "|---|" + "---|" * len(sets)]
+    for row in rows:
+        cells = []
+        for evaluation in sets:
+            per_seed = []
+            for seed in seeds:
+                path = eval_path(out, row, seed, evaluation)
+                if path.is_file():
+                    result = json.loads(path.read_text())
+                    per_seed.append((round(result["success_rate"] * result["episodes"]), result["episodes"]))
+            if not per_seed:
+                cells.append("-")
+                continue
+            flips, n = sum(f for f, _ in per_seed), sum(k for _, k in per_seed)
+            low, high = wilson(flips, n)
+            seeds_text = ", ".join(f"{f / k:.0%}" for f, k in per_seed)
+            cells.append(f"{flips / n:.1%} [{low:.1%}, {high:.1%}] (seeds: {seeds_text})")
+        lines.append(f"| ({row}) {ROWS[row][1]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "flipup")
+    parser.add_argument("--rows", nargs="*", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument("--lecture-timesteps", type=int, default=60_000)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--table-only", action="store_true")
+    options = parser.parse_args()
+    out: Path = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    if not options.table_only:
+        with ThreadPoolExecutor(options.jobs) as pool:
+            trains = [(c, None) for c in (train_step(out, r, s, options.lecture_timesteps)
+                                          for r in options.rows for s in options.seeds) if c]
+            list(pool.map(lambda job: execute(*job), trains))
+            evals = [(c, eval_path(out, r, s, e)) for r in options.rows for s in options.seeds for e in options.sets
+                     if run_dir(out, r, s) is not None and (c := eval_step(out, r, s, e, options.episodes))]
+            list(pool.map(lambda job: execute(*job), evals))
+    print(table(out, options.rows, options.seeds, options.sets))
+
+
+if __name__ == "__main__":
+    main()
