@@ -147,7 +147,16 @@ class Index(Node):
     index: Expr
 
 
-Expr = Number | Ref | Call | Vector | Group | Norm | Unary | Binary | Compare | Index
+@dataclass(frozen=True)
+class Slice(Node):
+    """`v[start:stop]`: elements start to stop - 1; either bound may be left out."""
+
+    target: Expr
+    start: Expr | None
+    stop: Expr | None
+
+
+Expr = Number | Ref | Call | Vector | Group | Norm | Unary | Binary | Compare | Index | Slice
 
 
 # ---- statements and block items -------------------------------------------------------------

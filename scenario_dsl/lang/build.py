@@ -244,6 +244,18 @@ class _Builder(Transformer[Token, Any]):
     def index(self, meta: Meta, c: list[Any]) -> ast.Index:
         return ast.Index(self._span(meta), c[0], c[1])
 
+    def slice(self, meta: Meta, c: list[Any]) -> ast.Slice:
+        return ast.Slice(self._span(meta), c[0], c[1], c[2])
+
+    def slice_from(self, meta: Meta, c: list[Any]) -> ast.Slice:
+        return ast.Slice(self._span(meta), c[0], c[1], None)
+
+    def slice_to(self, meta: Meta, c: list[Any]) -> ast.Slice:
+        return ast.Slice(self._span(meta), c[0], None, c[1])
+
+    def slice_all(self, meta: Meta, c: list[Any]) -> ast.Slice:
+        return ast.Slice(self._span(meta), c[0], None, None)
+
     def number(self, meta: Meta, c: list[Any]) -> ast.Number:
         return ast.Number(self._span(meta), str(c[0]), str(c[1]) if len(c) > 1 else None)
 

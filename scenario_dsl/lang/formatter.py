@@ -138,7 +138,7 @@ def _level(expr: ast.Expr) -> int:
         return NOT if expr.op == "not" else UNARY
     if isinstance(expr, ast.Compare):
         return COMPARE
-    if isinstance(expr, ast.Index):
+    if isinstance(expr, ast.Index | ast.Slice):
         return POSTFIX
     return ATOM
 
@@ -199,6 +199,8 @@ _EXPR_PRINTERS: dict[type, Callable[[Any], Doc]] = {
     ast.Binary: _binary,
     ast.Compare: _compare,
     ast.Index: lambda e: [*_expr(e.target, POSTFIX), "[", *_doc(e.index), "]"],
+    ast.Slice: lambda e: [*_expr(e.target, POSTFIX), "[", *(_doc(e.start) if e.start is not None else []), ":",
+                          *(_doc(e.stop) if e.stop is not None else []), "]"],
 }
 
 

@@ -309,6 +309,28 @@ class Checker:
         ir = self._apply("index", [target.ir, Const(value=float(i))], None, node.span)
         return Typed(ir, None, target.dim, target.boolean)
 
+    def _slice(self, node: ast.Slice, scope: Scope) -> Typed:
+        """`v[a:b]`: the vector of elements a to b - 1 (Python's, without a step); negative
+        bounds count from the end; the slice may not be empty or reach outside the vector."""
+        target = self.lower(node.target, scope)
+        if target.size is None:
+            raise self.error("SCN303", "slicing a scalar", node.span, "only vectors can be sliced")
+        bounds = []
+        for bound, default in ((node.start, 0), (node.stop, target.size)):
+            if bound is None:
+                bounds.append(default)
+                continue
+            value = self.lower(bound, scope).constant
+            if value is None or isinstance(value, list) or not value.is_integer():
+                raise self.error("SCN307", "a slice's bounds must be constant whole numbers", bound.span)
+            bounds.append(int(value) + (target.size if value < 0 else 0))
+        start, stop = bounds
+        if not 0 <= start < stop <= target.size:
+            raise self.error("SCN303", f"the slice {start}:{stop} of a {target.size}-vector is empty or outside it",
+                             node.span, f"bounds from 0 to {target.size}, the first below the second")
+        items = [self._apply("index", [target.ir, Const(value=float(i))], None, node.span) for i in range(start, stop)]
+        return Typed(self._apply("vector", items, stop - start, node.span), stop - start, target.dim, target.boolean)
+
     def _ref(self, node: ast.Ref, scope: Scope) -> Typed:
         name = node.parts[0].name
         if len(node.parts) == 1:
