@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scenario_dsl.lang.formatter import format_source
-from scenario_dsl.lang.source import SourceFile
 from scenario_dsl.lang.loader import analyze_text
+from scenario_dsl.lang.source import SourceFile
 from scenario_dsl.runtime.env import make_env
 
 HEAD = """scenario s
