@@ -17,7 +17,7 @@ BOX_FLIPUP = SCENARIOS / "box_flipup.scn"
 
 
 def _with(path: Path, block: str) -> scenario_dsl.lang.model.Scenario:
-    return scenario_dsl.loads(path.read_text() + "\n" + block + "\n", str(path))
+    return scenario_dsl.loads(path.read_text() + "\n" + block + "\n", str(path), base_dir=path.parent)
 
 
 def _gravity(env) -> float:
@@ -127,7 +127,8 @@ def test_shape_sizes_are_drawn_per_build() -> None:
 @pytest.mark.parametrize("draw", ["finger_pd.kp *~ uniform(0.8, 1.2)", "box.size *~ uniform(0.9, 1.1)",
                                   "plant.gravity *~ uniform(0.9, 1.1)"])
 def test_a_build_target_drawn_per_episode_is_a_lint_error(draw: str) -> None:
-    analysis = analyze_text(BOX_FLIPUP.read_text() + "\nrandomize { " + draw + " }\n", str(BOX_FLIPUP))
+    analysis = analyze_text(BOX_FLIPUP.read_text() + "\nrandomize { " + draw + " }\n", str(BOX_FLIPUP),
+                            base_dir=BOX_FLIPUP.parent)
     (error,) = analysis.diagnostics
     assert error.code == "SCN204" and error.message.endswith("cannot be drawn per episode")
     assert error.span is not None and error.span.text == draw.split()[0]
@@ -136,7 +137,7 @@ def test_a_build_target_drawn_per_episode_is_a_lint_error(draw: str) -> None:
 
 def test_the_size_of_a_body_without_a_shape_is_a_lint_error() -> None:
     analysis = analyze_text(BOX_FLIPUP.read_text() + "\nrandomize per build { carriage.size *~ uniform(0.9, 1.1) }\n",
-                            str(BOX_FLIPUP))
+                            str(BOX_FLIPUP), base_dir=BOX_FLIPUP.parent)
     (error,) = [d for d in analysis.diagnostics if d.code != "SCN410"]
     assert error.code == "SCN204" and "no declared shape" in error.message
     assert error.span is not None and error.span.text == "carriage.size"
@@ -152,7 +153,7 @@ def test_a_size_offset_below_zero_is_refused_at_the_rebuild() -> None:
 
 def test_a_build_target_drawn_per_step_points_at_per_build() -> None:
     analysis = analyze_text(BOX_FLIPUP.read_text() + "\nrandomize per step { box.size *~ uniform(0.9, 1.1) }\n",
-                            str(BOX_FLIPUP))
+                            str(BOX_FLIPUP), base_dir=BOX_FLIPUP.parent)
     (error,) = analysis.diagnostics
     assert error.code == "SCN204" and error.message.endswith("cannot be drawn per step")
     assert error.hint is not None and "randomize per build" in error.hint
@@ -163,7 +164,7 @@ def test_a_build_target_drawn_per_step_points_at_per_build() -> None:
 def test_a_size_offset_that_can_reach_zero_is_a_lint_error(offset: str, bad: bool) -> None:
     """box_flipup's box is 0.2 x 0.05 x 0.3: an offset reaching -0.05 m can make it vanish."""
     analysis = analyze_text(BOX_FLIPUP.read_text() + f"\nrandomize per build {{ box.size +~ {offset} }}\n",
-                            str(BOX_FLIPUP))
+                            str(BOX_FLIPUP), base_dir=BOX_FLIPUP.parent)
     errors = [d for d in analysis.diagnostics if d.code == "SCN405"]
     assert bool(errors) == bad
     if bad:
