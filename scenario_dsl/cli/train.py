@@ -180,21 +180,21 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
     import json
 
     from scenario_dsl.train import evaluation
+    from scenario_dsl.train.export import exported_info
 
-    loaded = evaluation.load_policy(args.path, device=args.device)  # SCN602/SCN009 reach `main`
+    if args.param and not args.scenario:
+        raise evaluation.PolicyMismatch("--param applies to the scenario of --scenario", "add --scenario FILE")
     scenario = None
-    if loaded.scenario is None and not args.scenario:
-        from scenario_dsl.train.rundir import RunDirError
-
-        raise RunDirError("an exported policy carries no scenario: name the one to evaluate it in",
-                          "add --scenario FILE, e.g. the scenario it was trained on", path=args.path)
     if args.scenario:
         scenario = build_scenario(args.scenario, dict(args.param), io)
         if scenario is None:
             return EXIT_PROBLEMS
-        evaluation.check_fits(loaded, scenario)  # SCN604 reaches `main`
-    elif args.param:
-        raise evaluation.PolicyMismatch("--param applies to the scenario of --scenario", "add --scenario FILE")
+    if scenario is not None and exported_info(Path(args.path)) is not None:  # `scn export`'s zip: no pickles
+        loaded = evaluation.load_exported_policy(args.path, scenario, device=args.device)
+    else:
+        loaded = evaluation.load_policy(args.path, device=args.device)  # SCN602/SCN009 reach `main`
+        if scenario is not None:
+            evaluation.check_fits(loaded, scenario)  # SCN604 reaches `main`
     results = evaluation.evaluate(loaded, args.episodes, args.seed, args.deterministic, scenario)
     summary_ = evaluation.summarize(results)
     if args.format == "json":
@@ -231,12 +231,13 @@ def export(args: argparse.Namespace, io: Streams) -> int:
     from scenario_dsl.train import evaluation
     from scenario_dsl.train.export import export_policy
 
-    loaded = evaluation.load_policy(args.path)  # SCN602 reaches `main`
-    if loaded.scenario is None:
-        raise evaluation.rundir.RunDirError("this is an exported policy already", path=args.path)
+    loaded = evaluation.load_policy(args.path)  # SCN602 reaches `main` (an exported zip included)
     meta = evaluation.rundir.read_run(loaded.run)
-    size = export_policy(loaded.model, loaded.vec_normalize, algo=meta["config"]["algo"],
-                         scenario=loaded.scenario.name, source=str(loaded.model_path), out=Path(args.output))
+    out = Path(args.output)
+    if not out.parent.is_dir():
+        raise evaluation.rundir.RunDirError("no such folder for the exported policy", path=str(out.parent))
+    size = export_policy(loaded.model, loaded.vec_normalize, config=meta["config"], scenario=loaded.scenario.name,
+                         source=str(loaded.model_path), out=out)
     io.out.write(f"{args.output}\n")
     io.err.write(f"wrote {args.output} ({size / 1024:.0f} KiB) from {loaded.model_path}\n")
     return EXIT_OK

@@ -23,7 +23,7 @@ from scenario_dsl.compiler.artifacts import load_compiled
 from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.runtime.env import make_env
 from scenario_dsl.train import rundir
-from scenario_dsl.train.export import exported_info, normalizer_of
+from scenario_dsl.train.export import exported_info, load_exported, normalizer_of
 from scenario_dsl.train.hyperparams import algorithm_class
 
 #: `truncation_reason` prefixes of episodes cut short by a failing simulation (NaN, divergence).
@@ -156,10 +156,9 @@ def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
     p = Path(path)
     if not p.exists():
         raise rundir.RunDirError("no such file or directory", path=str(path))
-    info = exported_info(p)
-    if info is not None:  # `scn export`'s zip: no run directory, no scenario (evaluate with --scenario)
-        model = algorithm_class(info["algo"]).load(p, device=device)
-        return LoadedPolicy(model, normalizer_of(info), None, p.parent, p)
+    if exported_info(p) is not None:  # `scn export`'s zip: see `load_exported_policy`
+        raise rundir.RunDirError("an exported policy carries no scenario: name the one to evaluate it in",
+                                 "add --scenario FILE, e.g. the scenario it was trained on", path=str(path))
     run = rundir.find_run_dir(p)
     meta = rundir.read_run(run)
     model_path = rundir.model_in(p)
@@ -180,6 +179,24 @@ def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
             vec_normalize = pickle.load(f)
         vec_normalize.training = False
     return LoadedPolicy(model, vec_normalize, scenario, run, model_path)
+
+
+def load_exported_policy(path: str | Path, scenario: Any, device: str = "auto") -> LoadedPolicy:
+    """A zip of `scn export`, to act in `scenario` (model.Scenario): nothing in it is unpickled
+    (`export.load_exported`). A policy that does not fit the scenario is SCN604."""
+    p = Path(path)
+    info = exported_info(p)
+    if info is None:
+        raise rundir.RunDirError("not a policy written by `scn export`", path=str(path))
+    env = make_env(scenario)
+    try:
+        model = load_exported(p, env, device)
+    except ValueError as exc:
+        raise PolicyMismatch(str(exc), "evaluate in a variant of the scenario it was trained on",
+                             path=scenario.path) from None
+    finally:
+        env.close()
+    return LoadedPolicy(model, normalizer_of(info), None, p.parent, p)
 
 
 class PolicyMismatch(ScnError, ValueError):

@@ -3,11 +3,15 @@ and to evaluate without the run directory.
 
 The zip is the algorithm's own (`SAC.load(path)` reads it), trimmed to what acting needs: the
 optimizers' states are emptied and the critics' weights zeroed (they compress to nothing), and
-it is written compressed. It also holds `scn.json`: the algorithm, the scenario it was trained
-on, and the observation normalization (`VecNormalize`'s running mean and variance, as numbers,
-not a pickle). Training cannot continue from it (its critic is gone); `scn eval` evaluates it
-with `--scenario FILE`. Like every SB3 zip it holds pickled objects: ship and load only
-policies you trust.
+it is written compressed. It also holds `scn.json`: the algorithm, the run's training settings,
+the scenario it was trained on, its spaces, and the observation normalization (`VecNormalize`'s
+running mean and variance, as numbers, not a pickle). Training cannot continue from it (its
+critic is gone).
+
+Loading it (`load_exported`) unpickles nothing: stable-baselines3's `load` would cloudpickle-load
+the zip's `data` (code, for a zip someone else made), so scn builds a fresh model from the
+settings in scn.json and the spaces of the scenario it is evaluated in, and reads only the
+weights (`torch.load(weights_only=True)`). A zip from elsewhere is therefore safe to evaluate.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ class ObservationNormalizer:
         return np.asarray(np.clip(scaled, -self.clip_obs, self.clip_obs), dtype=np.float32)
 
 
-def export_policy(model: Any, vec_normalize: Any | None, *, algo: str, scenario: str, source: str,
+def export_policy(model: Any, vec_normalize: Any | None, *, config: dict[str, Any], scenario: str, source: str,
                   out: Path) -> int:
     """Write `model` trimmed to acting, with `scn.json`, to `out`; returns its size in bytes."""
     import torch  # the model is torch's: loaded already
@@ -70,8 +74,12 @@ def export_policy(model: Any, vec_normalize: Any | None, *, algo: str, scenario:
         rms = vec_normalize.obs_rms
         normalizer = {"mean": np.asarray(rms.mean).tolist(), "var": np.asarray(rms.var).tolist(),
                       "clip_obs": float(vec_normalize.clip_obs), "epsilon": float(vec_normalize.epsilon)}
-    members[SCN_MEMBER] = json.dumps({"format": FORMAT, "algo": algo, "scenario": scenario, "source": source,
-                                      "normalize_observations": normalizer}, indent=2).encode()
+    spaces = {"observation_shape": list(model.observation_space.shape),
+              "action_low": np.asarray(model.action_space.low).tolist(),
+              "action_high": np.asarray(model.action_space.high).tolist()}
+    members[SCN_MEMBER] = json.dumps({"format": FORMAT, "algo": config["algo"], "config": config, **spaces,
+                                      "scenario": scenario, "source": source, "normalize_observations": normalizer},
+                                     indent=2).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for name, data in members.items():
@@ -95,11 +103,46 @@ def exported_info(path: Path) -> dict[str, Any] | None:
     with zipfile.ZipFile(path) as archive:
         if SCN_MEMBER not in archive.namelist():
             return None
-        info = json.loads(archive.read(SCN_MEMBER))
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise rundir.RunDirError(f"not an exported policy of this scn (expected \"format\": \"{FORMAT}\")",
-                                 path=str(path))
+        try:
+            info = json.loads(archive.read(SCN_MEMBER))
+        except (ValueError, UnicodeDecodeError):
+            info = None
+    wanted = ("algo", "config", "observation_shape", "action_low", "action_high")
+    if not isinstance(info, dict) or info.get("format") != FORMAT or any(k not in info for k in wanted):
+        raise rundir.RunDirError(f"not an exported policy of this scn (expected \"format\": \"{FORMAT}\" and "
+                                 f"{', '.join(wanted)} in {SCN_MEMBER})", path=str(path))
     return info
+
+
+def load_exported(path: Path, env: Any, device: str = "auto") -> Any:
+    """The exported policy at `path` as a model acting in `env`'s spaces, without unpickling:
+    a fresh model from the run's settings, then the zip's weights (`weights_only`). Raises
+    `ValueError` when the spaces or the weights do not fit."""
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    from scenario_dsl.train.hyperparams import TrainConfig, algorithm_class, algorithm_kwargs
+
+    info = exported_info(path)
+    assert info is not None
+    same = (list(env.observation_space.shape) == info["observation_shape"]
+            and np.array_equal(env.action_space.low, info["action_low"])
+            and np.array_equal(env.action_space.high, info["action_high"]))
+    if not same:
+        raise ValueError(f"the policy acts on observations of shape {tuple(info['observation_shape'])} and actions "
+                         f"in [{info['action_low']}, {info['action_high']}]; this scenario's differ")
+    config = TrainConfig.from_json(info["config"])
+    kwargs = algorithm_kwargs(config, env.action_space)
+    kwargs.pop("action_noise", None)
+    if config.off_policy:
+        kwargs["buffer_size"] = 1  # acting needs no replay buffer
+    model = algorithm_class(config.algo)("MlpPolicy", env, device=device, **kwargs)
+    _, params, _ = load_from_zip_file(path, load_data=False, device=device)
+    try:
+        model.policy.load_state_dict(params["policy"])
+    except (KeyError, RuntimeError) as exc:
+        raise ValueError(f"its weights do not fit the network its settings describe: {str(exc).splitlines()[0]}") \
+            from None
+    return model
 
 
 def normalizer_of(info: dict[str, Any]) -> ObservationNormalizer | None:

@@ -63,3 +63,38 @@ def test_the_shipped_flip_up_policy_flips_the_box_under_the_lecture_physics(caps
                    str(SCENARIOS / "box_flipup.scn"), "--episodes", "20", "--deterministic")
     assert result["episodes"] == 20 and result["failed"] == 0
     assert round(result["success_rate"] * 20) >= 4
+
+
+class _Touch:
+    """A pickle that creates a file when it is loaded: what a hostile policy zip could hold."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple:
+        return (Path.touch, (self.path,))
+
+
+def test_evaluating_an_exported_policy_unpickles_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import base64
+    import pickle
+
+    marker = tmp_path / "pwned"
+    hostile = tmp_path / "hostile.zip"
+    with zipfile.ZipFile(SCENARIOS / "policies" / "box_flipup.zip") as source, \
+            zipfile.ZipFile(hostile, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "data":
+                fields = json.loads(data)
+                fields["hostile"] = {":type:": "<class 'object'>",
+                                     ":serialized:": base64.b64encode(pickle.dumps(_Touch(marker))).decode()}
+                data = json.dumps(fields).encode()
+            target.writestr(name, data)
+    algorithm_class("sac").load(hostile)  # stable-baselines3's own loader runs the payload ...
+    assert marker.exists()
+    marker.unlink()
+    result = _eval(capsys, str(hostile), "--scenario", str(SCENARIOS / "box_flipup_fast.scn"), "--episodes", "1",
+                   "--deterministic")
+    assert result["episodes"] == 1
+    assert not marker.exists()  # ... scn's does not
