@@ -83,6 +83,9 @@ def train(args: argparse.Namespace, io: Streams) -> int:
     config, notes = resolve(scenario.train, sets, algo=args.algo, n_timesteps=args.timesteps,
                             n_envs=args.n_envs, worlds=args.worlds, seed=args.seed, device=args.device or "auto",
                             ray=args.ray, source=source)
+    if args.ray is not None and args.ray.endswith((".scn", ".json")):  # `--ray FILE`: argparse took the file
+        raise ConfigError(f"--ray took {args.ray} as the cluster's address", "put --ray after the file, or write "
+                          "--ray=ADDRESS")
     for note in notes + [n for n in (training.rollout_note(config),) if n]:
         log(f"note: {note}")
     from scenario_dsl.runtime.env import make_env
@@ -145,6 +148,7 @@ def sweep(args: argparse.Namespace, io: Streams) -> int:
             raise ConfigError("--grid KEY=V1,V2 is required: the settings to sweep over")
         if build_scenario(args.path, dict(args.param), io) is None:  # its diagnostics, as `scn train` shows them
             return EXIT_PROBLEMS
+        sweeps.ray_module()  # the ray extra, before a sweep directory is made
         folder = sweeps.create(args.path, grid=sweeps.parse_grid(args.grid), seeds=sweeps.parse_seeds(args.seeds),
                                params=dict(args.param), sets=[parse_set(t) for t in args.set], algo=args.algo,
                                n_timesteps=args.timesteps, out=args.out, ray=args.ray)

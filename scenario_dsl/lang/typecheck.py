@@ -320,9 +320,12 @@ class Checker:
             if bound is None:
                 bounds.append(default)
                 continue
-            value = self.lower(bound, scope).constant
-            if value is None or isinstance(value, list) or not value.is_integer():
-                raise self.error("SCN307", "a slice's bounds must be constant whole numbers", bound.span)
+            lowered = self.lower(bound, scope)
+            value = lowered.constant
+            if value is None or isinstance(value, list) or not value.is_integer() \
+                    or lowered.dim not in (None, DIMENSIONLESS):
+                raise self.error("SCN307", "a slice's bounds must be constant whole numbers, without units",
+                                 bound.span)
             bounds.append(int(value) + (target.size if value < 0 else 0))
         start, stop = bounds
         if not 0 <= start < stop <= target.size:

@@ -20,6 +20,7 @@ worker runs.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -39,6 +40,7 @@ from scenario_dsl.runtime.env import DROPPED, EnvFactory
 
 LOST = DROPPED  # the truncation reason of an episode dropped with its worker
 PLACEMENT_TIMEOUT = 300.0  # seconds a new actor may wait for room on the cluster
+MAX_LOSSES = 10  # actors one worker may lose before the run stops (a simulator that aborts every time)
 LOST_ERRORS = (RayActorError, WorkerCrashedError)
 
 
@@ -48,27 +50,43 @@ class RayClusterError(ScnError, RuntimeError):
     code = "SCN605"
 
 
-def connect(address: str | None) -> dict[str, Any]:
+_STARTED_HERE = False  # whether this process started the Ray instance it is connected to
+
+
+def connect(address: str | None, num_cpus: float | None = None) -> dict[str, Any]:
     """Join the Ray cluster at `address` ("auto", "HOST:PORT" or "ray://HOST:PORT"), or, with
     None, start a new one inside this process (Ray's embedded default; never a cluster that
-    happens to run on this machine). Returns the cluster's address and this node's id. Reuses a
-    connection this process already has."""
+    happens to run on this machine) with `num_cpus` CPUs (default: the machine's; more lets
+    more workers than cores share them, as worker processes would). Returns the cluster's
+    address and this node's id. Reuses a connection this process already has."""
+    global _STARTED_HERE
     if ray.is_initialized():
         return {"address": ray.get_runtime_context().gcs_address, "node": ray.get_runtime_context().get_node_id()}
     if address not in (None, "auto", "local"):
         _check_reachable(address)
+    local = address in (None, "local")
+    cpus = max(os.cpu_count() or 1, math.ceil(num_cpus or 0)) if local else None
     try:
         # Workers import scn the way this process does: the current folder and PYTHONPATH travel
         # to the actors of a local cluster; a remote one needs scn installed on its nodes.
-        context = ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
-                           configure_logging=False, runtime_env={"env_vars": _worker_env()})
+        ray.init(address="local" if local else address, num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False, runtime_env={"env_vars": _worker_env()})
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise RayClusterError(f"cannot reach the Ray cluster at {address or '(a new local one)'}: "
                               f"{str(exc).splitlines()[0]}",
                               "start one with `ray start --head`, or leave out the address to run Ray locally") \
             from None
-    info: Any = context
-    return {"address": info.address_info.get("gcs_address", address), "node": ray.get_runtime_context().get_node_id()}
+    _STARTED_HERE = local
+    return {"address": address or "local", "node": ray.get_runtime_context().get_node_id()}
+
+
+def disconnect() -> None:
+    """Shut down the Ray instance `connect` started in this process; leave one it joined, or one
+    the caller had started, alone."""
+    global _STARTED_HERE
+    if _STARTED_HERE and ray.is_initialized():
+        ray.shutdown()
+    _STARTED_HERE = False
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:
@@ -171,8 +189,14 @@ class RayVecEnv(VecEnv):
         self.lost: list[dict[str, Any]] = []  # each replaced actor: its place, when and why
         self.losses = [0] * n_workers  # per worker: how many actors it has lost
         self.places: list[dict[str, Any]] = [{} for _ in range(n_workers)]
-        self.actors = [self._spawn(k, None if seed is None else seed + k * worlds) for k in range(n_workers)]
-        observation_space, action_space = self._get(self.actors[0].spaces.remote())
+        self.actors: list[Any] = []
+        try:
+            for k in range(n_workers):
+                self.actors.append(self._spawn(k, None if seed is None else seed + k * worlds))
+            observation_space, action_space = self._get(self.actors[0].spaces.remote())
+        except BaseException:
+            self._kill_all()
+            raise
         super().__init__(n_workers * worlds, observation_space, action_space)
         self._last_observations: np.ndarray | None = None
         self._pending: list[Any] = []
@@ -204,6 +228,11 @@ class RayVecEnv(VecEnv):
     def _replace(self, k: int, error: BaseException) -> tuple[np.ndarray, list[dict[str, Any]]]:
         """A new actor for worker k; its fresh episodes' first observations and reset infos."""
         self.losses[k] += 1
+        if self.losses[k] > MAX_LOSSES:
+            why = (str(error).splitlines() or [type(error).__name__])[0]
+            raise RayClusterError(f"env worker {k} was lost {self.losses[k]} times: {why}",
+                                  "look for what kills it (a simulator that aborts, memory); the run's checkpoints "
+                                  "are kept for --resume")
         self.lost.append({**self.places[k], "lost": time.time(),
                           "error": (str(error).splitlines() or [type(error).__name__])[0][:300]})
         try:
@@ -215,7 +244,10 @@ class RayVecEnv(VecEnv):
         else:  # a function of the run's seed, the worker and its losses: a rerun replaces the same way
             seed = int(np.random.SeedSequence([self.base_seed, k, self.losses[k]]).generate_state(1)[0] % 2**31)
         self.actors[k] = self._spawn(k, seed)
-        fresh = self._get(self.actors[k].reset.remote([None] * self.worlds))
+        try:
+            fresh = self._get(self.actors[k].reset.remote([None] * self.worlds))
+        except LOST_ERRORS as again:  # the new one died too: replace it in turn (bounded by MAX_LOSSES)
+            return self._replace(k, again)
         if self.on_replaced is not None:
             self.on_replaced(k, error)
         return fresh
@@ -281,14 +313,16 @@ class RayVecEnv(VecEnv):
         return self._last_observations.copy(), np.concatenate(rewards), np.concatenate(dones), infos
 
     def close(self) -> None:
-        if self._closed:
-            return
+        if not self._closed:
+            self._kill_all()
+            self._closed = True
+
+    def _kill_all(self) -> None:
         for actor in self.actors:
             try:
                 ray.kill(actor)
             except Exception:  # gone already
                 pass
-        self._closed = True
 
     def _blocks(self, indices: VecEnvIndices) -> dict[int, list[int]]:
         blocks: dict[int, list[int]] = {}

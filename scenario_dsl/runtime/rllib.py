@@ -10,9 +10,10 @@
 `env_config` keys: `path` (a `.scn` file or a JSON file written by `scn compile`; resolved in
 the process that builds the env, so on a cluster give a path valid on every node), `seed`
 (optional), `params` (optional: the scenario's `param`s, as `make_env` takes them) and
-`render_mode` (optional). With a seed, the env of RLlib's env runner `w` at vector index `v` is
-seeded `seed + 10_000 * w + v`, so that no two envs of a run share a seed. Without RLlib's
-`EnvContext` (a plain dict), the seed is used as given.
+`render_mode` (optional). With a seed, the `n`-th env (from 0) that env runner `w` makes of a
+path and seed is seeded `seed + 10_000 * w + n` (counted in the runner's process: RLlib's new
+API stack gives every env of a runner the same `vector_index`), so that no two envs of a run
+share a seed. Without RLlib's `EnvContext` (a plain dict), `w` is 0.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from scenario_dsl.runtime.env import ScenarioEnv, make_env
 
 SEED_STRIDE = 10_000  # env runners' seeds apart: room for that many envs per runner
+_made: dict[tuple[str, int, int], int] = {}  # envs made in this process (an env runner), per path, seed, runner
 
 
 def env_creator(env_config: Mapping[str, Any]) -> ScenarioEnv:
@@ -32,8 +34,9 @@ def env_creator(env_config: Mapping[str, Any]) -> ScenarioEnv:
     seed = env_config.get("seed")
     if seed is not None:
         worker = int(getattr(env_config, "worker_index", 0))
-        vector = int(getattr(env_config, "vector_index", 0))
-        seed = int(seed) + SEED_STRIDE * worker + vector
+        key = (str(env_config["path"]), int(seed), worker)
+        _made[key] = _made.get(key, -1) + 1
+        seed = int(seed) + SEED_STRIDE * worker + _made[key] % SEED_STRIDE
     params = dict(env_config.get("params") or {})
     return make_env(str(env_config["path"]), seed=seed, render_mode=env_config.get("render_mode"), **params)
 

@@ -22,6 +22,7 @@ import itertools
 import json
 import math
 import shutil
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -101,11 +102,13 @@ def parse_seeds(text: str) -> list[int]:
 def trials_of(grid: Mapping[str, list[str]], seeds: Sequence[int], param_names: set[str]) -> list[Trial]:
     """Every combination of the grid's values with every seed, in order."""
     keys = list(grid)
-    found = []
+    found: list[Trial] = []
     for values in itertools.product(*(grid[k] for k in keys)):
         point = dict(zip(keys, values, strict=True))
         for seed in seeds:
             name = ",".join([*(f"{k}={_slug(v)}" for k, v in point.items()), f"seed={seed}"])
+            if any(t.name == name for t in found):  # two values written alike: one run directory for both
+                raise ConfigError(f"--grid gives the trial {name} twice: list each value once")
             found.append(Trial(name, seed, {k: v for k, v in point.items() if k in param_names},
                                {k: parse_value(v) for k, v in point.items() if k not in param_names}))
     return found
@@ -125,8 +128,15 @@ def create(path: str, *, grid: Mapping[str, list[str]], seeds: Sequence[int], pa
     for trial in trials:  # every trial's scenario loads and its settings resolve, before anything runs
         scenario = load(path, params={**params, **trial.params}) if trial.params else base
         resolve(scenario.train, [*sets, *trial.sets.items()], algo=algo, n_timesteps=n_timesteps, seed=trial.seed)
-    folder = Path(out) / f"{base.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder.mkdir(parents=True, exist_ok=False)
+    stamp = f"{base.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for n in range(1000):  # two sweeps of one scenario in the same second
+        folder = Path(out) / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            folder.mkdir()
+            break
+        except FileExistsError:
+            continue
     rundir.write_json(folder / SWEEP_JSON, {
         "format": "scn.sweep/1", "source": str(path), "grid": dict(grid), "seeds": list(seeds),
         "params": dict(params), "sets": [list(s) for s in sets], "algo": algo, "n_timesteps": n_timesteps,
@@ -137,10 +147,19 @@ def create(path: str, *, grid: Mapping[str, list[str]], seeds: Sequence[int], pa
     return folder
 
 
+def ray_module() -> Any:
+    """`runtime.ray_env`, or `ConfigError` when the ray extra is not installed."""
+    try:
+        from scenario_dsl.runtime import ray_env  # Ray is an optional extra: imported only for a sweep
+    except ImportError as exc:
+        raise ConfigError(f"`scn sweep` needs Ray, which is not installed here ({exc}); install it with "
+                          "pip install -e '.[ray]'") from None
+    return ray_env
+
+
 def run(folder: Path, *, ray: str | None, log: Log) -> list[dict[str, Any]]:
     """Run the sweep's unfinished trials on Ray Tune; returns the summary rows (also written)."""
-    from scenario_dsl.runtime import ray_env  # Ray is an optional extra: imported only for a sweep
-
+    ray_env = ray_module()
     spec = json.loads((folder / SWEEP_JSON).read_text())
     todo = [t for t in spec["trials"] if _status(folder / t["name"]) != "finished"]
     if todo:
@@ -149,10 +168,7 @@ def run(folder: Path, *, ray: str | None, log: Log) -> list[dict[str, Any]]:
         try:
             _tune(folder, spec, todo, log)
         finally:
-            if (ray or spec.get("ray") or "local") == "local":
-                import ray as ray_module  # present: connect() used it
-
-                ray_module.shutdown()
+            ray_env.disconnect()
     else:
         log("every trial has finished")
     rows = summarize(folder, spec)
@@ -195,6 +211,9 @@ def _trial(config: dict[str, Any], folder: str, spec: dict[str, Any]) -> None:
 
     torch.set_num_threads(1)  # one CPU per trial
     trial = next(t for t in spec["trials"] if t["name"] == config["trial"])
+    if not (Path(folder) / SWEEP_JSON).is_file():
+        raise RuntimeError(f"this node ({socket.gethostname()}) does not see the sweep directory {folder}: "
+                           "a sweep on several machines needs it on a filesystem every node mounts at the same path")
     run_dir = Path(folder) / trial["name"]
     lines = (run_dir.parent / f".{trial['name']}.log").open("a", encoding="utf-8")
 

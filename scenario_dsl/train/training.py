@@ -85,7 +85,7 @@ def ray_workers(scenario: Scenario, config: TrainConfig, seed: int) -> Any:
     except ImportError as exc:
         raise ConfigError(f"`ray` needs Ray, which is not installed here ({exc}); install it with "
                           "pip install -e '.[ray]'") from None
-    ray_env.connect(None if config.ray == "local" else config.ray)
+    ray_env.connect(None if config.ray == "local" else config.ray, num_cpus=config.n_envs * config.cpus_per_worker)
     return ray_env.RayVecEnv(scenario, config.n_envs, config.worlds, seed=seed, cpus_per_worker=config.cpus_per_worker)
 
 
@@ -96,11 +96,12 @@ def _ray_venv(model: Any) -> Any | None:
 
 
 def stop_local_ray(config: TrainConfig) -> None:
-    """Shut down the Ray instance a run started inside itself (`ray = local`)."""
-    if config.ray == "local":
-        import ray  # present: the run used it
+    """Shut down the Ray instance a run started inside itself (`ray = local`), not one it joined
+    or one the caller had started."""
+    if config.ray is not None:
+        from scenario_dsl.runtime import ray_env  # present: the run used it
 
-        ray.shutdown()
+        ray_env.disconnect()
 
 
 def build_model(scenario: Scenario, config: TrainConfig) -> Any:
@@ -156,7 +157,11 @@ def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: s
     """Check the settings by building the model, create the run directory (`run_dir`, else a new
     one under `out`), and train. Returns the run directory. Raises `ConfigError` before creating
     anything when the algorithm rejects the settings."""
-    model = build_model(scenario, config)
+    try:
+        model = build_model(scenario, config)
+    except BaseException:
+        stop_local_ray(config)
+        raise
     try:
         run = rundir.new_run_dir(out, scenario.name, config.seed) if run_dir is None else rundir.make_run_dir(run_dir)
         rundir.write_json(run / rundir.SCENARIO_JSON, compiled_document(scenario))
@@ -200,7 +205,11 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
         log(f"{run}: no complete checkpoint; starting the run again from 0 timesteps")
         for name in (rundir.PROGRESS_CSV, rundir.EPISODES_CSV, rundir.EVALUATIONS_CSV):
             (run / name).unlink(missing_ok=True)
-        model = build_model(scenario, config)
+        try:
+            model = build_model(scenario, config)
+        except BaseException:
+            stop_local_ray(config)
+            raise
         resumed, before = False, 0.0
     else:
         ckpt = found[-1]
@@ -211,7 +220,11 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
         for name, column in ((rundir.PROGRESS_CSV, "time/total_timesteps"), (rundir.EPISODES_CSV, "timesteps"),
                              (rundir.EVALUATIONS_CSV, "timesteps")):
             rundir.truncate_csv(run / name, column, ckpt.timesteps)
-        venv = make_vec_env(scenario, config, config.seed)
+        try:
+            venv = make_vec_env(scenario, config, config.seed)
+        except BaseException:
+            stop_local_ray(config)
+            raise
         try:
             stats = ckpt.file(rundir.VECNORMALIZE)
             if stats is not None:
@@ -231,6 +244,7 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
             venv.seed(int(np.random.SeedSequence([config.seed, ckpt.timesteps]).generate_state(1)[0] % 2**31))
         except BaseException:
             venv.close()
+            stop_local_ray(config)
             raise
         resumed = True
     meta.update(config=config.to_json(), status="running")

@@ -56,7 +56,7 @@ def test_slices_of_signals_reach_the_env() -> None:
 
 @pytest.mark.parametrize("expr, code", [("ball.position[2:1]", "SCN303"), ("ball.position[0:4]", "SCN303"),
                                          ("slide.q[0:1]", "SCN303"), ("ball.position[slide.q:2]", "SCN307"),
-                                         ("ball.position[0.5:2]", "SCN307")])
+                                         ("ball.position[0.5:2]", "SCN307"), ("ball.position[0:200 cm]", "SCN307")])
 def test_bad_slices_are_located_errors(expr: str, code: str) -> None:
     analysis = analyze_text(HEAD + f"observation o = {expr}\n")
     assert [(d.code, d.line) for d in analysis.diagnostics] == [(code, 7)]

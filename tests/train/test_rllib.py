@@ -54,16 +54,16 @@ def test_rllib_ppo_trains_one_iteration_on_a_scenario(tmp_path: Path) -> None:
     assert -3000 < result["return"] < 0  # Pendulum-v1's cost: every step costs something
 
 
-def test_the_creator_seeds_each_env_runner_apart() -> None:
+def test_the_creator_seeds_each_env_runner_apart(tmp_path: Path) -> None:
     from scenario_dsl.runtime.rllib import SEED_STRIDE, env_creator
 
     class Context(dict):  # what RLlib's EnvContext adds to a dict
-        worker_index, vector_index = 2, 1
+        worker_index, vector_index = 2, 0
 
-    env = env_creator(Context(path=str(ROOT / "scenarios" / "pendulum.scn"), seed=5))
-    twin = env_creator({"path": str(ROOT / "scenarios" / "pendulum.scn"), "seed": 5 + 2 * SEED_STRIDE + 1})
-    first, _ = env.reset()
-    second, _ = twin.reset()
-    assert (first == second).all()
-    other, _ = env_creator({"path": str(ROOT / "scenarios" / "pendulum.scn"), "seed": 5}).reset()
-    assert not (first == other).all()
+    path = tmp_path / "pendulum.scn"  # a path of this test's own: the creator counts envs per path
+    path.write_text((ROOT / "scenarios" / "pendulum.scn").read_text())
+    first, second = (env_creator(Context(path=str(path), seed=5)).reset()[0] for _ in range(2))
+    twins = [env_creator({"path": str(ROOT / "scenarios" / "pendulum.scn"), "seed": s}).reset()[0]
+             for s in (5 + 2 * SEED_STRIDE, 5 + 2 * SEED_STRIDE + 1)]
+    assert (first == twins[0]).all() and (second == twins[1]).all()
+    assert not (first == second).all()  # two envs of one runner: two seeds
