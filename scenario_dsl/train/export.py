@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from scenario_dsl.train import rundir
+from scenario_dsl.train.hyperparams import TrainConfig, algorithm_class, algorithm_kwargs
 
 SCN_MEMBER = "scn.json"
 FORMAT = "scn.policy/1"
@@ -119,8 +120,6 @@ def load_exported(path: Path, env: Any, device: str = "auto") -> Any:
     a fresh model from the run's settings, then the zip's weights (`weights_only`). Raises
     `ValueError` when the spaces or the weights do not fit."""
     from stable_baselines3.common.save_util import load_from_zip_file
-
-    from scenario_dsl.train.hyperparams import TrainConfig, algorithm_class, algorithm_kwargs
 
     info = exported_info(path)
     assert info is not None
