@@ -162,7 +162,8 @@ def sweep(args: argparse.Namespace, io: Streams) -> int:
 
 @command(
     "eval", "evaluate a trained agent: returns, episode lengths, success rate, reward terms",
-    arg("path", metavar="RUN_DIR_OR_MODEL", help="a run directory (its best model) or a model .zip inside one"),
+    arg("path", metavar="RUN_DIR_OR_MODEL", help="a run directory (its best model), a model .zip inside one, or "
+        "a policy written by `scn export` (with --scenario)"),
     arg("--episodes", type=at_least(1), default=10, metavar="N", help="episodes to run (default: 10)"),
     arg("--deterministic", action="store_true", help="act with the policy's mean action (default: sample)"),
     arg("--seed", type=at_least(0), default=0, metavar="S", help="episode i is reset with seed S + i (default: 0)"),
