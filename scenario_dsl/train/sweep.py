@@ -37,6 +37,7 @@ from scenario_dsl.train import rundir
 from scenario_dsl.train.hyperparams import ConfigError, parse_value, resolve
 
 SWEEP_JSON, SUMMARY_CSV, SUMMARY_PNG = "sweep.json", "summary.csv", "summary.png"
+MAX_TRIALS = 10_000  # grid points x seeds: counted before any list of them is made
 SUMMARY_COLUMNS = ("trial", "status", "timesteps", "final_return", "best_return", "success_rate", "wall_seconds")
 Log = Callable[[str], None]
 
@@ -89,11 +90,16 @@ def parse_seeds(text: str) -> list[int]:
     try:
         if ".." in text:
             low, high = (int(part) for part in text.split("..", 1))
-            seeds = list(range(low, high + 1))
         else:
-            seeds = [int(part) for part in text.split(",")]
+            listed = [int(part) for part in text.split(",")]
     except ValueError:
         raise ConfigError(f"--seeds expects A..B or a list such as 0,1,2; got {text!r}") from None
+    if ".." in text:
+        if high - low + 1 > MAX_TRIALS:
+            raise ConfigError(f"--seeds {text} names {high - low + 1} seeds; a sweep has at most {MAX_TRIALS} trials")
+        seeds = list(range(low, high + 1))
+    else:
+        seeds = listed
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise ConfigError(f"--seeds needs distinct seeds of 0 or more; got {text!r}")
     return seeds
@@ -102,6 +108,9 @@ def parse_seeds(text: str) -> list[int]:
 def trials_of(grid: Mapping[str, list[str]], seeds: Sequence[int], param_names: set[str]) -> list[Trial]:
     """Every combination of the grid's values with every seed, in order."""
     keys = list(grid)
+    count = math.prod(len(values) for values in grid.values()) * len(seeds)
+    if count > MAX_TRIALS:
+        raise ConfigError(f"the grid and seeds make {count} trials; a sweep has at most {MAX_TRIALS}")
     found: list[Trial] = []
     for values in itertools.product(*(grid[k] for k in keys)):
         point = dict(zip(keys, values, strict=True))
