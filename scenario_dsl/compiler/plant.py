@@ -329,14 +329,22 @@ def _add_body(handles: PlantHandles, body: m.Body) -> None:
         handles.bodies[body.name] = rigid_body
         if body.initial_pose is not None:  # a free body's pose at the start of an episode
             plant.SetDefaultFloatingBaseBodyPose(rigid_body, transform(body.initial_pose))
-        shape = drake_shape(body.shape) if body.shape is not None else None
-        if shape is None or not plant.geometry_source_is_registered():
+        if not plant.geometry_source_is_registered():
             return
-        if body.collision:
-            plant.RegisterCollisionGeometry(rigid_body, RigidTransform(), shape, body.name, proximity(body.contact))
-        if body.visual:
-            plant.RegisterVisualGeometry(rigid_body, RigidTransform(), shape, body.name,
-                                         vec(body.color or DEFAULT_COLOR))
+        color = vec(body.color or DEFAULT_COLOR)
+        if body.shape is not None and body.collision:
+            plant.RegisterCollisionGeometry(rigid_body, transform(body.shape.pose), drake_shape(body.shape), body.name,
+                                            proximity(body.contact))
+        if body.shape is not None and body.visual:
+            plant.RegisterVisualGeometry(rigid_body, transform(body.shape.pose), drake_shape(body.shape), body.name,
+                                         color)
+        # Geometry names are unique per body: the extra shapes are numbered in the file's order.
+        for i, extra in enumerate(body.visual_shapes):
+            plant.RegisterVisualGeometry(rigid_body, transform(extra.pose), drake_shape(extra),
+                                         f"{body.name}_visual_{i}", color)
+        for i, extra in enumerate(body.collision_shapes):
+            plant.RegisterCollisionGeometry(rigid_body, transform(extra.pose), drake_shape(extra),
+                                            f"{body.name}_collision_{i}", proximity(body.contact))
 
 
 def drake_shape(shape: m.Shape) -> Shape:
@@ -380,9 +388,15 @@ def _spatial_inertia(body: m.Body) -> SpatialInertia:
         "capsule": lambda: SpatialInertia.SolidCapsuleWithMass(mass, s[0], s[1], z),
         "ellipsoid": lambda: SpatialInertia.SolidEllipsoidWithMass(mass, s[0], s[1], s[2]),
     }[body.shape.kind]()
-    if body.center_of_mass is None:
+    pose = body.shape.pose
+    if body.center_of_mass is None and pose is None:
         return solid
-    return SpatialInertia.MakeFromCentralInertia(mass, com, solid.CalcRotationalInertia())
+    central = solid.CalcRotationalInertia()  # about the shape's centre, in the shape's frame
+    if pose is not None:  # the solid sits at its pose: its centre is the centre of mass, unless one is given
+        X_BS = transform(pose)
+        central = central.ReExpress(X_BS.rotation())
+        com = com if body.center_of_mass is not None else X_BS.translation()
+    return SpatialInertia.MakeFromCentralInertia(mass, com, central)
 
 
 def proximity(contact: m.Contact) -> ProximityProperties:

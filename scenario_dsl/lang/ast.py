@@ -163,11 +163,12 @@ Expr = Number | Ref | Call | Vector | Group | Norm | Unary | Binary | Compare | 
 
 @dataclass(frozen=True)
 class Setting(Node):
-    """`key = value`, a flag `key`, or a flag with settings `key { ... }`."""
+    """`key = value` (placed `at (...)` for a shape), a flag `key`, or a flag with settings `key { ... }`."""
 
     key: Ident
     value: Expr | None
     block: tuple[Setting, ...] | None
+    pose: Pose | None = None
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,7 @@ class _Builder(Transformer[Token, Any]):
         return seq
 
     def setting(self, meta: Meta, c: list[Any]) -> ast.Setting:
-        return ast.Setting(self._span(meta), self._ident(c[0]), c[1], None)
+        return ast.Setting(self._span(meta), self._ident(c[0]), c[1], None, c[2] if len(c) > 2 else None)
 
     def flag(self, meta: Meta, c: list[Any]) -> ast.Setting:
         block = c[1] if len(c) > 1 and isinstance(c[1], tuple) else None

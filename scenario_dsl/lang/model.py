@@ -161,6 +161,7 @@ class Pose(_Model):
 class Shape(_Model):
     kind: Literal["box", "sphere", "cylinder", "capsule", "ellipsoid"]
     size: list[float]  # box: x y z; sphere: radius; cylinder and capsule: radius length; ellipsoid: a b c
+    pose: Pose | None = None  # in the body's frame (`shape = ... at (...)`); None: at the body's origin
 
 
 # A body's contact settings when it gives none: Drake's `AddShape` defaults (mu 1, d 1e4 s/m,
@@ -189,6 +190,10 @@ class Body(_Model):
     color: tuple[float, float, float, float] | None = None
     collision: bool = True
     visual: bool = True
+    # Extra geometry without mass, any number of each (`visual_shape = ...`, `collision_shape = ...`):
+    # a link drawn as several parts, a contact pad. The body's colour and contact settings apply.
+    visual_shapes: list[Shape] = []
+    collision_shapes: list[Shape] = []
     contact: Contact = Contact()
     initial_pose: Pose | None = None  # a free body's pose in the world at the start of an episode
     where: Where | None = None

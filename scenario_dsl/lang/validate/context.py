@@ -100,12 +100,13 @@ class Context:
         seen: dict[str, ast.Setting] = {}
         for setting in settings or ():
             key = setting.key.name
-            if key in seen:
+            handler = allowed.get(key)
+            repeated = getattr(handler, "repeated", False)
+            if key in seen and not repeated:
                 self.error("SCN208", f"`{key}` is set twice in {owner}", setting.key.span,
                            f"first set at {seen[key].span}")
                 continue
             seen[key] = setting
-            handler = allowed.get(key)
             if handler is None:
                 self.error("SCN203", f"unknown setting `{key}` in {owner}", setting.key.span,
                            did_you_mean(key, list(allowed)) or f"settings here: {', '.join(allowed)}")
@@ -113,8 +114,14 @@ class Context:
             if setting.value is None and setting.block is None and not getattr(handler, "flag", False):
                 self.error("SCN406", f"`{key}` needs a value", setting.span, f"write `{key} = ...`")
                 continue
+            if setting.pose is not None and not getattr(handler, "posed", False):
+                self.error("SCN306", f"`{key}` cannot be placed with `at (...)`", setting.pose.span,
+                           "only a shape is placed: shape = box(0.1, 0.1, 0.1) at (translation = [0, 0, 0.05])")
+                continue
             result = handler(setting)
-            if result is not None:
+            if result is not None and repeated:
+                out.setdefault(key, []).append(result)
+            elif result is not None:
                 out[key] = result
         return out
 

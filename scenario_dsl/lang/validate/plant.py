@@ -148,7 +148,8 @@ class PlantChecks(Context):
 
     def _body(self, decl: ast.BodyDecl) -> Body | None:
         values = self._settings(decl.settings, {
-            "shape": self._shape, "mass": self._value(MASS, at_least=0.0),
+            "shape": _placed(self._shape), "visual_shape": _placed(self._shape, repeated=True),
+            "collision_shape": _placed(self._shape, repeated=True), "mass": self._value(MASS, at_least=0.0),
             "center_of_mass": self._value(LENGTH, 3), "inertia": self._value(INERTIA, (3, 6), at_least=None),
             "color": self._value(DIMENSIONLESS, (3, 4), at_least=0.0),
             "friction": self._value(DIMENSIONLESS, (None, 2), at_least=0.0),
@@ -160,6 +161,8 @@ class PlantChecks(Context):
             "resolution_hint": self._value(LENGTH, above=0.0),
             "initial_position": self._value(LENGTH, 3), "initial_rpy": self._value(ANGLE, 3),
         }, f"body `{decl.name.name}`")
+        values["visual_shapes"] = values.pop("visual_shape", [])
+        values["collision_shapes"] = values.pop("collision_shape", [])
         if "initial_position" in values or "initial_rpy" in values:
             values["initial_pose"] = Pose(translation=tuple(values.pop("initial_position", (0.0, 0.0, 0.0))),
                                           rpy=tuple(values.pop("initial_rpy", (0.0, 0.0, 0.0))))
@@ -224,7 +227,8 @@ class PlantChecks(Context):
                              above=0.0) for arg in call.args]
         if any(s is None for s in sizes):
             return None
-        return Shape(kind=call.func.name, size=[float(s) for s in sizes])  # type: ignore[arg-type]
+        pose = self._pose(setting.pose) if setting.pose is not None else None
+        return Shape(kind=call.func.name, size=[float(s) for s in sizes], pose=pose)  # type: ignore[arg-type]
 
     def _joint(self, decl: ast.JointDecl) -> Joint | None:
         kind = decl.kind.name
@@ -349,6 +353,16 @@ def _as_flag(handler: Callable[[ast.Setting], Any]) -> Callable[[ast.Setting], A
     def handle(setting: ast.Setting) -> Any:
         return handler(setting)
     handle.flag = True  # type: ignore[attr-defined]
+    return handle
+
+
+def _placed(handler: Callable[[ast.Setting], Any], *, repeated: bool = False) -> Callable[[ast.Setting], Any]:
+    """Mark a shape's handler: it accepts a pose (`at (...)`), and, `repeated`, any number of
+    settings with its key (`visual_shape`), collected in a list."""
+    def handle(setting: ast.Setting) -> Any:
+        return handler(setting)
+    handle.posed = True  # type: ignore[attr-defined]
+    handle.repeated = repeated  # type: ignore[attr-defined]
     return handle
 
 
