@@ -28,6 +28,7 @@ from pydrake.systems.primitives import AffineSystem, ConstantVectorSource, Matri
 from scenario_dsl.compiler.actuation import add_controller, connect_actuation, direct_actuation
 from scenario_dsl.compiler.camera import add_camera
 from scenario_dsl.compiler.expressions import ExpressionSystem
+from scenario_dsl.compiler.markers import MarkerPoses
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, check_limits, plant_config, populate, vec
 from scenario_dsl.compiler.randomize import Randomizer
 from scenario_dsl.compiler.rebuild import BuildRandomizer, has_build_scope
@@ -203,7 +204,8 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
     plant.set_name("plant")
     scene_graph.set_name("scene_graph")
     handles = populate(plant, scenario)
-    wiring = wire(builder, handles, scenario, params)
+    draws = bool(camera) or meshcat is not None
+    wiring = wire(builder, handles, scenario, params, markers=draws)
     scenario, systems, outputs = wiring.scenario, wiring.systems, wiring.outputs
     builder.ExportOutput(systems["observation"].GetOutputPort("observation"), "observation")
     builder.ExportOutput(wiring.reward, "reward")
@@ -211,6 +213,11 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
     for name in outputs.get("episode", {}):
         builder.ExportOutput(systems["episode"].GetOutputPort(name), name)
     wiring.export(builder)
+    if "markers" in wiring.outputs:
+        poses = MarkerPoses(scene_graph, scenario.markers)
+        builder.AddNamedSystem("marker_poses", poses)
+        builder.Connect(wiring.systems["markers"].GetOutputPort("positions"), poses.get_input_port())
+        builder.Connect(poses.get_output_port(), scene_graph.get_source_pose_port(poses.source_id))
     if camera:
         add_camera(builder, plant, scene_graph, "auto" if camera is True else camera)
     if meshcat is not None:
@@ -269,11 +276,11 @@ class Wiring:
 
 
 def wire(builder: DiagramBuilder, handles: PlantHandles, scenario: m.Scenario, params: Params | None, *,
-         with_state: bool = True) -> Wiring:
+         with_state: bool = True, markers: bool = False) -> Wiring:
     """Add everything around the plant of `handles` that one copy of `scenario` needs: the
     exported "action" input and its scaling, controllers, the actuation sum, gathered signals,
     expression systems, the reward sum and the "outcome" multiplexer (with the plant's state when
-    `with_state`); `Wiring.export` exports its outputs.
+    `with_state`), and with `markers` the markers' positions; `Wiring.export` exports its outputs.
     `handles.plant` may stand in for the plant (`compiler.batch`: a world's ports)."""
     plant = handles.plant
     scenario = sized_scenario(scenario, handles)
@@ -293,7 +300,7 @@ def wire(builder: DiagramBuilder, handles: PlantHandles, scenario: m.Scenario, p
         actuation.append((physical, direct))
     connect_actuation(builder, plant, actuation)
 
-    outputs = output_groups(scenario, {**scenario.params, **(params or {})})
+    outputs = output_groups(scenario, {**scenario.params, **(params or {})}, markers=markers)
     gathered = _expressions(builder, handles, scenario, physical, outputs, systems)
     reward_sum = builder.AddNamedSystem("reward_sum", MatrixGain(vec(np.ones((1, len(scenario.reward))))))
     builder.Connect(systems["reward"].GetOutputPort("reward_terms"), reward_sum.get_input_port())
@@ -338,9 +345,11 @@ def _outcome_port(builder: DiagramBuilder, state: OutputPort | None, systems: di
     return mux.get_output_port(0), slices
 
 
-def output_groups(scenario: m.Scenario, params: Params) -> dict[str, dict[str, list[m.Expr]]]:
+def output_groups(scenario: m.Scenario, params: Params, *, markers: bool = False,
+                  ) -> dict[str, dict[str, list[m.Expr]]]:
     """Expression system name -> output port name -> expressions, with observations and
-    parameters inlined: "observation", "reward", and when declared "episode", "requirements"."""
+    parameters inlined: "observation", "reward", and when declared "episode", "requirements",
+    and with `markers` (something draws the scene) "markers"."""
     observations: dict[str, m.Expr] = {}
     for observation in scenario.observations:
         observations[observation.name] = inline(observation.value, observations, params)
@@ -358,6 +367,8 @@ def output_groups(scenario: m.Scenario, params: Params) -> dict[str, dict[str, l
     requirements = [inline(q.condition, observations, params) for r in scenario.randomizations for q in r.requirements]
     if requirements:
         outputs["requirements"] = {"requirements": requirements}
+    if markers and scenario.markers:
+        outputs["markers"] = {"positions": [inline(k.position, observations, params) for k in scenario.markers]}
     return outputs
 
 

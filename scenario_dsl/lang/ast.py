@@ -235,6 +235,12 @@ class BodyDecl(Node):
 
 
 @dataclass(frozen=True)
+class MarkerDecl(Node):
+    name: Ident
+    settings: tuple[Setting, ...] | None
+
+
+@dataclass(frozen=True)
 class JointDecl(Node):
     name: Ident
     kind: Ident
@@ -334,7 +340,8 @@ class TrainBlock(Node):
 
 Statement = (
     ScenarioDecl | Include | Param | Let | PlantBlock | ModelDecl | FrameDecl | BodyDecl | JointDecl | Weld
-    | ControllerDecl | ActionDecl | ObservationDecl | RandomizeBlock | RewardBlock | EpisodeBlock | TrainBlock
+    | ControllerDecl | MarkerDecl | ActionDecl | ObservationDecl | RandomizeBlock | RewardBlock | EpisodeBlock
+    | TrainBlock
 )
 
 

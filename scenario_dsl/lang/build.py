@@ -147,6 +147,9 @@ class _Builder(Transformer[Token, Any]):
     def body(self, meta: Meta, c: list[Any]) -> ast.BodyDecl:
         return ast.BodyDecl(self._span(meta), self._ident(c[0]), self._settings(c[1]) if len(c) > 1 else None)
 
+    def marker(self, meta: Meta, c: list[Any]) -> ast.MarkerDecl:
+        return ast.MarkerDecl(self._span(meta), self._ident(c[0]), self._settings(c[1]) if len(c) > 1 else None)
+
     def joint(self, meta: Meta, c: list[Any]) -> ast.JointDecl:
         name, kind, parent, child, *rest = c
         kwargs = tuple(x for x in rest if isinstance(x, ast.KwArg))

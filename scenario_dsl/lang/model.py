@@ -269,6 +269,17 @@ class Controller(_Model):
     where: Where | None = None
 
 
+class Marker(_Model):
+    """A shape drawn at `position` (a length 3-vector in the world, evaluated each step: a drawn
+    target, a goal), in recordings and Meshcat only: no mass, no contact, nothing the agent sees."""
+
+    name: str
+    shape: Shape
+    color: tuple[float, float, float, float]
+    position: Expr
+    where: Where | None = None
+
+
 # ---- the agent's ports ----------------------------------------------------------------------
 
 class Action(_Model):
@@ -364,6 +375,7 @@ class Scenario(_Model):
     joints: list[Joint] = []
     welds: list[Weld] = []
     controllers: list[Controller] = []
+    markers: list[Marker] = []
     action: Action
     observations: list[Observation]
     randomizations: list[Randomization] = []

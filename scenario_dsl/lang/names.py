@@ -37,7 +37,7 @@ RESERVED = ("world", "plant", "time", "pi", "tau", "inf", "true", "false")
 # become systems named after themselves, and Drake's diagram names must be unique.
 COMPILER_SYSTEMS = ("scene_graph", "observation", "reward", "reward_sum", "episode", "requirements", "outcome",
                     "signals", "state_signals", "action_signals", "action_normalized", "gather", "numpy_expressions",
-                    "actuation", "camera")
+                    "actuation", "camera", "markers", "marker_poses")
 Attr = tuple[int | None, Dim | None]  # size (None: scalar), dimension (None: mixed)
 
 JOINT_ATTRS: dict[str, dict[str, Attr]] = {
@@ -101,6 +101,7 @@ class Declarations:
     models: dict[str, ast.ModelDecl] = field(default_factory=dict)
     model_info: dict[str, ModelInfo] = field(default_factory=dict)
     controllers: dict[str, ast.ControllerDecl] = field(default_factory=dict)
+    markers: dict[str, ast.MarkerDecl] = field(default_factory=dict)
     actions: dict[str, ast.ActionDecl] = field(default_factory=dict)
     observations: dict[str, ast.ObservationDecl] = field(default_factory=dict)
     params: dict[str, ast.Param] = field(default_factory=dict)
@@ -111,7 +112,7 @@ class Declarations:
     _all_names: tuple[int, tuple[str, ...]] | None = field(default=None, repr=False, compare=False)
 
     def kind_of(self, name: str) -> str | None:
-        for kind in ("bodies", "joints", "frames", "models", "controllers", "actions", "observations",
+        for kind in ("bodies", "joints", "frames", "models", "controllers", "markers", "actions", "observations",
                      "params", "lets", "random_lets"):
             if name in getattr(self, kind):
                 return kind
@@ -201,6 +202,10 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
             diagnostics.add("SCN206", f"`{head}` is a {kind[:-1].replace('bodie', 'body')}, not a value", span,
                             f"read one of its signals: {', '.join(f'{head}.{a}' for a in attrs)}" if attrs
                             else f"a {decls.joint_type(head)} joint has no signals")
+            return None
+        if kind == "markers":
+            diagnostics.add("SCN206", f"`{head}` is a marker: it is drawn, and has no value", span,
+                            "read what places it (its `position` expression), e.g. a `let` drawn in `randomize`")
             return None
         if kind == "models":
             info = decls.model_info.get(head)

@@ -76,6 +76,7 @@ class Validator(NameChecks, ConstantChecks, PlantChecks, RandomizationChecks, Di
         welds = [self._weld(w) for w in self.statements if isinstance(w, ast.Weld)]
         controllers = [c for c in (self._controller(d) for d in self.decls.controllers.values()) if c]
         randomizations = [self._randomize(b) for b in self.statements if isinstance(b, ast.RandomizeBlock)]
+        markers = [k for k in (self._marker(d) for d in self.decls.markers.values()) if k]
         action = self._action()
         observations = self._observations()
         reward = self._reward()
@@ -99,7 +100,8 @@ class Validator(NameChecks, ConstantChecks, PlantChecks, RandomizationChecks, Di
             params={k: v.constant for k, v in self.constants.constants.items()  # type: ignore[misc]
                     if k in self.decls.params and v.constant is not None},
             plant=plant, models=models, frames=frames, bodies=bodies, joints=joints, welds=welds,
-            controllers=controllers, action=action, observations=observations, randomizations=randomizations,
+            controllers=controllers, markers=markers,
+            action=action, observations=observations, randomizations=randomizations,
             reward=reward, episode=episode, train=train,
         )
         return scenario, list(self.diagnostics)

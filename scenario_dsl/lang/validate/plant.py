@@ -1,6 +1,6 @@
 """The plant: its settings, models, frames, bodies (shapes, masses, contact), joints (limits,
-initial state, actuators), welds and controllers; checks that frames exist and that a body has
-one parent joint or weld (SCN407).
+initial state, actuators), welds, controllers and markers (shapes drawn at an expression);
+checks that frames exist and that a body has one parent joint or weld (SCN407).
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from scenario_dsl.lang.model import (
     Body,
     Contact,
     Controller,
+    Expr,
     Frame,
     Joint,
+    Marker,
     Model,
     PlantSettings,
     Pose,
@@ -26,7 +28,7 @@ from scenario_dsl.lang.model import (
     Weld,
 )
 from scenario_dsl.lang.names import DAMPING_DIMS
-from scenario_dsl.lang.typecheck import Value
+from scenario_dsl.lang.typecheck import Failed, Value
 from scenario_dsl.lang.units import (
     ACCELERATION,
     ANGLE,
@@ -39,6 +41,7 @@ from scenario_dsl.lang.units import (
     STIFFNESS,
     TIME,
     VELOCITY,
+    describe,
 )
 from scenario_dsl.lang.validate.context import Context, _flat, _value_span, where
 from scenario_dsl.support.suggest import did_you_mean
@@ -48,6 +51,7 @@ _APPROXIMATIONS = ("tamsi", "sap", "similar", "lagged")
 _JOINT_TYPES = ("weld", "revolute", "prismatic", "planar", "ball", "universal", "free")
 _CONTROLLER_TYPES = ("pd", "inverse_dynamics")
 _SHAPES = {"box": 3, "sphere": 1, "cylinder": 2, "capsule": 2, "ellipsoid": 3}
+MARKER_COLOR = (0.1, 0.8, 0.2, 0.8)  # a marker's default: a green that stands out from the bodies' blue
 
 
 class PlantChecks(Context):
@@ -176,11 +180,7 @@ class PlantChecks(Context):
                 self.error("SCN401", "dynamic friction exceeds static friction", _value_span(decl.settings, "friction"),
                            "write friction = [static, dynamic] with dynamic <= static")
         if "color" in values:
-            color = values["color"]
-            if any(c > 1 for c in color):
-                self.error("SCN401", "colour components are between 0 and 1", _value_span(decl.settings, "color"),
-                           "e.g. color = [0.8, 0.2, 0.2] (red, green, blue), or with a fourth number for opacity")
-            values["color"] = tuple(color) if len(color) == 4 else (*color, 1.0)
+            values["color"] = self._rgba(values["color"], decl.settings)
         if "center_of_mass" in values:
             values["center_of_mass"] = tuple(values["center_of_mass"])
         given = {s.key.name for s in decl.settings or ()}
@@ -189,6 +189,45 @@ class PlantChecks(Context):
             self.error("SCN406", f"body `{decl.name.name}` has mass but no shape or inertia", decl.name.span,
                        "give it a `shape` (its inertia is that of the solid shape) or an `inertia`")
         return Body(name=decl.name.name, contact=Contact(**contact), where=where(decl.span), **values)
+
+    def _rgba(self, color: list[float], settings: tuple[ast.Setting, ...] | None,
+              ) -> tuple[float, float, float, float]:
+        if any(c > 1 for c in color):
+            self.error("SCN401", "colour components are between 0 and 1", _value_span(settings, "color"),
+                       "e.g. color = [0.8, 0.2, 0.2] (red, green, blue), or with a fourth number for opacity")
+        r, g, b, *a = color
+        return (r, g, b, a[0] if a else 1.0)
+
+    def _marker(self, decl: ast.MarkerDecl) -> Marker | None:
+        """A shape drawn where `position` (a length 3-vector, read each step) puts it."""
+        values = self._settings(decl.settings, {
+            "shape": self._shape, "color": self._value(DIMENSIONLESS, (3, 4), at_least=0.0),
+            "position": self._marker_position,
+        }, f"marker `{decl.name.name}`")
+        given = {s.key.name for s in decl.settings or ()}
+        for key, example in (("shape", "shape = sphere(2 cm)"), ("position", "position = [target_x, target_y, 0] m")):
+            if key not in given:
+                self.error("SCN406", f"marker `{decl.name.name}` needs a `{key}`", decl.name.span, f"e.g. {example}")
+        if "shape" not in values or "position" not in values:
+            return None
+        color = self._rgba(values["color"], decl.settings) if "color" in values else MARKER_COLOR
+        return Marker(name=decl.name.name, shape=values["shape"], color=color, position=values["position"],
+                      where=where(decl.span))
+
+    def _marker_position(self, setting: ast.Setting) -> Expr | None:
+        assert setting.value is not None
+        try:
+            typed = self.check.lower(setting.value, self.signals)
+        except Failed:
+            return None
+        if typed.size != 3 or typed.dim not in (LENGTH, DIMENSIONLESS, None) or typed.boolean:  # plain numbers: metres
+            shown = f"a {typed.size}-vector" if typed.size else "a number"
+            self.error("SCN303" if typed.size != 3 else "SCN302",
+                       f"a marker's position is a length 3-vector in the world; "
+                       f"this is {shown} of {describe(typed.dim)}",
+                       setting.value.span, "e.g. position = [target_x, target_y, 0.01] m, or a body's `position`")
+            return None
+        return typed.ir
 
     def _check_inertia(self, decl: ast.BodyDecl, values: dict[str, Any]) -> None:
         """SCN413 for a mass and inertia Drake refuses (`limits.inertia_problem`: an inertia on a
