@@ -2,8 +2,11 @@
 named view and framed on the scene's bounding box at its default state, so an arm moving in a
 horizontal plane is filmed from above and a planar x-z scene from the side, whatever their size.
 
-Views: `auto` looks along the axis in which the scene is thinnest (a scene flat in y is seen
-from the front, one flat in z from above, a three-dimensional one from a corner); `front`
+Views: `auto` looks along the normal of the plane the scene moves in, when its joints say so
+(every revolute joint turns about one world axis, no body floats: an arm pitching about y is
+seen from the front, whatever its default pose), else along the axis in which the scene is
+thinnest (a scene flat in y is seen from the front, one flat in z from above, a
+three-dimensional one from a corner); `front`
 looks along +y, `side` along -x, `top` down -z, `iso` from the (-x, -y, +z) corner. The camera
 stands back until the bounding sphere of the scene, grown by a margin for what moves, fills the
 field of view.
@@ -53,7 +56,7 @@ def add_camera(builder: DiagramBuilder, plant: MultibodyPlant, scene_graph: Scen
     """Add the camera (system "camera") and export its colour image as "rgb_image"."""
     lows, highs = scene_box(plant, scene_graph)
     center, radius = (lows + highs) / 2, max(float(np.linalg.norm(highs - lows)) / 2, 0.05)
-    X_WC = camera_pose(center, radius, view if view != "auto" else auto_view(highs - lows))
+    X_WC = camera_pose(center, radius, view if view != "auto" else auto_view(highs - lows, motion_plane(plant)))
     if not scene_graph.HasRenderer("scn_vtk"):
         scene_graph.AddRenderer("scn_vtk", MakeRenderEngineVtk(RenderEngineVtkParams()))
     distance = float(np.linalg.norm(X_WC.translation() - center))
@@ -88,9 +91,44 @@ def scene_box(plant: MultibodyPlant, scene_graph: SceneGraph) -> tuple[np.ndarra
     return np.min(lows, axis=0), np.max(highs, axis=0)
 
 
-def auto_view(size: np.ndarray) -> str:
-    """The view along the axis in which a scene of this size is thinnest (at most 0.35 of its
-    largest extent), else from a corner."""
+def motion_plane(plant: MultibodyPlant) -> str | None:
+    """The view along the normal of the plane every body moves in ("front" for the x-z plane,
+    "side" for y-z, "top" for x-y), when the revolute joints all turn about that world axis, the
+    planar joints move in that plane, the prismatic ones slide in it and no body floats; else None."""
+    if plant.GetFloatingBaseBodies():
+        return None
+    context = plant.CreateDefaultContext()
+    normals, slides = [], []
+    for index in plant.GetJointIndices():
+        joint = plant.get_joint(index)
+        R_WF = joint.frame_on_child().CalcPoseInWorld(context).rotation().matrix()
+        kind = joint.type_name()
+        if kind == "revolute":
+            normals.append(R_WF @ np.asarray(joint.revolute_axis()))
+        elif kind == "planar":
+            normals.append(R_WF[:, 2])
+        elif kind == "prismatic":
+            slides.append(R_WF @ np.asarray(joint.translation_axis()))
+        elif kind != "weld":
+            return None  # a ball, universal or screw joint moves out of any one plane
+    if not normals:
+        return None
+    normal = normals[0] / np.linalg.norm(normals[0])
+    if any(np.linalg.norm(np.cross(normal, n / np.linalg.norm(n))) > 1e-6 for n in normals) or \
+            any(abs(float(normal @ s)) > 1e-6 * np.linalg.norm(s) for s in slides):
+        return None
+    axis = int(np.argmax(np.abs(normal)))
+    if abs(normal[axis]) < 1 - 1e-6:
+        return None  # a plane no named view looks at square on
+    return ("side", "front", "top")[axis]
+
+
+def auto_view(size: np.ndarray, plane: str | None = None) -> str:
+    """The view square on to the plane the scene moves in (`motion_plane`), when it has one;
+    else along the axis in which a scene of this size is thinnest (at most 0.35 of its largest
+    extent), else from a corner."""
+    if plane is not None:
+        return plane
     thinnest = int(np.argmin(size))
     if size[thinnest] > 0.35 * float(np.max(size)):
         return "iso"

@@ -1,16 +1,20 @@
-"""The recording camera (issue 19, item 6): framed on the scene's bounding box, by default along
-the scene's thinnest axis, so an arm moving in a horizontal plane is filmed from above and fills
+"""The recording camera (issue 19, item 6): framed on the scene's bounding box, by default square
+on to the plane the joints move in, else along the scene's thinnest axis, so an arm moving in a horizontal plane is filmed from above and fills
 the picture instead of being a sliver seen edge on; `--camera` names another view."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 from pydrake.math import RigidTransform
 
 from scenario_dsl import loads, make_env
-from scenario_dsl.compiler.camera import VIEWS, auto_view, camera_pose
+from scenario_dsl.compiler.camera import VIEWS, auto_view, camera_pose, motion_plane
 from scenario_dsl.lang.model import CAMERA_VIEWS
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 # A two-link arm lying in the horizontal plane, like Gymnasium's Reacher.
 REACHER = """scenario reacher
@@ -72,3 +76,18 @@ def test_each_view_looks_at_the_centre_from_far_enough(view: str) -> None:
 def test_an_unknown_view_is_refused() -> None:
     with pytest.raises(ValueError, match="camera must be one of auto, front, side, top, iso"):
         make_env(loads(REACHER), render_mode="rgb_array", camera="fisheye")
+
+
+@pytest.mark.parametrize(("name", "plane"), [
+    ("iiwa_reach", "front"),  # joints about y, the arm upright at its default state: thin in x
+    ("reacher", "top"),  # joints about z
+    ("pendulum", "front"),
+    ("push_box", None),  # the box floats: no one plane
+])
+def test_the_automatic_view_looks_square_on_to_the_plane_the_joints_move_in(name: str, plane: str | None) -> None:
+    env = make_env(SCENARIOS / f"{name}.scn", seed=0)
+    try:
+        assert motion_plane(env.unwrapped.compiled.plant) == plane
+    finally:
+        env.close()
+    assert auto_view(np.array([0.1, 0.2, 1.3]), plane) == (plane or "side")  # thinnest in x without a plane
