@@ -100,7 +100,7 @@ def motion_plane(plant: MultibodyPlant) -> str | None:
     context = plant.CreateDefaultContext()
     normals, slides = [], []
     for index in plant.GetJointIndices():
-        joint = plant.get_joint(index)
+        joint: Any = plant.get_joint(index)  # the subclass by its type: RevoluteJoint, PrismaticJoint...
         R_WF = joint.frame_on_child().CalcPoseInWorld(context).rotation().matrix()
         kind = joint.type_name()
         if kind == "revolute":

@@ -1,6 +1,7 @@
 """The recording camera (issue 19, item 6): framed on the scene's bounding box, by default square
-on to the plane the joints move in, else along the scene's thinnest axis, so an arm moving in a horizontal plane is filmed from above and fills
-the picture instead of being a sliver seen edge on; `--camera` names another view."""
+on to the plane the joints move in, else along the scene's thinnest axis, so an arm moving in a
+horizontal plane is filmed from above and fills the picture instead of being a sliver seen edge
+on; `--camera` names another view."""
 
 from __future__ import annotations
 
