@@ -39,6 +39,11 @@ MAX_CORNER = 6
         help=f"the quantities --plot draws, as the table names them (default: the first {MAX_CORNER})"),
     arg("--scope", choices=["episode", "step", "build"], default="episode",
         help="which `randomize` blocks to draw (default: episode)"),
+    arg("--render", type=at_least(1), metavar="N", help="also render the first frame of N episodes (seeds S to "
+        "S+N-1) into a contact sheet PNG (--sheet)"),
+    arg("--sheet", metavar="PNG", help="where --render writes (default: SCENARIO_frames.png)"),
+    arg("--camera", metavar="VIEW_OR_NAME", help="--render's camera: one of the scenario's cameras (default: "
+        "its first) or a view of the recording camera: auto, front, side, top, iso (default without cameras: auto)"),
     PARAM_ARG,
 )
 def sample(args: argparse.Namespace, io: Streams) -> int:
@@ -122,6 +127,29 @@ def sample(args: argparse.Namespace, io: Streams) -> int:
             io.err.write(f"{PROG}: error: cannot write {args.plot}: {getattr(exc, 'strerror', None) or exc}\n")
             return EXIT_USAGE
         io.err.write(f"wrote {args.plot}\n")
+    if args.render:
+        return render_sheet(scenario, args, io)
+    return EXIT_OK
+
+
+def render_sheet(scenario: Any, args: argparse.Namespace, io: Streams) -> int:
+    """`--render N`: the contact sheet of N first frames (runtime.sheet)."""
+    from pathlib import Path
+
+    from scenario_dsl.runtime.sheet import MAX_FRAMES, write_sheet
+
+    if args.render > MAX_FRAMES:
+        raise UsageError(f"--render draws at most {MAX_FRAMES} frames, not {args.render}")
+    camera = args.camera or (scenario.cameras[0].name if scenario.cameras else "auto")
+    out = Path(args.sheet or f"{scenario.name}_frames.png")
+    try:
+        width, height = write_sheet(scenario, args.render, args.seed, camera, out)
+    except ValueError as exc:  # an unknown camera
+        raise UsageError(f"--camera: {exc}") from None
+    except OSError as exc:
+        io.err.write(f"{PROG}: error: cannot write {out}: {exc.strerror or exc}\n")
+        return EXIT_USAGE
+    io.err.write(f"wrote {out} ({args.render} first frames from camera `{camera}`, {width} x {height} px)\n")
     return EXIT_OK
 
 

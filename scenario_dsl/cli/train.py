@@ -170,9 +170,10 @@ def sweep(args: argparse.Namespace, io: Streams) -> int:
     arg("--record", metavar="OUT.html", help="also write one episode as a self-contained Meshcat HTML animation"),
     arg("--video", metavar="OUT.gif", help="also write one episode as a GIF (or MP4 with imageio-ffmpeg) "
         "from the camera"),
-    arg("--camera", choices=list(CAMERA_VIEWS), default="auto",
-        help="the --video camera's view, framed on the scene: auto (along its thinnest axis), front (along +y), "
-             "side, top, iso (default: auto)"),
+    arg("--camera", default="auto", metavar="VIEW_OR_NAME",
+        help="the --video camera: a view framed on the scene, " + ", ".join(CAMERA_VIEWS) + " (auto: square on to "
+             "the plane the joints move in, else along the thinnest axis), or the name of one of the scenario's "
+             "cameras (default: auto)"),
     arg("--scenario", metavar="FILE", help="evaluate in this scenario instead of the run's own (the same "
         "observations and action; other physics or draws), e.g. a held-out variant"),
     PARAM_ARG,

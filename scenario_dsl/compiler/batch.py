@@ -192,6 +192,10 @@ def compile_batch(scenario: m.Scenario, worlds: int, *, params: Params | None = 
         raise CompileError("SCN505", "worlds in one diagram need a discrete plant (time_step > 0): a continuous "
                            "plant's integrator would choose one step size for every world",
                            "give the plant a time_step, or run one environment per process", scenario.plant.where)
+    if scenario.images:
+        raise CompileError("SCN505", f"observation `{scenario.images[0].name}` is an image: worlds in one diagram "
+                           "observe vectors only", "train it with --n-envs K (one world per process)",
+                           scenario.images[0].where)
     if variants is None:
         variants = [(scenario, {})] * worlds
         if has_build_scope(scenario):

@@ -48,7 +48,8 @@ VIEWS: dict[str, tuple[float, float, float] | None] = {
 }
 assert tuple(VIEWS) == CAMERA_VIEWS, "one list of views: lang/model.py's"
 FIELD_OF_VIEW = np.pi / 4  # vertical
-MARGIN = 1.3  # the bounding sphere grown by this much: links swing, boxes fall
+RENDERER = "scn_vtk"  # the VTK render engine every camera of a diagram shares
+MARGIN = 1.15  # the bounding sphere grown by this much: boxes fall, free bodies fly (joints' sweeps are in the box)
 
 
 def add_camera(builder: DiagramBuilder, plant: MultibodyPlant, scene_graph: SceneGraph, view: str = "auto",
@@ -57,11 +58,10 @@ def add_camera(builder: DiagramBuilder, plant: MultibodyPlant, scene_graph: Scen
     lows, highs = scene_box(plant, scene_graph)
     center, radius = (lows + highs) / 2, max(float(np.linalg.norm(highs - lows)) / 2, 0.05)
     X_WC = camera_pose(center, radius, view if view != "auto" else auto_view(highs - lows, motion_plane(plant)))
-    if not scene_graph.HasRenderer("scn_vtk"):
-        scene_graph.AddRenderer("scn_vtk", MakeRenderEngineVtk(RenderEngineVtkParams()))
+    ensure_renderer(scene_graph)
     distance = float(np.linalg.norm(X_WC.translation() - center))
     clipping = ClippingRange(max(0.01, distance - 3 * radius), distance + 3 * radius)
-    core = RenderCameraCore("scn_vtk", CameraInfo(width, height, FIELD_OF_VIEW), clipping, RigidTransform())
+    core = RenderCameraCore(RENDERER, CameraInfo(width, height, FIELD_OF_VIEW), clipping, RigidTransform())
     depth = DepthRenderCamera(core, DepthRange(clipping.near(), clipping.far()))
     sensor = RgbdSensor(scene_graph.world_frame_id(), X_WC, ColorRenderCamera(core), depth)
     builder.AddNamedSystem("camera", sensor)
@@ -71,10 +71,13 @@ def add_camera(builder: DiagramBuilder, plant: MultibodyPlant, scene_graph: Scen
 
 def scene_box(plant: MultibodyPlant, scene_graph: SceneGraph) -> tuple[np.ndarray, np.ndarray]:
     """The corners of an axis-aligned box around every visual geometry at the plant's default
-    state; a scene without geometry is the box around the unit sphere at the origin."""
+    state, and around the circles the geometry beyond each revolute joint sweeps as it turns (an
+    arm's reach, whatever its default pose); a scene without geometry is the box around the unit
+    sphere at the origin."""
     context = plant.CreateDefaultContext()
     inspector = scene_graph.model_inspector()
     lows, highs = [], []
+    spheres: dict[int, list[tuple[np.ndarray, float]]] = {}  # body index -> (centre, radius) of its geometry
     for index in range(plant.num_bodies()):
         body = plant.get_body(BodyIndex(index))
         X_WB = plant.EvalBodyPoseInWorld(context, body)
@@ -86,8 +89,26 @@ def scene_box(plant: MultibodyPlant, scene_graph: SceneGraph) -> tuple[np.ndarra
             reach = np.abs(X_WG.rotation().matrix()) @ half  # the rotated box's half extents in the world
             lows.append(X_WG.translation() - reach)
             highs.append(X_WG.translation() + reach)
+            spheres.setdefault(int(index), []).append((X_WG.translation(), float(np.linalg.norm(half))))
     if not lows:
         return -np.ones(3), np.ones(3)
+    for joint_index in plant.GetJointIndices():
+        joint: Any = plant.get_joint(joint_index)
+        if joint.type_name() != "revolute":
+            continue
+        X_WF = joint.frame_on_parent().CalcPoseInWorld(context)
+        axis = X_WF.rotation().matrix() @ np.asarray(joint.revolute_axis())
+        pivot = X_WF.translation()
+        moved = plant.GetBodiesKinematicallyAffectedBy([joint_index])
+        radius = 0.0
+        for body_index in moved:
+            for centre, size in spheres.get(int(body_index), []):
+                offset = centre - pivot
+                radius = max(radius, float(np.linalg.norm(offset - (offset @ axis) * axis)) + size)
+        if radius > 0:  # the circle of that radius about the axis: its extent along each world axis
+            extent = radius * np.sqrt(np.clip(1 - axis * axis, 0.0, 1.0))
+            lows.append(pivot - extent)
+            highs.append(pivot + extent)
     return np.min(lows, axis=0), np.max(highs, axis=0)
 
 
@@ -135,6 +156,11 @@ def auto_view(size: np.ndarray, plane: str | None = None) -> str:
     return ("side", "front", "top")[thinnest]
 
 
+def ensure_renderer(scene_graph: SceneGraph) -> None:
+    if not scene_graph.HasRenderer(RENDERER):
+        scene_graph.AddRenderer(RENDERER, MakeRenderEngineVtk(RenderEngineVtkParams()))
+
+
 def _half_extents(shape: Any) -> np.ndarray | None:
     """Half the size of a box around `shape` in its own frame (None: unbounded, a half space)."""
     if isinstance(shape, Sphere):
@@ -163,10 +189,16 @@ def camera_pose(center: np.ndarray, radius: float, view: str) -> RigidTransform:
     look = np.asarray(direction, dtype=float)
     look = look / np.linalg.norm(look)
     distance = MARGIN * radius / np.sin(FIELD_OF_VIEW / 2)
-    eye = center - distance * look
+    return looking(center - distance * look, look)
+
+
+def looking(eye: np.ndarray, look: np.ndarray) -> RigidTransform:
+    """A camera frame (Drake's: +z forward, +x the image's right, +y its down) at `eye`, looking
+    along `look`, image up along +z (along +y when it looks straight up or down)."""
+    look = np.asarray(look, dtype=float) / np.linalg.norm(look)
     up = np.array([0.0, 0.0, 1.0]) if abs(look[2]) < 0.99 else np.array([0.0, 1.0, 0.0])
     right = np.cross(look, up)
     right /= np.linalg.norm(right)
     down = np.cross(look, right)
-    return RigidTransform(RotationMatrix(vec(np.column_stack([right, down, look]))), vec(eye))
+    return RigidTransform(RotationMatrix(vec(np.column_stack([right, down, look]))), vec(np.asarray(eye, dtype=float)))
 

@@ -32,6 +32,7 @@ from scenario_dsl.compiler.markers import MarkerPoses
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, check_limits, plant_config, populate, vec
 from scenario_dsl.compiler.randomize import Randomizer
 from scenario_dsl.compiler.rebuild import BuildRandomizer, has_build_scope
+from scenario_dsl.compiler.sensors import add_cameras, image_port
 from scenario_dsl.compiler.signals import Gathered, gather_signals, inline, with_plant_sizes
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.evaluate import collect_signals
@@ -108,6 +109,7 @@ class CompiledScenario(ActionScaling):
     observation_upper: np.ndarray
     has_success: bool = False
     has_camera: bool = False
+    image_ports: dict[str, str] = field(default_factory=dict)  # an image observation's name -> its output port
     build_randomizer: BuildRandomizer | None = None  # `randomize per build`: the env recompiles with its draws
     controller_plants: list[MultibodyPlant] = field(default_factory=list)  # kept alive with the diagram
     # where each part lies in the "outcome" port: observation, reward, reward_terms, termination, success, state
@@ -196,7 +198,8 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
                      meshcat: Any = None) -> CompiledScenario:
     """Build the Drake diagram of `scenario` (parameters in `params` override its own values
     where its expressions read them). `camera` adds a VTK camera with an "rgb_image" output
-    (True: the `auto` view; or a view's name, `compiler.camera`);
+    (True: the `auto` view; or a view's name, `compiler.camera`), or names a scenario camera
+    whose colour image the recording shows;
     `meshcat` (a `pydrake.geometry.Meshcat`) adds a visualizer."""
     check_limits(scenario)  # the validator's SCN412, for a scenario that did not come through it
     builder = DiagramBuilder()
@@ -218,7 +221,9 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
         builder.AddNamedSystem("marker_poses", poses)
         builder.Connect(wiring.systems["markers"].GetOutputPort("positions"), poses.get_input_port())
         builder.Connect(poses.get_output_port(), scene_graph.get_source_pose_port(poses.source_id))
-    if camera:
+    sensors = add_cameras(builder, handles, scene_graph, scenario.cameras)
+    named = next((c.name for c in scenario.cameras if c.name == camera), None)  # the recording is a scenario camera's
+    if camera and named is None:
         add_camera(builder, plant, scene_graph, "auto" if camera is True else camera)
     if meshcat is not None:
         from pydrake.geometry import MeshcatVisualizer, MeshcatVisualizerParams
@@ -232,11 +237,13 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
     diagram.set_name(scenario.name)
     requirement_port = diagram.GetOutputPort("requirements") if "requirements" in outputs else None
     build_randomizer = BuildRandomizer(scenario) if has_build_scope(scenario) else None
-    randomizer = Randomizer(scenario, handles, scene_graph, wiring.gathered.gather, requirement_port)
+    randomizer = Randomizer(scenario, handles, scene_graph, wiring.gathered.gather, requirement_port, sensors)
     return CompiledScenario(
         scenario=scenario, diagram=diagram, plant=plant, scene_graph=scene_graph, handles=handles,
         randomizer=randomizer, systems=systems, has_camera=bool(camera), controller_plants=wiring.controller_plants,
         build_randomizer=build_randomizer, outcome=wiring.outcome, **agent_spaces(scenario),
+        image_ports={i.name: image_port(i.camera, i.image) for i in scenario.images},
+        rgb_port=image_port(named, "color") if named is not None else "rgb_image",
     )
 
 

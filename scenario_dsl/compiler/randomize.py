@@ -13,7 +13,7 @@ environment (`observation_noise`, `action_noise`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,26 +27,16 @@ from pydrake.multibody.tree import SpatialInertia
 from pydrake.systems.framework import Context, OutputPort
 
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, drake_reason, set_state_rows, vec
+from scenario_dsl.compiler.sensors import CameraSensor
 from scenario_dsl.compiler.signals import Gather, joint_rows
+from scenario_dsl.compiler.targets import Target
+from scenario_dsl.compiler.visual import camera_target, color_target
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.names import CONTACT_TARGETS, STRICTLY_POSITIVE
 from scenario_dsl.sampling.sampler import MAX_TRIES, Sampler, Samples, SamplingError, Value, requirement_label
 
 NOISE = "noise"  # the attribute of observation and action noise targets
 DELAY = "delay"  # the attribute of the action's delay
-
-
-@dataclass
-class Target:
-    """One thing a draw sets: `get(root_context)` reads the current value, `set` writes it."""
-
-    name: str
-    size: int
-    get: Callable[[Context], Any]  # -> a float64 array of `size` values
-    set: Callable[[Context, Any], None]
-    # Called once after every draw of an episode is set, for targets that share one costly write
-    # (a body's contact properties: one `AssignRole` per geometry for all of them).
-    commit: Callable[[Context], None] | None = None
 
 
 def episode_rng(generator: RandomGenerator) -> np.random.Generator:
@@ -62,7 +52,8 @@ class Randomizer:
     `require`s that read the simulated scene (redrawing the episode when one fails)."""
 
     def __init__(self, scenario: m.Scenario, handles: PlantHandles, scene_graph: SceneGraph,
-                 gather: Gather | None, requirements: OutputPort | None) -> None:
+                 gather: Gather | None, requirements: OutputPort | None,
+                 cameras: dict[str, CameraSensor] | None = None) -> None:
         for r in scenario.randomizations:  # build-scope blocks are `rebuild.BuildRandomizer`'s
             if r.scope == "step":
                 for d in r.draws:
@@ -75,7 +66,7 @@ class Randomizer:
         self.requirements = requirements
         self.messages = [requirement_label(q) for r in scenario.randomizations for q in r.requirements]
         self._requirement_places = [q.where for r in scenario.randomizations for q in r.requirements]
-        factory = _TargetFactory(handles, scene_graph)
+        factory = _TargetFactory(handles, scene_graph, cameras or {})
         self.targets = {d.target: factory.make(d.target, d.where) for r in scenario.randomizations
                         if r.scope == "episode" for d in r.draws
                         if not _is_noise(scenario, d.target) and not _is_push(d.target)}
@@ -402,8 +393,9 @@ class _ContactWriter:
 
 
 class _TargetFactory:
-    def __init__(self, handles: PlantHandles, scene_graph: SceneGraph) -> None:
+    def __init__(self, handles: PlantHandles, scene_graph: SceneGraph, cameras: dict[str, CameraSensor]) -> None:
         self.handles = handles
+        self.cameras = cameras
         self._contacts: dict[Any, _ContactWriter] = {}
         self.plant = handles.plant
         self.scene_graph = scene_graph
@@ -420,6 +412,8 @@ class _TargetFactory:
 
     def _make(self, target: str, where: m.Where | None) -> Target:
         owner, _, attribute = target.rpartition(".")
+        if owner in self.cameras:
+            return camera_target(target, self.cameras[owner], attribute)
         try:
             joint = self.handles.joint(owner)
         except CompileError:
@@ -450,6 +444,8 @@ class _TargetFactory:
             return self._contact(target, body, attribute, where)
         if attribute == "inertia_scale":
             return self._inertia_scale(target, body)
+        if attribute == "color":
+            return color_target(target, self.plant, self.scene_graph, body, where)
         return self._free_body(target, body, attribute, where)
 
     def _actuator(self, name: str, joint: Any, attribute: str, where: m.Where | None) -> Target:
@@ -575,3 +571,4 @@ class _TargetFactory:
             writer.pending[(group, key)] = drawn
 
         return Target(name, 1, lambda c: nominal.copy(), set_, writer.commit)
+

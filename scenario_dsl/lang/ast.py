@@ -241,6 +241,14 @@ class MarkerDecl(Node):
 
 
 @dataclass(frozen=True)
+class CameraDecl(Node):
+    name: Ident
+    parent: Ref
+    pose: Pose | None
+    settings: tuple[Setting, ...] | None
+
+
+@dataclass(frozen=True)
 class JointDecl(Node):
     name: Ident
     kind: Ident
@@ -340,8 +348,8 @@ class TrainBlock(Node):
 
 Statement = (
     ScenarioDecl | Include | Param | Let | PlantBlock | ModelDecl | FrameDecl | BodyDecl | JointDecl | Weld
-    | ControllerDecl | MarkerDecl | ActionDecl | ObservationDecl | RandomizeBlock | RewardBlock | EpisodeBlock
-    | TrainBlock
+    | ControllerDecl | MarkerDecl | CameraDecl | ActionDecl | ObservationDecl | RandomizeBlock | RewardBlock
+    | EpisodeBlock | TrainBlock
 )
 
 

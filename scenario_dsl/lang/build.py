@@ -150,6 +150,11 @@ class _Builder(Transformer[Token, Any]):
     def marker(self, meta: Meta, c: list[Any]) -> ast.MarkerDecl:
         return ast.MarkerDecl(self._span(meta), self._ident(c[0]), self._settings(c[1]) if len(c) > 1 else None)
 
+    def camera(self, meta: Meta, c: list[Any]) -> ast.CameraDecl:
+        pose = next((x for x in c[2:] if isinstance(x, ast.Pose)), None)
+        settings = c[-1] if len(c) > 2 and isinstance(c[-1], tuple) else None
+        return ast.CameraDecl(self._span(meta), self._ident(c[0]), c[1], pose, settings)
+
     def joint(self, meta: Meta, c: list[Any]) -> ast.JointDecl:
         name, kind, parent, child, *rest = c
         kwargs = tuple(x for x in rest if isinstance(x, ast.KwArg))

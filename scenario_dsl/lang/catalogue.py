@@ -9,6 +9,14 @@ from __future__ import annotations
 #: says where each looks).
 CAMERA_VIEWS = ("auto", "front", "side", "top", "iso")
 
+#: The images a scenario's `camera` gives (`observation pixels = CAM.color`) -> what each is:
+#: Drake's `RgbdSensor` outputs, as a Gymnasium `Box` (dtype, channels).
+CAMERA_IMAGES: dict[str, tuple[str, int]] = {
+    "color": ("uint8", 3),  # red, green, blue, 0 to 255
+    "depth": ("float32", 1),  # metres along the optical axis; beyond the far clipping plane: inf
+    "label": ("int16", 1),  # the render label of the body seen (its index), or Drake's reserved labels
+}
+
 #: The training algorithms a `train` block or `scn train --algo` may name -> (package, class): the
 #: one list of them (the validator, the command line and `train.hyperparams` read it).
 ALGORITHMS: dict[str, tuple[str, str]] = {

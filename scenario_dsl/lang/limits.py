@@ -26,6 +26,8 @@ MAX_PLANT_STEPS_PER_EPISODE = 10_000_000
 MAX_DELAY_STEPS = 100_000
 #: Worlds (copies of a scenario) in one diagram, `train { worlds = N }` and `--worlds`.
 MAX_WORLDS = 4096
+#: Pixels of one camera image (width x height): 2048 x 2048, 16 MiB of colour per image and step.
+MAX_IMAGE_PIXELS = 2048 * 2048
 
 
 def plant_steps_problem(time_step: float, step: float, time_limit: float | None) -> tuple[str, str, str] | None:

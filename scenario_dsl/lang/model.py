@@ -13,7 +13,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scenario_dsl.lang.catalogue import ALGORITHMS, CAMERA_VIEWS  # noqa: F401  (re-exported)
+from scenario_dsl.lang.catalogue import ALGORITHMS, CAMERA_IMAGES, CAMERA_VIEWS  # noqa: F401  (re-exported)
 
 
 class _Model(BaseModel):
@@ -280,6 +280,34 @@ class Marker(_Model):
     where: Where | None = None
 
 
+class Camera(_Model):
+    """`camera NAME on PARENT at (...) { ... }`: Drake's `RgbdSensor` fixed to the parent's frame.
+    Its own frame is Drake's camera frame: +z looks forward, +x is the image's right, +y its down.
+    With `look_at` (a point in the parent's frame) the rotation is computed: the camera at the
+    pose's translation turns to the point, image up along the parent's +z (+y looking straight
+    down)."""
+
+    name: str
+    parent: str  # "world", a body, a declared frame, or "model.body"
+    pose: Pose = Pose()
+    look_at: Vec3 | None = None
+    width: int = 64
+    height: int = 64
+    fov: float = 0.7853981633974483  # vertical field of view, radians (45 degrees)
+    near: float = 0.01  # clipping range, metres
+    far: float = 10.0
+    where: Where | None = None
+
+
+class ImageObservation(_Model):
+    """`observation NAME = CAMERA.color` (or `.depth`, `.label`): an image the agent sees."""
+
+    name: str
+    camera: str
+    image: Literal["color", "depth", "label"]
+    where: Where | None = None
+
+
 # ---- the agent's ports ----------------------------------------------------------------------
 
 class Action(_Model):
@@ -376,8 +404,10 @@ class Scenario(_Model):
     welds: list[Weld] = []
     controllers: list[Controller] = []
     markers: list[Marker] = []
+    cameras: list[Camera] = []
     action: Action
-    observations: list[Observation]
+    observations: list[Observation]  # the vector ones, in declaration order
+    images: list[ImageObservation] = []
     randomizations: list[Randomization] = []
     reward: list[RewardTerm]
     episode: Episode

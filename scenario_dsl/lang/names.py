@@ -83,8 +83,11 @@ RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]
              "yaw": (None, ANGLE, None),
              "velocity": (3, VELOCITY, None), "angular_velocity": (3, ANGULAR_VELOCITY, None),
              "push": (3, FORCE, None),  # a force in the world frame at the body's origin
-             "size": (None, LENGTH, 0.0)},  # the shape's numbers (box: 3), per build; sized by the validator
+             "size": (None, LENGTH, 0.0),  # the shape's numbers (box: 3), per build; sized by the validator
+             "color": (3, DIMENSIONLESS, 0.0)},  # red, green, blue as cameras see them (clipped to [0, 1])
     "controller": {"kp": (None, None, 0.0), "ki": (None, None, 0.0), "kd": (None, None, 0.0)},
+    # a camera's pose in its parent's frame and its vertical field of view (its sensor's context)
+    "camera": {"position": (3, LENGTH, None), "rpy": (3, ANGLE, None), "fov": (None, ANGLE, 0.0)},
     "plant": {"gravity": (3, ACCELERATION, None)},
     "observation": {"noise": (None, None, None)},
     "action": {"noise": (None, None, None), "delay": (None, TIME, 0.0)},  # delay: per episode, whole env steps
@@ -102,6 +105,7 @@ class Declarations:
     model_info: dict[str, ModelInfo] = field(default_factory=dict)
     controllers: dict[str, ast.ControllerDecl] = field(default_factory=dict)
     markers: dict[str, ast.MarkerDecl] = field(default_factory=dict)
+    cameras: dict[str, ast.CameraDecl] = field(default_factory=dict)
     actions: dict[str, ast.ActionDecl] = field(default_factory=dict)
     observations: dict[str, ast.ObservationDecl] = field(default_factory=dict)
     params: dict[str, ast.Param] = field(default_factory=dict)
@@ -112,8 +116,8 @@ class Declarations:
     _all_names: tuple[int, tuple[str, ...]] | None = field(default=None, repr=False, compare=False)
 
     def kind_of(self, name: str) -> str | None:
-        for kind in ("bodies", "joints", "frames", "models", "controllers", "markers", "actions", "observations",
-                     "params", "lets", "random_lets"):
+        for kind in ("bodies", "joints", "frames", "models", "controllers", "markers", "cameras", "actions",
+                     "observations", "params", "lets", "random_lets"):
             if name in getattr(self, kind):
                 return kind
         return None
@@ -203,6 +207,10 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
                             f"read one of its signals: {', '.join(f'{head}.{a}' for a in attrs)}" if attrs
                             else f"a {decls.joint_type(head)} joint has no signals")
             return None
+        if kind == "cameras":
+            diagnostics.add("SCN206", f"`{head}` is a camera: its images are observed whole", span,
+                            f"observe one: `observation pixels = {head}.color` (or `.depth`, `.label`)")
+            return None
         if kind == "markers":
             diagnostics.add("SCN206", f"`{head}` is a marker: it is drawn, and has no value", span,
                             "read what places it (its `position` expression), e.g. a `let` drawn in `randomize`")
@@ -291,6 +299,10 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
         names = [j.name for j in info.joints] + list(info.links)
         diagnostics.add("SCN204", f"model `{head}` has no joint or body `{parts[1]}`", ref.parts[1].span,
                         did_you_mean(parts[1], names) or f"it has: {', '.join(names)}")
+        return None
+    if head in decls.cameras:
+        diagnostics.add("SCN206", f"`{ref.dotted}` is an image: it is observed whole, not computed with", span,
+                        f"write `observation pixels = {head}.color` (or `.depth`, `.label`) on its own")
         return None
     if head in decls.order or head in RESERVED:
         diagnostics.add("SCN204", f"`{owner}` has no attribute `{attr.name}`", attr.span, None)

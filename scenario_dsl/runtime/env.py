@@ -43,6 +43,8 @@ from scenario_dsl.compiler.randomize import Randomizer, episode_rng
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.limits import MAX_DELAY_STEPS, MAX_PLANT_STEPS_PER_ENV_STEP
 from scenario_dsl.lang.loader import load
+from scenario_dsl.runtime.images import ImageReader
+from scenario_dsl.runtime.images import observation_space as with_images
 
 RENDER_MODES = ["human", "rgb_array", "ansi"]
 ScenarioLike = m.Scenario | str | Path
@@ -88,8 +90,9 @@ class ScenarioEnv(DrakeGymEnv):
                  camera: str = "auto") -> None:
         if render_mode is not None and render_mode not in RENDER_MODES:
             raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, not {render_mode!r}")
-        if camera not in m.CAMERA_VIEWS:
-            raise ValueError(f"camera must be one of {', '.join(m.CAMERA_VIEWS)}, not {camera!r}")
+        named = [c.name for c in scenario.cameras] if isinstance(scenario, m.Scenario) else []
+        if camera not in m.CAMERA_VIEWS and camera not in named:
+            raise ValueError(f"camera must be one of {', '.join([*m.CAMERA_VIEWS, *named])}, not {camera!r}")
         self._camera: str | bool = camera if render_mode == "rgb_array" else False  # kept for rebuilds
         self.meshcat = None
         if isinstance(scenario, CompiledScenario):
@@ -108,15 +111,19 @@ class ScenarioEnv(DrakeGymEnv):
         step = spec.episode.step
         # An instance attribute first: DrakeGymEnv.__init__ writes into self.metadata.
         self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 1.0 / step}
-        observation_space, action_space = agent_spaces(compiled)
+        state_space, action_space = agent_spaces(compiled)
+        self._state_space: Any = state_space  # the vector observations (the whole observation without images)
+        observation_space = with_images(spec, state_space)
         simulator = Simulator(compiled.diagram)
         simulator.set_target_realtime_rate(0.0)
         rgb_port: Any = compiled.rgb_port if compiled.has_camera else None
+        # DrakeGymEnv checks the observation space against the observation port: the state's.
         super().__init__(simulator=simulator, time_step=step, action_space=action_space,
-                         observation_space=observation_space, reward=compiled.reward_port,
+                         observation_space=state_space, reward=compiled.reward_port,
                          action_port_id=compiled.action_port, observation_port_id=compiled.observation_port,
                          render_rgb_port_id=rgb_port)
         self.metadata = {"render_modes": list(RENDER_MODES), "render_fps": 1.0 / step}
+        self.observation_space = observation_space
         self.render_mode = render_mode
         self._adopt(compiled, simulator)
         self._params = params
@@ -132,9 +139,10 @@ class ScenarioEnv(DrakeGymEnv):
         self._has_generator = False
         self._steps = 0
         self._failed: str | None = None
-        self._last_observation: np.ndarray | None = None
+        self._last_observation: Any = None  # an array, or a dict of them with images
         self._delayed: deque[np.ndarray] | None = None  # commands in flight (`ACTION.delay`)
-        self._observation_max = float(np.finfo(self.observation_space.dtype).max)
+        state_dtype: Any = self._state_space.dtype
+        self._observation_max = float(np.finfo(state_dtype).max)
 
     def _adopt(self, compiled: CompiledScenario, simulator: Simulator | None = None) -> None:
         """Drive `compiled`'s diagram from now on: at construction, and after a rebuild for
@@ -143,7 +151,9 @@ class ScenarioEnv(DrakeGymEnv):
             simulator = Simulator(compiled.diagram)
             simulator.set_target_realtime_rate(0.0)
             self.simulator = simulator
+            observed, self.observation_space = self.observation_space, self._state_space
             self._setup()  # DrakeGymEnv's: the action, observation and rgb ports of the new diagram
+            self.observation_space = observed
         self.compiled = compiled
         diagram = compiled.diagram
         self._budget = StepBudget.for_scenario(compiled, simulator)
@@ -156,13 +166,14 @@ class ScenarioEnv(DrakeGymEnv):
         # conditions and reward terms are not checked here
         limits = np.full(max(part.stop for part in compiled.outcome.values()), np.inf)
         limits[compiled.outcome["state"]] = np.finfo(np.float64).max
-        limits[compiled.outcome["observation"]] = np.finfo(self.observation_space.dtype).max
+        limits[compiled.outcome["observation"]] = np.finfo(self._state_space.dtype).max
         limits[compiled.outcome["reward"]] = FLOAT32_MAX
         self._outcome_limits = limits
         # Per-step handles (performance: each saves a pybind call).
         self._plant_context = compiled.plant.GetMyContextFromRoot(simulator.get_context())
         self._action_value: Any = None  # the action input's FixedInputPortValue, fixed by reset_context
         self._noisy = compiled.randomizer.has_noise  # observation or action noise is drawn
+        self._images = ImageReader(compiled.scenario, diagram, compiled.image_ports) if compiled.image_ports else None
 
     def _rebuild_if_due(self, seeded: bool) -> None:
         """`randomize per build`: draw the build-scope values from the episode's generator and
@@ -209,7 +220,9 @@ class ScenarioEnv(DrakeGymEnv):
         self._steps = 0
         self._held = 0
         self._failed = None
-        observation = self._observe().astype(self.observation_space.dtype)
+        observation = self._observe().astype(self._state_space.dtype)
+        if self._images is not None:
+            observation = self._images.compose(observation, self.simulator.get_context())
         self._last_observation = observation
         if self.render_mode == "human":
             self.render()
@@ -257,9 +270,11 @@ class ScenarioEnv(DrakeGymEnv):
         # Learners keep rewards as float32 (SB3's buffers): a reward beyond its range is infinite there.
         observed = (within and not self._noisy) or bool((np.abs(observation) <= self._observation_max).all())
         if not (observed and abs(reward) <= FLOAT32_MAX):  # a step-start reward is not in the outcome
-            return self._failure(f"simulator failure: the observation is not finite in {self.observation_space.dtype}, "
+            return self._failure(f"simulator failure: the observation is not finite in {self._state_space.dtype}, "
                                  "or the reward in float32 (the simulation diverged)")
-        observation = observation.astype(self.observation_space.dtype)
+        observation = observation.astype(self._state_space.dtype)
+        if self._images is not None:
+            observation = self._images.compose(observation, context)
         truncated = self.max_steps is not None and self._steps >= self.max_steps
         if truncated:
             info["truncation_reason"] = "time_limit"

@@ -121,6 +121,10 @@ def _random_steps(env: gym.Env[Any, Any], steps: int, seed: int, report: CheckRe
 
 
 def _describe(space: gym.Space[Any]) -> str:
+    if isinstance(space, gym.spaces.Dict):
+        return "Dict(" + ", ".join(f"{key}: {_describe(sub)}" for key, sub in space.spaces.items()) + ")"
+    if isinstance(space, gym.spaces.Box) and len(space.shape) == 3:  # an image: its bounds are its type's
+        return f"Box{space.shape} {space.dtype} [{space.low.flat[0]:g}, {space.high.flat[0]:g}]"
     if isinstance(space, gym.spaces.Box):
         low, high = np.unique(space.low), np.unique(space.high)
         bounds = (f"[{low[0]:g}, {high[0]:g}]" if len(low) == 1 and len(high) == 1

@@ -52,8 +52,13 @@ class ObservationNormalizer:
 
 def export_policy(model: Any, vec_normalize: Any | None, *, config: dict[str, Any], scenario: str, source: str,
                   out: Path) -> int:
-    """Write `model` trimmed to acting, with `scn.json`, to `out`; returns its size in bytes."""
+    """Write `model` trimmed to acting, with `scn.json`, to `out`; returns its size in bytes.
+    A policy that observes images is refused (`RunDirError`): its run's model.zip is the policy."""
     import torch  # the model is torch's: loaded already
+
+    if len(getattr(model.observation_space, "shape", None) or ()) != 1:
+        raise rundir.RunDirError("scn export writes policies that observe vectors; this one observes images "
+                                 "(evaluate its run's best/model.zip with `scn eval`)", path=source)
 
     with tempfile.TemporaryDirectory() as folder:
         full = Path(folder) / "model.zip"

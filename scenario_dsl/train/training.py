@@ -34,6 +34,7 @@ from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.lang.model import Scenario
 from scenario_dsl.runtime.batch_procs import make_vec_env as make_batches
 from scenario_dsl.runtime.env import DROPPED, EnvFactory, make_env
+from scenario_dsl.runtime.images import STATE_KEY
 from scenario_dsl.support.version import versions as scn_versions
 from scenario_dsl.train import rundir
 from scenario_dsl.train.callbacks import (
@@ -113,16 +114,39 @@ def build_model(scenario: Scenario, config: TrainConfig) -> Any:
     try:
         check_spaces(config, venv.action_space)
         if config.normalize:
-            venv = VecNormalize(venv, gamma=float(config.hyperparams.get("gamma", 0.99)))
+            venv = VecNormalize(venv, gamma=float(config.hyperparams.get("gamma", 0.99)),
+                                **normalized_observations(venv.observation_space))
         cls = algorithm_class(config.algo)
         try:
-            return cls("MlpPolicy", venv, seed=config.seed, device=config.device, verbose=0,
+            return cls(policy_for(venv.observation_space), venv, seed=config.seed, device=config.device, verbose=0,
                        **algorithm_kwargs(config, venv.action_space))
         except (ValueError, AssertionError, TypeError, KeyError) as exc:
             raise ConfigError(f"{config.algo.upper()} rejects these settings: {str(exc).splitlines()[0]}") from None
     except BaseException:
         venv.close()
         raise
+
+
+def policy_for(space: Any) -> str:
+    """SB3's policy for an observation space: a `Dict` (images and state) `MultiInputPolicy`, one
+    image `CnnPolicy` (SB3's Nature CNN before the `policy` layers), anything else `MlpPolicy`."""
+    from gymnasium import spaces
+    from stable_baselines3.common.preprocessing import is_image_space
+
+    if isinstance(space, spaces.Dict):
+        return "MultiInputPolicy"
+    return "CnnPolicy" if is_image_space(space) else "MlpPolicy"
+
+
+def normalized_observations(space: Any) -> dict[str, Any]:
+    """`VecNormalize`'s observation arguments: only the state is normalized, never an image
+    (the CNN scales pixels itself)."""
+    from gymnasium import spaces
+
+    if isinstance(space, spaces.Dict):
+        keys = [k for k in space.spaces if k == STATE_KEY]
+        return {"norm_obs_keys": keys} if keys else {"norm_obs": False}
+    return {"norm_obs": len(space.shape) == 1}
 
 
 def rollout_note(config: TrainConfig) -> str | None:

@@ -53,9 +53,11 @@ def _covered(view: str) -> tuple[float, float]:
 
 def test_a_horizontal_arm_fills_the_picture_from_above() -> None:
     assert auto_view(np.array([0.2, 0.15, 0.02])) == "top"
-    (area, height), (_, edge_on) = _covered("auto"), _covered("front")
-    assert area > 0.03, f"the arm covers {area:.1%} of the picture from above"
-    assert height > 0.3 and edge_on < 0.1  # from above it spans the picture; seen edge on, a sliver
+    (area, height), (edge_area, edge_on) = _covered("auto"), _covered("front")
+    # The frame holds the circle the arm sweeps about its shoulder (its reach), so the arm seen
+    # from above covers a few times more of the picture than seen edge on, where it is a sliver.
+    assert area > edge_area, f"the arm covers {area:.1%} of the picture from above, {edge_area:.1%} edge on"
+    assert height > 3 * edge_on and edge_on < 0.05  # from above its bend shows; edge on, a sliver
 
 
 @pytest.mark.parametrize(("size", "view"), [((1.0, 0.05, 0.8), "front"), ((0.05, 1.0, 0.8), "side"),

@@ -377,7 +377,7 @@ APPENDED = [
     ("controller c: pd(hinge) { kp = 1 }\nobservation o2 = c.foo", "SCN204", 9, 20),
     ("observation o2 = torque.q", "SCN204", 8, 25),
     ("frame f on world\nobservation o2 = f.velocity", "SCN204", 9, 20),  # a frame has a pose, no velocity
-    ("randomize { rod.color ~ uniform(1, 2) }", "SCN204", 8, 17),
+    ("randomize { rod.shape ~ uniform(1, 2) }", "SCN204", 8, 17),
     ("randomize { hinge.mass ~ uniform(1, 2) }", "SCN204", 8, 19),
     (f'model a from "{ACROBOT}"\nobservation o2 = a.nope.q', "SCN204", 9, 20),
     # SCN205 unknown function or distribution

@@ -77,8 +77,9 @@ class Validator(NameChecks, ConstantChecks, PlantChecks, RandomizationChecks, Di
         controllers = [c for c in (self._controller(d) for d in self.decls.controllers.values()) if c]
         randomizations = [self._randomize(b) for b in self.statements if isinstance(b, ast.RandomizeBlock)]
         markers = [k for k in (self._marker(d) for d in self.decls.markers.values()) if k]
+        cameras = [c for c in (self._camera(d) for d in self.decls.cameras.values()) if c]
         action = self._action()
-        observations = self._observations()
+        observations, images = self._observations()
         reward = self._reward()
         episode = self._episode(plant)
         train = self._train()
@@ -100,8 +101,8 @@ class Validator(NameChecks, ConstantChecks, PlantChecks, RandomizationChecks, Di
             params={k: v.constant for k, v in self.constants.constants.items()  # type: ignore[misc]
                     if k in self.decls.params and v.constant is not None},
             plant=plant, models=models, frames=frames, bodies=bodies, joints=joints, welds=welds,
-            controllers=controllers, markers=markers,
-            action=action, observations=observations, randomizations=randomizations,
+            controllers=controllers, markers=markers, cameras=cameras,
+            action=action, observations=observations, images=images, randomizations=randomizations,
             reward=reward, episode=episode, train=train,
         )
         return scenario, list(self.diagnostics)

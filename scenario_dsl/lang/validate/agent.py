@@ -1,14 +1,16 @@
 """The agent's ports: the action (what it commands, its bounds: SCN402, SCN504) and the
-observations (their sizes, which later draws and the compiler read).
+observations (their sizes, which later draws and the compiler read; a camera's image, observed
+whole: `observation pixels = CAM.color`).
 """
 
 from __future__ import annotations
 
 from scenario_dsl.lang import ast
-from scenario_dsl.lang.model import Action, Observation
+from scenario_dsl.lang.model import CAMERA_IMAGES, Action, ImageObservation, Observation
 from scenario_dsl.lang.typecheck import Failed, Typed
 from scenario_dsl.lang.units import ANGLE, FORCE, LENGTH, TORQUE, Dim
 from scenario_dsl.lang.validate.context import Context, where
+from scenario_dsl.support.suggest import did_you_mean
 
 
 class AgentChecks(Context):
@@ -90,11 +92,18 @@ class AgentChecks(Context):
     def _q_dim(self, joint: str) -> Dim | None:
         return {"prismatic": LENGTH, "revolute": ANGLE}.get(self.decls.joint_type(joint) or "")
 
-    def _observations(self) -> list[Observation]:
+    def _observations(self) -> tuple[list[Observation], list[ImageObservation]]:
         if not any(isinstance(s, ast.ObservationDecl) for s in self.statements):
             self._missing("observation", "e.g. `observation state = plant.state`")
         out = []
+        images: list[ImageObservation] = []
         for name, decl in self.decls.observations.items():
+            value = decl.value
+            if isinstance(value, ast.Ref) and value.parts[0].name in self.decls.cameras:
+                image = self._image(decl, value)
+                if image is not None:
+                    images.append(image)
+                continue
             try:
                 typed = self.check.lower(decl.value, self.signals)
             except Failed:
@@ -109,7 +118,24 @@ class AgentChecks(Context):
             lower, upper = bounds if bounds is not None else (None, None)
             out.append(Observation(name=name, value=typed.ir, size=size, lower=lower, upper=upper,
                                    where=where(decl.span), **values))
-        return out
+        return out, images
+
+    def _image(self, decl: ast.ObservationDecl, ref: ast.Ref) -> ImageObservation | None:
+        """`observation NAME = CAM.color` (`.depth`, `.label`): the whole image, unbounded by `in`."""
+        camera = ref.parts[0].name
+        if len(ref.parts) != 2 or ref.parts[1].name not in CAMERA_IMAGES:
+            at = ref.parts[1] if len(ref.parts) > 1 else ref
+            self.error("SCN204", f"camera `{camera}` gives {', '.join(f'`{camera}.{k}`' for k in CAMERA_IMAGES)}",
+                       at.span, did_you_mean(ref.parts[1].name, list(CAMERA_IMAGES)) if len(ref.parts) > 1 else None)
+            return None
+        if decl.bounds is not None:
+            self.error("SCN407", "an image's bounds are its type's (colour 0 to 255, depth 0 to inf)",
+                       decl.bounds.span, "drop `in ...`")
+        if decl.settings:
+            self.error("SCN203", f"an image observation takes no settings (`{decl.settings[0].key.name}`)",
+                       decl.settings[0].key.span, "its dtype is the image's: uint8 colour, float32 depth, int16 label")
+        return ImageObservation(name=decl.name.name, camera=camera, image=ref.parts[1].name,  # type: ignore[arg-type]
+                                where=where(decl.span))
 
     def _observation_bounds(self, decl: ast.ObservationDecl, typed: Typed, size: int,
                             ) -> tuple[list[float], list[float]] | None:

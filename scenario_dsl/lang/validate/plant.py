@@ -1,5 +1,5 @@
 """The plant: its settings, models, frames, bodies (shapes, masses, contact), joints (limits,
-initial state, actuators), welds, controllers and markers (shapes drawn at an expression);
+initial state, actuators), welds, controllers, markers (shapes drawn at an expression) and cameras;
 checks that frames exist and that a body has one parent joint or weld (SCN407).
 """
 
@@ -10,11 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from scenario_dsl.lang import ast
-from scenario_dsl.lang.limits import inertia_problem
+from scenario_dsl.lang.limits import MAX_IMAGE_PIXELS, inertia_problem
 from scenario_dsl.lang.model import (
     CONTACT_MODELS,
     Actuator,
     Body,
+    Camera,
     Contact,
     Controller,
     Expr,
@@ -213,6 +214,45 @@ class PlantChecks(Context):
         color = self._rgba(values["color"], decl.settings) if "color" in values else MARKER_COLOR
         return Marker(name=decl.name.name, shape=values["shape"], color=color, position=values["position"],
                       where=where(decl.span))
+
+    def _camera(self, decl: ast.CameraDecl) -> Camera | None:
+        values = self._settings(decl.settings, {
+            "width": self._value(DIMENSIONLESS, at_least=1.0), "height": self._value(DIMENSIONLESS, at_least=1.0),
+            "fov": self._value(ANGLE, above=0.0), "near": self._value(LENGTH, above=0.0),
+            "far": self._value(LENGTH, above=0.0), "look_at": self._value(LENGTH, 3),
+        }, f"camera `{decl.name.name}`")
+        settings = decl.settings
+        for key in ("width", "height"):
+            if key in values and not float(values[key]).is_integer():
+                self.error("SCN401", f"a camera's `{key}` is a whole number of pixels", _value_span(settings, key),
+                           f"e.g. {key} = 64")
+                values.pop(key)
+            elif key in values:
+                values[key] = int(values[key])
+        width, height = values.get("width", 64), values.get("height", 64)
+        if width * height > MAX_IMAGE_PIXELS:
+            self.error("SCN412", f"camera `{decl.name.name}`: {width} x {height} pixels; scn allows at most "
+                       f"{MAX_IMAGE_PIXELS:,} per image", _value_span(settings, "width" if "width" in values
+                                                                       else "height"),
+                       "an agent's images are usually 64 x 64 to 256 x 256")
+        if values.get("fov", 0.0) >= math.pi:
+            self.error("SCN401", "a camera's field of view is below 180 degrees", _value_span(settings, "fov"),
+                       "e.g. fov = 60 deg (the vertical angle the image spans)")
+        near, far = values.get("near", 0.01), values.get("far", 10.0)
+        if near >= far:
+            self.error("SCN402", f"the camera's clipping range is near < far; got {near:g} m and {far:g} m",
+                       _value_span(settings, "far" if "far" in values else "near"), None)
+        pose = self._pose(decl.pose)
+        if "look_at" in values:
+            values["look_at"] = tuple(values["look_at"])
+            if decl.pose is not None and any(k.name.name in ("rotation", "rpy") for k in decl.pose.kwargs):
+                self.error("SCN407", "a camera is turned by `look_at` or by a rotation, not both",
+                           _value_span(settings, "look_at"), "drop the rotation from `at (...)`")
+            if math.dist(values["look_at"], pose.translation) < 1e-9:
+                self.error("SCN401", "the camera looks at the point it stands on", _value_span(settings, "look_at"),
+                           "give a `look_at` point away from the camera's translation")
+        return Camera(name=decl.name.name, parent=self._frame_name(decl.parent), pose=pose,
+                      where=where(decl.span), **values)
 
     def _marker_position(self, setting: ast.Setting) -> Expr | None:
         assert setting.value is not None

@@ -187,7 +187,7 @@ class RandomizationChecks(Context):
             table["effort_limit"] = (None, {"revolute": TORQUE, "prismatic": FORCE}.get(joint_type), 0.0)
         else:
             table = RANDOM_TARGETS.get({"bodies": "body", "controllers": "controller", "observations": "observation",
-                                        "actions": "action"}.get(kind, kind), {})
+                                        "actions": "action", "cameras": "camera"}.get(kind, kind), {})
         if not table:
             self.error("SCN201", f"undefined name `{owner}`", ref.span, did_you_mean(owner, list(self.decls.order)))
             return None
@@ -225,7 +225,7 @@ class RandomizationChecks(Context):
                            "`B.size` resizes a body declared with `shape = box(...)`, `sphere(...)`, ...")
                 return None
             return (None if count == 1 else count, LENGTH, 0.0, True)
-        known = kind in ("plant", "bodies") or bool(joint_type) or (kind == "actions" and attr == "delay")
+        known = kind in ("plant", "bodies", "cameras") or bool(joint_type) or (kind == "actions" and attr == "delay")
         return (*table[attr], known)
 
     def _holder(self, body: str) -> tuple[str, str] | None:

@@ -1,0 +1,237 @@
+"""Cameras (issue 16): `camera NAME on PARENT at (...) { ... }` as Drake's `RgbdSensor`, its
+images observed whole (`observation pixels = CAM.color`), a `Dict` observation with the state."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+from scenario_dsl import loads, make_env
+from scenario_dsl.lang.loader import analyze_text
+
+# A red ball slides along x in front of a camera 1 m away on -y, looking at the origin.
+SLIDER = """scenario slider
+plant { time_step = 10 ms; gravity = [0, 0, 0] m/s^2 }
+body ball { mass = 1 kg; shape = sphere(4 cm); color = [1, 0, 0] }
+joint slide: prismatic(world -> ball, axis = [1, 0, 0]) { actuated; initial = 0.1 m }
+camera eye on world at (translation = [0, -1, 0] m) { look_at = [0, 0, 0] m; width = 96; height = 64; fov = 40 deg }
+action push = slide.effort in [-1, 1] N
+observation pixels = eye.color
+observation depth = eye.depth
+observation state = [slide.q, slide.v]
+reward { -slide.q^2 }
+episode { step = 50 ms; time_limit = 1 s }
+randomize { slide.q ~ uniform(-0.2, 0.2) }
+"""
+
+
+def _red_centre(image: np.ndarray) -> np.ndarray:
+    pixels = image.astype(int)
+    red = (pixels[..., 0] > 150) & (pixels[..., 1] < 80) & (pixels[..., 2] < 80)
+    rows, cols = np.nonzero(red)
+    assert len(rows) > 4, "the ball is in view"
+    return np.array([cols.mean(), rows.mean()])
+
+
+def _predicted_pixel(x: float, width: int = 96, height: int = 64, fov: float = math.radians(40)) -> np.ndarray:
+    """Where the pinhole model of Drake's `CameraInfo(width, height, fov_y)` puts the point
+    (x, 0, 0) for a camera at (0, -1, 0) looking along +y (image right is +x, image down is -z)."""
+    focal = height / 2 / math.tan(fov / 2)
+    depth = 1.0
+    return np.array([width / 2 - 0.5 + focal * x / depth, height / 2 - 0.5])
+
+
+def test_the_ball_lands_on_the_pixel_the_intrinsics_predict_and_moves_with_it() -> None:
+    env = make_env(loads(SLIDER), seed=0)
+    try:
+        for seed in (1, 2, 3):
+            observation, _ = env.reset(seed=seed)
+            x = float(observation["state"][0])
+            np.testing.assert_allclose(_red_centre(observation["pixels"]), _predicted_pixel(x), atol=1.0)
+            # the depth image: the ball's front face is 1 m - 4 cm from the camera
+            column, row = np.round(_predicted_pixel(x)).astype(int)
+            assert observation["depth"][row, column, 0] == pytest.approx(0.96, abs=0.01)
+    finally:
+        env.close()
+
+
+def test_the_same_seed_gives_the_same_images_bit_for_bit() -> None:
+    env = make_env(loads(SLIDER), seed=0)
+    try:
+        first, _ = env.reset(seed=5)
+        steps = [env.step(np.array([0.7], dtype=np.float32))[0] for _ in range(3)]
+        again, _ = env.reset(seed=5)
+        steps_again = [env.step(np.array([0.7], dtype=np.float32))[0] for _ in range(3)]
+        for a, b in zip([first, *steps], [again, *steps_again], strict=True):
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key])
+        assert not np.array_equal(first["pixels"], steps[-1]["pixels"])  # it moved
+    finally:
+        env.close()
+
+
+def test_images_and_state_are_a_dict_both_checkers_accept() -> None:
+    env = make_env(loads(SLIDER), seed=0)
+    try:
+        space = env.observation_space
+        assert isinstance(space, gym.spaces.Dict) and set(space.spaces) == {"pixels", "depth", "state"}
+        assert space["pixels"] == gym.spaces.Box(0, 255, (64, 96, 3), np.uint8)
+        assert space["depth"].dtype == np.float32 and space["depth"].shape == (64, 96, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unbounded state, a float depth image: warnings, not failures
+            gym_check_env(env, skip_render_check=True)
+            sb3_check_env(env)
+    finally:
+        env.close()
+
+
+def test_one_image_alone_is_a_box_for_a_cnn() -> None:
+    text = SLIDER.replace("observation depth = eye.depth\n", "").replace("observation state = [slide.q, slide.v]\n", "")
+    env = make_env(loads(text), seed=0)
+    try:
+        assert env.observation_space == gym.spaces.Box(0, 255, (64, 96, 3), np.uint8)
+        observation, _ = env.reset(seed=0)
+        assert observation.shape == (64, 96, 3) and observation.dtype == np.uint8
+    finally:
+        env.close()
+
+
+def test_a_recording_can_film_through_a_scenario_camera() -> None:
+    env = make_env(loads(SLIDER), seed=0, render_mode="rgb_array", camera="eye")
+    try:
+        observation, _ = env.reset(seed=1)
+        np.testing.assert_array_equal(env.render(), observation["pixels"])
+    finally:
+        env.close()
+
+
+def test_a_camera_on_a_body_rides_with_it() -> None:
+    # The camera on the ball looks along +x at a green wall: the wall grows as the ball nears it.
+    text = SLIDER.replace("camera eye on world at (translation = [0, -1, 0] m) { look_at = [0, 0, 0] m;",
+                          "camera eye on ball at (translation = [0.05, 0, 0] m) { look_at = [1, 0, 0] m;")
+    text = text.replace("observation pixels", "body wall { shape = box(0.02, 0.3, 0.3); color = [0, 1, 0] }\n"
+                        "weld world -> wall at (translation = [0.6, 0, 0] m)\nobservation pixels")
+    env = make_env(loads(text), seed=0)
+    try:
+        covered = []
+        for seed in range(6):
+            observation, _ = env.reset(seed=seed)
+            green = (observation["pixels"][..., 1] > 150) & (observation["pixels"][..., 0] < 80)
+            covered.append((float(observation["state"][0]), float(green.mean())))
+        covered.sort()
+        assert covered[-1][1] > covered[0][1] > 0  # nearer the wall (larger x), more of it in view
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize(("change", "code", "message"), [
+    (("width = 96", "width = 96.5"), "SCN401", "whole number of pixels"),
+    (("width = 96; height = 64", "width = 4096; height = 2048"), "SCN412", "pixels"),
+    (("fov = 40 deg", "fov = 200 deg"), "SCN401", "below 180 degrees"),
+    (("fov = 40 deg", "fov = 40 deg; near = 2 m; far = 1 m"), "SCN402", "near < far"),
+    (("look_at = [0, 0, 0] m", "look_at = [0, -1, 0] m"), "SCN401", "looks at the point it stands on"),
+    (("observation pixels = eye.color", "observation pixels = eye.colour"), "SCN204", "gives"),
+    (("reward { -slide.q^2 }", "reward { -slide.q^2 - sum(eye.color) }"), "SCN206", "observed whole"),
+    (("observation state =", "observation speeds ="), None, None),
+    (("camera eye on world", "camera eye on nowhere"), "SCN201", "undefined frame"),
+])
+def test_lint_checks_cameras(change: tuple[str, str], code: str | None, message: str | None) -> None:
+    old, new = change
+    assert old in SLIDER
+    found = analyze_text(SLIDER.replace(old, new), "slider.scn").diagnostics
+    errors = [d for d in found if d.severity is None or d.severity.name == "ERROR"]
+    if code is None:
+        assert not errors
+        return
+    assert any(d.code == code and message in d.message for d in errors), [(d.code, d.message) for d in found]
+
+
+# The ball stays put; a green box behind it; the ball's colour is drawn each episode.
+COLOURED = SLIDER.replace("randomize { slide.q ~ uniform(-0.2, 0.2) }", "randomize { ball.color ~ uniform(0, 1) }") \
+    .replace("observation depth = eye.depth", "observation labels = eye.label\n"
+             "body backdrop { shape = box(0.5, 0.02, 0.5); color = [0, 0.8, 0] }\n"
+             "weld world -> backdrop at (translation = [0, 0.3, 0] m)")
+
+
+def test_a_colour_draw_changes_only_that_bodys_pixels() -> None:
+    env = make_env(loads(COLOURED), seed=0)
+    try:
+        first, info = env.reset(seed=1)
+        second, info2 = env.reset(seed=2)
+        drawn = [np.asarray(i["randomization"]["ball.color"]) for i in (info, info2)]
+        assert not np.allclose(drawn[0], drawn[1])
+        changed = np.any(first["pixels"] != second["pixels"], axis=-1)
+        ball = env.unwrapped.compiled.plant.GetBodyByName("ball").index()
+        on_ball = first["labels"][..., 0] == int(ball)
+        assert changed.sum() > 20 and on_ball.sum() > 20
+        # Nothing else changed (the backdrop, the background) but the silhouette's edge, whose
+        # pixels blend the ball's colour in (VTK anti-aliases) while their label is the backdrop's.
+        near_ball = on_ball.copy()
+        for axis in (0, 1):
+            for shift in (-1, 1):
+                near_ball |= np.roll(on_ball, shift, axis=axis)
+        assert not np.any(changed & ~near_ball)
+        # the ball's pixels are its drawn colour, shaded: brightest where it faces the light
+        brightest = first["pixels"][on_ball].max(axis=0) / 255
+        assert np.argmax(brightest) == np.argmax(drawn[0])
+    finally:
+        env.close()
+
+
+def test_a_camera_pose_draw_moves_the_picture_each_episode() -> None:
+    # The camera slides along x by the drawn offset: the ball, held at x = 0.1, moves the other way.
+    text = SLIDER.replace("randomize { slide.q ~ uniform(-0.2, 0.2) }",
+                          "randomize { let dx ~ uniform(-0.1, 0.1); eye.position +~ [dx, 0, 0] m }")
+    env = make_env(loads(text), seed=0)
+    try:
+        for seed in (1, 2):
+            observation, info = env.reset(seed=seed)
+            shift = float(info["randomization"]["dx"])
+            # the camera at x = shift keeps its rotation: the ball at x = 0.1 is at 0.1 - shift in its view
+            np.testing.assert_allclose(_red_centre(observation["pixels"]), _predicted_pixel(0.1 - shift), atol=1.0)
+    finally:
+        env.close()
+
+
+def test_a_field_of_view_draw_zooms() -> None:
+    text = SLIDER.replace("randomize { slide.q ~ uniform(-0.2, 0.2) }",
+                          "randomize { eye.fov ~ uniform(20 deg, 60 deg) }")
+    env = make_env(loads(text), seed=0)
+    try:
+        seen = []
+        for seed in range(8):
+            observation, info = env.reset(seed=seed)
+            fov = float(np.asarray(info["randomization"]["eye.fov"]).reshape(-1)[0])
+            centre = _red_centre(observation["pixels"])
+            np.testing.assert_allclose(centre, _predicted_pixel(0.1, fov=fov), atol=1.0)
+            seen.append(centre[0])
+        assert max(seen) - min(seen) > 2  # a narrower view puts the ball further out
+    finally:
+        env.close()
+
+
+def test_sample_render_writes_a_contact_sheet_of_different_first_frames(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    from scenario_dsl.cli import main
+    from scenario_dsl.runtime.sheet import GAP
+
+    scenario = tmp_path / "coloured.scn"
+    scenario.write_text(COLOURED.replace("randomize { ball.color ~ uniform(0, 1) }",
+                                         "randomize { ball.color ~ uniform(0, 1); slide.q ~ uniform(-0.2, 0.2) }"))
+    sheet = tmp_path / "sheet.png"
+    assert main(["sample", str(scenario), "-n", "16", "--render", "16", "--sheet", str(sheet)]) == 0
+    assert "16 first frames from camera `eye`" in capsys.readouterr().err
+    image = np.asarray(Image.open(sheet).convert("RGB"))
+    assert image.shape == (4 * (64 + GAP) + GAP, 4 * (96 + GAP) + GAP, 3)  # a 4 x 4 grid of 96 x 64 frames
+    frames = [image[GAP + r * (64 + GAP):GAP + r * (64 + GAP) + 64, GAP + c * (96 + GAP):GAP + c * (96 + GAP) + 96]
+              for r in range(4) for c in range(4)]
+    assert len({frame.tobytes() for frame in frames}) == 16  # every episode looks different
+    assert main(["sample", str(scenario), "--render", "2", "--camera", "nowhere", "--sheet", str(sheet)]) == 2
+    assert "camera must be one of" in capsys.readouterr().err
