@@ -14,6 +14,7 @@ field of view.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,9 +27,11 @@ from pydrake.geometry import (
     DepthRange,
     DepthRenderCamera,
     Ellipsoid,
+    LightParameter,
     MakeRenderEngineVtk,
     RenderCameraCore,
     RenderEngineVtkParams,
+    Rgba,
     SceneGraph,
     Sphere,
 )
@@ -39,6 +42,7 @@ from pydrake.systems.framework import DiagramBuilder
 from pydrake.systems.sensors import CameraInfo, RgbdSensor
 
 from scenario_dsl.compiler.plant import vec
+from scenario_dsl.lang import model as m
 from scenario_dsl.lang.model import CAMERA_VIEWS
 
 #: The direction each named view (`model.CAMERA_VIEWS`) looks in (None: chosen from the scene's shape).
@@ -156,9 +160,14 @@ def auto_view(size: np.ndarray, plane: str | None = None) -> str:
     return ("side", "front", "top")[thinnest]
 
 
-def ensure_renderer(scene_graph: SceneGraph) -> None:
+def ensure_renderer(scene_graph: SceneGraph, lights: Sequence[m.Light] = ()) -> None:
+    """The VTK render engine, once: with the scenario's lights (Drake's default without any: a
+    white headlight on each camera). `compile_scenario` makes it first, with the lights."""
     if not scene_graph.HasRenderer(RENDERER):
-        scene_graph.AddRenderer(RENDERER, MakeRenderEngineVtk(RenderEngineVtkParams()))
+        params = RenderEngineVtkParams()
+        params.lights = [LightParameter(type="directional", color=Rgba(*light.color, 1.0), intensity=light.intensity,
+                                        direction=vec(light.direction), frame=light.frame) for light in lights]
+        scene_graph.AddRenderer(RENDERER, MakeRenderEngineVtk(params))
 
 
 def _half_extents(shape: Any) -> np.ndarray | None:

@@ -26,7 +26,7 @@ from pydrake.systems.framework import Context, Diagram, DiagramBuilder, OutputPo
 from pydrake.systems.primitives import AffineSystem, ConstantVectorSource, MatrixGain, Multiplexer, PassThrough
 
 from scenario_dsl.compiler.actuation import add_controller, connect_actuation, direct_actuation
-from scenario_dsl.compiler.camera import add_camera
+from scenario_dsl.compiler.camera import add_camera, ensure_renderer
 from scenario_dsl.compiler.expressions import ExpressionSystem
 from scenario_dsl.compiler.markers import MarkerPoses
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, check_limits, plant_config, populate, vec
@@ -221,6 +221,8 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
         builder.AddNamedSystem("marker_poses", poses)
         builder.Connect(wiring.systems["markers"].GetOutputPort("positions"), poses.get_input_port())
         builder.Connect(poses.get_output_port(), scene_graph.get_source_pose_port(poses.source_id))
+    if scenario.cameras or camera:
+        ensure_renderer(scene_graph, scenario.lights)
     sensors = add_cameras(builder, handles, scene_graph, scenario.cameras)
     named = next((c.name for c in scenario.cameras if c.name == camera), None)  # the recording is a scenario camera's
     if camera and named is None:

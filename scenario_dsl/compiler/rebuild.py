@@ -1,9 +1,11 @@
 """Build-scope randomization: the values Drake takes only when a diagram is built.
 
 `randomize per build [every N episodes] { ... }` draws the plant's gravity, controller gains
-(`C.kp`, `C.ki`, `C.kd`) and the sizes of declared shapes (`B.size`): `InverseDynamicsController`
-fixes its gains at construction, the gravity field belongs to the plant's model, not to its
-context, and a geometry's shape (with its hydroelastic mesh) is registered with SceneGraph once.
+(`C.kp`, `C.ki`, `C.kd`), the sizes of declared shapes (`B.size`) and lights (`L.intensity`,
+`L.direction`, `L.color`): `InverseDynamicsController` fixes its gains at construction, the
+gravity field belongs to the plant's model, not to its context, a geometry's shape (with its
+hydroelastic mesh) is registered with SceneGraph once, and the VTK render engine takes its
+lights when it is made.
 `BuildRandomizer.draw` returns a copy of the scenario with the drawn values in place; the
 environment compiles that copy into a fresh diagram (see `ScenarioEnv.reset`), every episode or
 every N episodes, and reports the values in `info["randomization"]` with the episode's own draws.
@@ -18,6 +20,7 @@ from scenario_dsl.lang import model as m
 from scenario_dsl.sampling.sampler import Sampler, Value
 
 GAINS = ("kp", "ki", "kd")
+LIGHT_ATTRIBUTES = ("intensity", "direction", "color")
 
 
 def build_nominal(scenario: m.Scenario) -> dict[str, np.ndarray]:
@@ -29,6 +32,9 @@ def build_nominal(scenario: m.Scenario) -> dict[str, np.ndarray]:
     for body in scenario.bodies:
         if body.shape is not None:
             nominal[f"{body.name}.size"] = np.asarray(body.shape.size, dtype=float)
+    for light in scenario.lights:
+        for attribute in LIGHT_ATTRIBUTES:
+            nominal[f"{light.name}.{attribute}"] = np.atleast_1d(np.asarray(getattr(light, attribute), dtype=float))
     return nominal
 
 
@@ -42,7 +48,8 @@ class BuildRandomizer:
             for draw in block.draws:
                 if draw.target not in nominal:
                     raise CompileError("SCN505", f"`randomize per build` draws the plant's gravity, controller "
-                                       f"gains and shape sizes; draw `{draw.target}` per episode", None, draw.where)
+                                       f"gains, shape sizes and lights; draw `{draw.target}` per episode", None,
+                                       draw.where)
         self.scenario = scenario
         self.places = {draw.target: draw.where for block in blocks for draw in block.draws}
         self.every = min((block.every or 1 for block in blocks), default=1)
@@ -68,7 +75,8 @@ class BuildRandomizer:
                     gains[gain] = [float(g) for g in drawn]
             controllers.append(controller.model_copy(update=gains))
         bodies = [self._resized(body, values) for body in self.scenario.bodies]
-        update = {"plant": plant, "controllers": controllers, "bodies": bodies}
+        lights = [self._lit(light, values) for light in self.scenario.lights]
+        update = {"plant": plant, "controllers": controllers, "bodies": bodies, "lights": lights}
         return self.scenario.model_copy(update=update), values
 
     def _check(self, key: str, drawn: np.ndarray, need: str, ok: bool = True) -> None:
@@ -77,6 +85,25 @@ class BuildRandomizer:
         if not (ok and np.isfinite(drawn).all()):
             raise CompileError("SCN405", f"`{key}` was drawn as {[float(x) for x in drawn]}: it must be {need}",
                                "draw values that stay " + need, self.places.get(key))
+
+    def _lit(self, light: m.Light, values: dict[str, Value]) -> m.Light:
+        """A light with its drawn intensity (at least 0), direction (not zero) and colour
+        (clipped to [0, 1])."""
+        update: dict[str, object] = {}
+        if f"{light.name}.intensity" in values:
+            intensity = float(np.asarray(values[f"{light.name}.intensity"], dtype=float).reshape(-1)[0])
+            self._check(f"{light.name}.intensity", np.array([intensity]), "finite and at least 0", intensity >= 0)
+            update["intensity"] = intensity
+        if f"{light.name}.direction" in values:
+            direction = np.broadcast_to(np.asarray(values[f"{light.name}.direction"], dtype=float), (3,))
+            self._check(f"{light.name}.direction", direction, "finite and not zero",
+                        bool(np.linalg.norm(direction) > 0))
+            update["direction"] = tuple(float(d) for d in direction)
+        if f"{light.name}.color" in values:
+            color = np.clip(np.broadcast_to(np.asarray(values[f"{light.name}.color"], dtype=float), (3,)), 0.0, 1.0)
+            self._check(f"{light.name}.color", color, "finite")
+            update["color"] = tuple(float(c) for c in color)
+        return light.model_copy(update=update) if update else light
 
     def _resized(self, body: m.Body, values: dict[str, Value]) -> m.Body:
         key = f"{body.name}.size"

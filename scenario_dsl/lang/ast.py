@@ -249,6 +249,12 @@ class CameraDecl(Node):
 
 
 @dataclass(frozen=True)
+class LightDecl(Node):
+    name: Ident
+    settings: tuple[Setting, ...] | None
+
+
+@dataclass(frozen=True)
 class JointDecl(Node):
     name: Ident
     kind: Ident
@@ -348,7 +354,7 @@ class TrainBlock(Node):
 
 Statement = (
     ScenarioDecl | Include | Param | Let | PlantBlock | ModelDecl | FrameDecl | BodyDecl | JointDecl | Weld
-    | ControllerDecl | MarkerDecl | CameraDecl | ActionDecl | ObservationDecl | RandomizeBlock | RewardBlock
+    | ControllerDecl | MarkerDecl | CameraDecl | LightDecl | ActionDecl | ObservationDecl | RandomizeBlock | RewardBlock
     | EpisodeBlock | TrainBlock
 )
 

@@ -150,6 +150,9 @@ class _Builder(Transformer[Token, Any]):
     def marker(self, meta: Meta, c: list[Any]) -> ast.MarkerDecl:
         return ast.MarkerDecl(self._span(meta), self._ident(c[0]), self._settings(c[1]) if len(c) > 1 else None)
 
+    def light(self, meta: Meta, c: list[Any]) -> ast.LightDecl:
+        return ast.LightDecl(self._span(meta), self._ident(c[0]), self._settings(c[1]) if len(c) > 1 else None)
+
     def camera(self, meta: Meta, c: list[Any]) -> ast.CameraDecl:
         pose = next((x for x in c[2:] if isinstance(x, ast.Pose)), None)
         settings = c[-1] if len(c) > 2 and isinstance(c[-1], tuple) else None

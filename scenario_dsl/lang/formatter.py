@@ -218,7 +218,7 @@ class _Shape:
 # Statements that read as one list when they follow each other on single lines.
 _GROUPS: dict[type, str] = {
     ast.FrameDecl: "plant", ast.BodyDecl: "plant", ast.JointDecl: "plant", ast.Weld: "plant",
-    ast.ControllerDecl: "plant", ast.MarkerDecl: "plant", ast.CameraDecl: "plant",
+    ast.ControllerDecl: "plant", ast.MarkerDecl: "plant", ast.CameraDecl: "plant", ast.LightDecl: "plant",
     ast.ActionDecl: "ports", ast.ObservationDecl: "ports",
 }
 
@@ -299,6 +299,7 @@ _SHAPES: dict[type, Callable[[Any], _Shape]] = {
     ast.FrameDecl: lambda s: _Shape([f"frame {s.name.name} on {s.parent.dotted}", *_pose(s.pose)]),
     ast.BodyDecl: lambda s: _settings([f"body {s.name.name}"], s.settings),
     ast.MarkerDecl: lambda s: _settings([f"marker {s.name.name}"], s.settings),
+    ast.LightDecl: lambda s: _settings([f"light {s.name.name}"], s.settings),
     ast.CameraDecl: lambda s: _settings([f"camera {s.name.name} on {s.parent.dotted}", *_pose(s.pose)], s.settings),
     ast.JointDecl: _joint,
     ast.Weld: lambda s: _Shape([f"weld {s.parent.dotted} -> {s.child.dotted}", *_pose(s.pose)]),

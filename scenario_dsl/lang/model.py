@@ -299,6 +299,19 @@ class Camera(_Model):
     where: Where | None = None
 
 
+class Light(_Model):
+    """`light NAME { ... }`: a directional light of the render engine every camera shares
+    (Drake's `LightParameter`). Declaring lights replaces VTK's default, a white headlight on
+    each camera."""
+
+    name: str
+    direction: Vec3 = (0.0, 0.0, -1.0)  # where the light goes, in `frame`
+    intensity: float = 1.0
+    color: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    frame: Literal["world", "camera"] = "world"
+    where: Where | None = None
+
+
 class ImageObservation(_Model):
     """`observation NAME = CAMERA.color` (or `.depth`, `.label`): an image the agent sees."""
 
@@ -405,6 +418,7 @@ class Scenario(_Model):
     controllers: list[Controller] = []
     markers: list[Marker] = []
     cameras: list[Camera] = []
+    lights: list[Light] = []
     action: Action
     observations: list[Observation]  # the vector ones, in declaration order
     images: list[ImageObservation] = []

@@ -88,6 +88,9 @@ RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]
     "controller": {"kp": (None, None, 0.0), "ki": (None, None, 0.0), "kd": (None, None, 0.0)},
     # a camera's pose in its parent's frame and its vertical field of view (its sensor's context)
     "camera": {"position": (3, LENGTH, None), "rpy": (3, ANGLE, None), "fov": (None, ANGLE, 0.0)},
+    # a light of the render engine (per build: Drake takes lights when it makes the engine)
+    "light": {"intensity": (None, DIMENSIONLESS, 0.0), "direction": (3, DIMENSIONLESS, None),
+              "color": (3, DIMENSIONLESS, 0.0)},
     "plant": {"gravity": (3, ACCELERATION, None)},
     "observation": {"noise": (None, None, None)},
     "action": {"noise": (None, None, None), "delay": (None, TIME, 0.0)},  # delay: per episode, whole env steps
@@ -106,6 +109,7 @@ class Declarations:
     controllers: dict[str, ast.ControllerDecl] = field(default_factory=dict)
     markers: dict[str, ast.MarkerDecl] = field(default_factory=dict)
     cameras: dict[str, ast.CameraDecl] = field(default_factory=dict)
+    lights: dict[str, ast.LightDecl] = field(default_factory=dict)
     actions: dict[str, ast.ActionDecl] = field(default_factory=dict)
     observations: dict[str, ast.ObservationDecl] = field(default_factory=dict)
     params: dict[str, ast.Param] = field(default_factory=dict)
@@ -116,7 +120,7 @@ class Declarations:
     _all_names: tuple[int, tuple[str, ...]] | None = field(default=None, repr=False, compare=False)
 
     def kind_of(self, name: str) -> str | None:
-        for kind in ("bodies", "joints", "frames", "models", "controllers", "markers", "cameras", "actions",
+        for kind in ("bodies", "joints", "frames", "models", "controllers", "markers", "cameras", "lights", "actions",
                      "observations", "params", "lets", "random_lets"):
             if name in getattr(self, kind):
                 return kind
@@ -206,6 +210,11 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
             diagnostics.add("SCN206", f"`{head}` is a {kind[:-1].replace('bodie', 'body')}, not a value", span,
                             f"read one of its signals: {', '.join(f'{head}.{a}' for a in attrs)}" if attrs
                             else f"a {decls.joint_type(head)} joint has no signals")
+            return None
+        if kind == "lights":
+            diagnostics.add("SCN206", f"`{head}` is a light: it has no value", span,
+                            "a light changes what cameras see; draw its `intensity`, `direction` or `color` "
+                            "per build")
             return None
         if kind == "cameras":
             diagnostics.add("SCN206", f"`{head}` is a camera: its images are observed whole", span,

@@ -43,7 +43,7 @@ _TOKEN_WORDS = {
 }
 _STATEMENT_KEYWORDS = (
     "scenario", "include", "param", "let", "plant", "model", "frame", "body", "joint", "weld",
-    "controller", "marker", "camera", "action", "observation", "randomize", "reward", "episode", "train",
+    "controller", "marker", "camera", "light", "action", "observation", "randomize", "reward", "episode", "train",
 )
 
 

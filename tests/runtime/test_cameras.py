@@ -235,3 +235,39 @@ def test_sample_render_writes_a_contact_sheet_of_different_first_frames(tmp_path
     assert len({frame.tobytes() for frame in frames}) == 16  # every episode looks different
     assert main(["sample", str(scenario), "--render", "2", "--camera", "nowhere", "--sheet", str(sheet)]) == 2
     assert "camera must be one of" in capsys.readouterr().err
+
+
+def _ball_brightness(image: np.ndarray) -> float:
+    """The mean red of the ball's pixels (red above green and blue; the background is pale blue)."""
+    pixels = image.astype(int)
+    ball = (pixels[..., 0] > pixels[..., 1] + 20) & (pixels[..., 0] > pixels[..., 2] + 20)
+    assert ball.sum() > 4
+    return float(pixels[..., 0][ball].mean())
+
+
+def test_a_light_draw_changes_brightness() -> None:
+    lit = SLIDER.replace("randomize { slide.q ~ uniform(-0.2, 0.2) }",
+                         "light sun { direction = [0, 1, 0]; intensity = 1 }\n"
+                         "randomize per build { sun.intensity ~ uniform(0.1, 1) }")
+    env = make_env(loads(lit), seed=0)
+    try:
+        seen = []
+        for seed in range(5):
+            observation, info = env.reset(seed=seed)
+            seen.append((float(np.asarray(info["randomization"]["sun.intensity"]).reshape(-1)[0]),
+                         _ball_brightness(observation["pixels"])))
+        seen.sort()
+        intensities, brightness = zip(*seen, strict=True)
+        assert intensities[-1] - intensities[0] > 0.2
+        assert all(a <= b for a, b in zip(brightness, brightness[1:], strict=False))  # brighter with the light
+        assert brightness[-1] > brightness[0] + 20
+    finally:
+        env.close()
+
+
+def test_lint_checks_lights() -> None:
+    bad = SLIDER.replace("randomize { slide.q ~ uniform(-0.2, 0.2) }",
+                         "light sun { direction = [0, 0, 0]; intensity = -1 }\nrandomize { sun.intensity ~ uniform(0, 1) }")
+    found = {(d.code, d.message.split(":")[0]) for d in analyze_text(bad, "slider.scn").diagnostics}
+    codes = {code for code, _ in found}
+    assert {"SCN401", "SCN204"} <= codes, found  # a zero direction, a negative intensity; drawn per episode

@@ -41,8 +41,8 @@ from scenario_dsl.lang.validate.plant import _APPROXIMATIONS as _APPROXIMATIONS
 from scenario_dsl.lang.validate.plant import _CONTACT_MODELS as _CONTACT_MODELS
 from scenario_dsl.lang.validate.plant import _JOINT_TYPES as _JOINT_TYPES
 from scenario_dsl.lang.validate.plant import _SHAPES as _SHAPES
-from scenario_dsl.lang.validate.plant import PlantChecks
 from scenario_dsl.lang.validate.randomization import RandomizationChecks
+from scenario_dsl.lang.validate.scene import SceneChecks
 from scenario_dsl.support.suggest import did_you_mean
 
 __all__ = ["Context", "Validator", "validate", "where"]
@@ -57,7 +57,7 @@ def validate(files: list[ast.File], params: Mapping[str, Any], base_dir: str | N
     return Validator(files, params, base_dir, statements).run()
 
 
-class Validator(NameChecks, ConstantChecks, PlantChecks, RandomizationChecks, DistributionChecks, AgentChecks,
+class Validator(NameChecks, ConstantChecks, SceneChecks, RandomizationChecks, DistributionChecks, AgentChecks,
                 EpisodeChecks):
     """One validation: `run` calls the sections in order and assembles the `Scenario`."""
 
@@ -78,6 +78,7 @@ class Validator(NameChecks, ConstantChecks, PlantChecks, RandomizationChecks, Di
         randomizations = [self._randomize(b) for b in self.statements if isinstance(b, ast.RandomizeBlock)]
         markers = [k for k in (self._marker(d) for d in self.decls.markers.values()) if k]
         cameras = [c for c in (self._camera(d) for d in self.decls.cameras.values()) if c]
+        lights = [self._light(d) for d in self.decls.lights.values()]
         action = self._action()
         observations, images = self._observations()
         reward = self._reward()
@@ -101,7 +102,7 @@ class Validator(NameChecks, ConstantChecks, PlantChecks, RandomizationChecks, Di
             params={k: v.constant for k, v in self.constants.constants.items()  # type: ignore[misc]
                     if k in self.decls.params and v.constant is not None},
             plant=plant, models=models, frames=frames, bodies=bodies, joints=joints, welds=welds,
-            controllers=controllers, markers=markers, cameras=cameras,
+            controllers=controllers, markers=markers, cameras=cameras, lights=lights,
             action=action, observations=observations, images=images, randomizations=randomizations,
             reward=reward, episode=episode, train=train,
         )

@@ -125,6 +125,15 @@ class Context:
                 out[key] = result
         return out
 
+    def _rgba(self, color: list[float], settings: tuple[ast.Setting, ...] | None,
+              ) -> tuple[float, float, float, float]:
+        if any(c > 1 for c in color):
+            self.error("SCN401", "colour components are between 0 and 1", _value_span(settings, "color"),
+                       "e.g. color = [0.8, 0.2, 0.2] (red, green, blue), or with a fourth number for opacity")
+        r, g, b, *a = color
+        return (r, g, b, a[0] if a else 1.0)
+
+
     def _value(self, dim: Dim | None, size: _Sizes = None, *, at_least: float | None = None,
                above: float | None = None) -> Callable[[ast.Setting], Any]:
         def handle(setting: ast.Setting) -> Any:

@@ -18,7 +18,7 @@ class NameChecks(Context):
         tables: dict[type, str] = {
             ast.BodyDecl: "bodies", ast.JointDecl: "joints", ast.FrameDecl: "frames", ast.ModelDecl: "models",
             ast.ControllerDecl: "controllers", ast.MarkerDecl: "markers", ast.CameraDecl: "cameras",
-            ast.ActionDecl: "actions",
+            ast.LightDecl: "lights", ast.ActionDecl: "actions",
             ast.ObservationDecl: "observations",
             ast.Param: "params", ast.Let: "lets",
         }
@@ -40,7 +40,7 @@ class NameChecks(Context):
                     if isinstance(item, ast.Let):
                         self._add_name(item.name, item, "random_lets")
             if isinstance(statement, (ast.BodyDecl, ast.JointDecl, ast.FrameDecl, ast.ModelDecl, ast.ControllerDecl,
-                                      ast.MarkerDecl, ast.CameraDecl,
+                                      ast.MarkerDecl, ast.CameraDecl, ast.LightDecl,
                                       ast.ActionDecl, ast.ObservationDecl, ast.Param, ast.Let)):
                 self._add_name(statement.name, statement, tables[type(statement)])
         if len(self.decls.actions) > 1:

@@ -121,14 +121,14 @@ class RandomizationChecks(Context):
         per-episode blocks draw everything else."""
         owner, _, attribute = draw.target.rpartition(".")
         built = (draw.target == "plant.gravity" or (owner in self.decls.controllers and attribute in _PER_BUILD_GAINS)
-                 or (owner in self.decls.bodies and attribute == "size"))
+                 or (owner in self.decls.bodies and attribute == "size") or owner in self.decls.lights)
         if scope == "step" and attribute not in _PER_STEP:
             allowed = "observation and action noise (`OBS.noise`) and pushes (`B.push`)"
             hint = (f"draw `{draw.target}` in `randomize per build [every N episodes] {{ ... }}`" if built
                     else f"draw `{draw.target}` in a per-episode block")
         elif scope == "build" and not built:
-            allowed = ("the plant's gravity (`plant.gravity`), controller gains (`C.kp`, `C.ki`, `C.kd`) and "
-                       "shape sizes (`B.size`)")
+            allowed = ("the plant's gravity (`plant.gravity`), controller gains (`C.kp`, `C.ki`, `C.kd`), "
+                       "shape sizes (`B.size`) and lights (`L.intensity`, `L.direction`, `L.color`)")
             hint = f"draw `{draw.target}` in a per-episode block"
         elif scope == "episode" and built:
             self.error("SCN204", f"`{draw.target}` cannot be drawn per episode", item.target.span,
@@ -187,7 +187,8 @@ class RandomizationChecks(Context):
             table["effort_limit"] = (None, {"revolute": TORQUE, "prismatic": FORCE}.get(joint_type), 0.0)
         else:
             table = RANDOM_TARGETS.get({"bodies": "body", "controllers": "controller", "observations": "observation",
-                                        "actions": "action", "cameras": "camera"}.get(kind, kind), {})
+                                        "actions": "action", "cameras": "camera",
+                                        "lights": "light"}.get(kind, kind), {})
         if not table:
             self.error("SCN201", f"undefined name `{owner}`", ref.span, did_you_mean(owner, list(self.decls.order)))
             return None
@@ -225,7 +226,8 @@ class RandomizationChecks(Context):
                            "`B.size` resizes a body declared with `shape = box(...)`, `sphere(...)`, ...")
                 return None
             return (None if count == 1 else count, LENGTH, 0.0, True)
-        known = kind in ("plant", "bodies", "cameras") or bool(joint_type) or (kind == "actions" and attr == "delay")
+        known = (kind in ("plant", "bodies", "cameras", "lights") or bool(joint_type)
+                 or (kind == "actions" and attr == "delay"))
         return (*table[attr], known)
 
     def _holder(self, body: str) -> tuple[str, str] | None:
