@@ -3,6 +3,7 @@ images observed whole (`observation pixels = CAM.color`), a `Dict` observation w
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 
@@ -259,7 +260,7 @@ def test_a_light_draw_changes_brightness() -> None:
         seen.sort()
         intensities, brightness = zip(*seen, strict=True)
         assert intensities[-1] - intensities[0] > 0.2
-        assert all(a <= b for a, b in zip(brightness, brightness[1:], strict=False))  # brighter with the light
+        assert all(a <= b for a, b in itertools.pairwise(brightness))  # brighter with the light
         assert brightness[-1] > brightness[0] + 20
     finally:
         env.close()
