@@ -268,7 +268,8 @@ def test_a_light_draw_changes_brightness() -> None:
 
 def test_lint_checks_lights() -> None:
     bad = SLIDER.replace("randomize { slide.q ~ uniform(-0.2, 0.2) }",
-                         "light sun { direction = [0, 0, 0]; intensity = -1 }\nrandomize { sun.intensity ~ uniform(0, 1) }")
+                         "light sun { direction = [0, 0, 0]; intensity = -1 }\n"
+                         "randomize { sun.intensity ~ uniform(0, 1) }")
     found = {(d.code, d.message.split(":")[0]) for d in analyze_text(bad, "slider.scn").diagnostics}
     codes = {code for code, _ in found}
     assert {"SCN401", "SCN204"} <= codes, found  # a zero direction, a negative intensity; drawn per episode
