@@ -195,6 +195,10 @@ class Randomizer:
         return np.concatenate([np.zeros(o.size) if p is None else p
                                for o, p in zip(self.scenario.observations, parts, strict=True)])
 
+    def image_noise(self, name: str) -> np.ndarray | None:
+        """What to add to image observation `name` now, pixel by pixel (None: nothing is drawn)."""
+        return self.noise.get(f"{name}.{NOISE}")
+
     def action_noise(self) -> np.ndarray | None:
         """What to add to the agent's action now (None: nothing is drawn)."""
         return self.noise.get(f"{self.scenario.action.name}.{NOISE}")
@@ -276,8 +280,13 @@ def _is_push(target: str) -> bool:
 
 def _noise_sizes(scenario: m.Scenario) -> dict[str, int]:
     """The targets the environment applies itself, not the context, and their sizes: noise
-    (`OBSERVATION.noise`, `ACTION.noise`) and the action's delay (`ACTION.delay`, seconds)."""
+    (`OBSERVATION.noise`, an image's pixel by pixel, `ACTION.noise`) and the action's delay
+    (`ACTION.delay`, seconds)."""
     sizes = {f"{o.name}.{NOISE}": o.size for o in scenario.observations}
+    cameras = {c.name: c for c in scenario.cameras}
+    for image in scenario.images:
+        camera = cameras[image.camera]
+        sizes[f"{image.name}.{NOISE}"] = camera.height * camera.width * (3 if image.image == "color" else 1)
     sizes[f"{scenario.action.name}.{NOISE}"] = scenario.action.size
     sizes[f"{scenario.action.name}.{DELAY}"] = 1
     return sizes

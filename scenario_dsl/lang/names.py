@@ -134,6 +134,11 @@ class Declarations:
             cached = self._all_names = (len(self.order), (*self.order, *RESERVED))
         return cached[1]
 
+    def is_image(self, observation: str) -> bool:
+        """Whether an observation is a camera's image (`observation pixels = CAM.color`)."""
+        value = self.observations[observation].value
+        return isinstance(value, ast.Ref) and value.parts[0].name in self.cameras
+
     def joint_type(self, name: str) -> str | None:
         """The type of a declared joint (`box_joint`) or a loaded model's (`cart_pole.CartSlider`)."""
         if name in self.joints:
@@ -190,6 +195,10 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
         hint = did_you_mean(at.name, attrs) or ("it has: " + ", ".join(attrs) if attrs else f"{what} has no signals")
         diagnostics.add("SCN204", f"{what} has no attribute `{at.name}`", at.span, hint)
 
+    if head in decls.observations and decls.is_image(head):
+        diagnostics.add("SCN206", f"observation `{head}` is an image: the agent sees it, expressions cannot read it",
+                        span, "read the state that made it, or observe a vector beside it")
+        return None
     if len(parts) == 1:
         if head == "time":
             return _signal("time", "time", "value", (None, Dim(time=1)))

@@ -174,6 +174,7 @@ class ScenarioEnv(DrakeGymEnv):
         self._action_value: Any = None  # the action input's FixedInputPortValue, fixed by reset_context
         self._noisy = compiled.randomizer.has_noise  # observation or action noise is drawn
         self._images = ImageReader(compiled.scenario, diagram, compiled.image_ports) if compiled.image_ports else None
+        self._image_noise = compiled.randomizer.image_noise if self._noisy else None
 
     def _rebuild_if_due(self, seeded: bool) -> None:
         """`randomize per build`: draw the build-scope values from the episode's generator and
@@ -222,7 +223,7 @@ class ScenarioEnv(DrakeGymEnv):
         self._failed = None
         observation = self._observe().astype(self._state_space.dtype)
         if self._images is not None:
-            observation = self._images.compose(observation, self.simulator.get_context())
+            observation = self._images.compose(observation, self.simulator.get_context(), self._image_noise)
         self._last_observation = observation
         if self.render_mode == "human":
             self.render()
@@ -274,7 +275,7 @@ class ScenarioEnv(DrakeGymEnv):
                                  "or the reward in float32 (the simulation diverged)")
         observation = observation.astype(self._state_space.dtype)
         if self._images is not None:
-            observation = self._images.compose(observation, context)
+            observation = self._images.compose(observation, context, self._image_noise)
         truncated = self.max_steps is not None and self._steps >= self.max_steps
         if truncated:
             info["truncation_reason"] = "time_limit"

@@ -11,6 +11,7 @@ far distance: learners' NaN and infinity checks refuse infinities), label int16 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -52,13 +53,23 @@ class ImageReader:
         self.images = [(i.name, i.image, diagram.GetOutputPort(ports[i.name]), far[i.camera]) for i in scenario.images]
         self.with_state = scenario.observation_size > 0
 
-    def compose(self, state: np.ndarray, context: Any) -> Any:
-        """The observation: `state` and the images rendered in `context` now."""
+    def compose(self, state: np.ndarray, context: Any,
+                noise: Callable[[str], np.ndarray | None] | None = None) -> Any:
+        """The observation: `state` and the images rendered in `context` now, with this step's
+        noise (`noise(name)`: drawn per pixel, `randomize per step { pixels.noise ~ ... }`) added
+        and clipped to the image's range (colour 0 to 255, depth 0 to far)."""
         observed: dict[str, np.ndarray] = {}
         for name, image, port, far in self.images:
             data = port.Eval(context).data
+            drawn = noise(name) if noise is not None else None
             if image == "depth":
-                observed[name] = np.minimum(data, np.float32(far))  # a copy; inf (too far) becomes `far`
+                depth = np.minimum(data, np.float32(far))  # a copy; inf (too far) becomes `far`
+                if drawn is not None:
+                    depth = np.clip(depth + drawn.reshape(depth.shape), 0.0, far).astype(np.float32)
+                observed[name] = depth
+            elif image == "color" and drawn is not None:
+                noisy = data[:, :, :3].astype(np.float64) + drawn.reshape(data.shape[0], data.shape[1], 3)
+                observed[name] = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
             else:
                 observed[name] = np.array(data[:, :, :3] if image == "color" else data, copy=True)
         if self.with_state:

@@ -273,3 +273,33 @@ def test_lint_checks_lights() -> None:
     found = {(d.code, d.message.split(":")[0]) for d in analyze_text(bad, "slider.scn").diagnostics}
     codes = {code for code, _ in found}
     assert {"SCN401", "SCN204"} <= codes, found  # a zero direction, a negative intensity; drawn per episode
+
+
+def test_image_noise_is_drawn_per_pixel_and_step_and_replays_with_the_seed() -> None:
+    noisy = SLIDER.replace("randomize { slide.q ~ uniform(-0.2, 0.2) }",
+                           "randomize per step { pixels.noise ~ normal(0, 10); depth.noise ~ normal(0, 0.01) }")
+    clean = make_env(loads(SLIDER.replace("randomize { slide.q ~ uniform(-0.2, 0.2) }", "")), seed=0)
+    env = make_env(loads(noisy), seed=0)
+    try:
+        plain, _ = clean.reset(seed=3)
+        first, _ = env.reset(seed=3)
+        difference = first["pixels"].astype(int) - plain["pixels"].astype(int)
+        assert 7 < difference.std() < 12  # per pixel, about the drawn 10 (less where 0 or 255 clips it)
+        assert first["pixels"].dtype == np.uint8 and np.abs(first["depth"] - plain["depth"]).max() > 0
+        second, *_ = env.step(np.zeros(1, dtype=np.float32))
+        assert not np.array_equal(first["pixels"], second["pixels"])  # new noise each step
+        again, _ = env.reset(seed=3)
+        np.testing.assert_array_equal(first["pixels"], again["pixels"])
+    finally:
+        env.close()
+        clean.close()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("observation labels = eye.label\nrandomize per step { labels.noise ~ normal(0, 1) }", "only a colour or depth"),
+    ("reward { -slide.q^2 - pixels[0] }", "is an image"),
+])
+def test_images_are_not_numbers_to_compute_with(text: str, message: str) -> None:
+    source = SLIDER.replace("reward { -slide.q^2 }\n", "") if text.startswith("reward") else SLIDER
+    found = analyze_text(source + text + "\n", "slider.scn").diagnostics
+    assert any(message in d.message for d in found), [d.message for d in found]

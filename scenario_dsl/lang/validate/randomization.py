@@ -163,6 +163,12 @@ class RandomizationChecks(Context):
         is known here: a joint's, body's or the plant's is, an observation's noise is not)."""
         parts = [p.name for p in ref.parts]
         owner, attr = ".".join(parts[:-1]), parts[-1]
+        if kind_of_owner := self.decls.kind_of(owner):
+            if kind_of_owner == "observations" and self.decls.is_image(owner) and (
+                    attr != "noise" or self.decls.observations[owner].value.span.text.endswith(".label")):
+                self.error("SCN204", f"`{owner}` is an image: only a colour or depth image takes `noise`", ref.span,
+                           f"e.g. `randomize per step {{ {owner}.noise ~ normal(0, 5) }}` (pixel values)")
+                return None
         if len(parts) == 1:
             kind = self.decls.kind_of(attr)
             if kind in ("observations", "actions"):
