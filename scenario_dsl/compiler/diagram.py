@@ -207,7 +207,7 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
     plant.set_name("plant")
     scene_graph.set_name("scene_graph")
     handles = populate(plant, scenario)
-    draws = bool(camera) or meshcat is not None
+    draws = bool(camera) or meshcat is not None or bool(scenario.cameras)
     wiring = wire(builder, handles, scenario, params, markers=draws)
     scenario, systems, outputs = wiring.scenario, wiring.systems, wiring.outputs
     builder.ExportOutput(systems["observation"].GetOutputPort("observation"), "observation")
@@ -216,6 +216,7 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
     for name in outputs.get("episode", {}):
         builder.ExportOutput(systems["episode"].GetOutputPort(name), name)
     wiring.export(builder)
+    poses: MarkerPoses | None = None
     if "markers" in wiring.outputs:
         poses = MarkerPoses(scene_graph, scenario.markers)
         builder.AddNamedSystem("marker_poses", poses)
@@ -239,7 +240,7 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
     diagram.set_name(scenario.name)
     requirement_port = diagram.GetOutputPort("requirements") if "requirements" in outputs else None
     build_randomizer = BuildRandomizer(scenario) if has_build_scope(scenario) else None
-    randomizer = Randomizer(scenario, handles, scene_graph, wiring.gathered.gather, requirement_port, sensors)
+    randomizer = Randomizer(scenario, handles, scene_graph, wiring.gathered.gather, requirement_port, sensors, poses)
     return CompiledScenario(
         scenario=scenario, diagram=diagram, plant=plant, scene_graph=scene_graph, handles=handles,
         randomizer=randomizer, systems=systems, has_camera=bool(camera), controller_plants=wiring.controller_plants,

@@ -1,11 +1,12 @@
 """Markers (`marker NAME { shape; color; position }`): shapes drawn where an expression puts
-them, such as a target drawn each episode, for recordings and Meshcat only.
+them, such as a target drawn each episode, for recordings, Meshcat and the scenario's cameras
+(which see a marker: a target an agent must see in its images, or a distractor).
 
 `MarkerPoses` is a geometry source of its own beside the plant: one SceneGraph frame per marker,
 holding the marker's shape with the illustration role (Meshcat) and the perception role (the
 camera of `render_mode="rgb_array"`), and no proximity role, so nothing collides with it. Its
 output is the frames' poses, read from the markers' positions (an `ExpressionSystem` group that
-`compile_scenario` adds only when something draws: training never evaluates a marker).
+`compile_scenario` adds only when something draws: a recording, Meshcat, or a scenario camera).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class MarkerPoses(LeafSystem):
         super().__init__()
         self.source_id = scene_graph.RegisterSource("scn_markers")
         self.frames = []
+        self.geometries: dict[str, Any] = {}  # by marker name: its GeometryId
         for marker in markers:
             frame = scene_graph.RegisterFrame(self.source_id, GeometryFrame(marker.name))
             geometry = scene_graph.RegisterGeometry(
@@ -53,6 +55,7 @@ class MarkerPoses(LeafSystem):
             perception.AddProperty("label", "id", RenderLabel.kDontCare)  # not a body: no label of its own
             scene_graph.AssignRole(self.source_id, geometry, perception)
             self.frames.append(frame)
+            self.geometries[marker.name] = geometry
         self.DeclareVectorInputPort("positions", 3 * len(markers))
         self.DeclareAbstractOutputPort("poses", lambda: AbstractValue.Make(FramePoseVector()), self._calc_poses)
 

@@ -26,11 +26,12 @@ from pydrake.multibody.plant import CoulombFriction, ExternallyAppliedSpatialFor
 from pydrake.multibody.tree import SpatialInertia
 from pydrake.systems.framework import Context, OutputPort
 
+from scenario_dsl.compiler.markers import MarkerPoses
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, drake_reason, set_state_rows, vec
 from scenario_dsl.compiler.sensors import CameraSensor
 from scenario_dsl.compiler.signals import Gather, joint_rows
 from scenario_dsl.compiler.targets import Target
-from scenario_dsl.compiler.visual import camera_target, color_target
+from scenario_dsl.compiler.visual import camera_target, color_target, geometry_color_target
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.names import CONTACT_TARGETS, STRICTLY_POSITIVE
 from scenario_dsl.sampling.sampler import MAX_TRIES, Sampler, Samples, SamplingError, Value, requirement_label
@@ -53,7 +54,7 @@ class Randomizer:
 
     def __init__(self, scenario: m.Scenario, handles: PlantHandles, scene_graph: SceneGraph,
                  gather: Gather | None, requirements: OutputPort | None,
-                 cameras: dict[str, CameraSensor] | None = None) -> None:
+                 cameras: dict[str, CameraSensor] | None = None, markers: MarkerPoses | None = None) -> None:
         for r in scenario.randomizations:  # build-scope blocks are `rebuild.BuildRandomizer`'s
             if r.scope == "step":
                 for d in r.draws:
@@ -66,7 +67,7 @@ class Randomizer:
         self.requirements = requirements
         self.messages = [requirement_label(q) for r in scenario.randomizations for q in r.requirements]
         self._requirement_places = [q.where for r in scenario.randomizations for q in r.requirements]
-        factory = _TargetFactory(handles, scene_graph, cameras or {})
+        factory = _TargetFactory(handles, scene_graph, cameras or {}, markers, [k.name for k in scenario.markers])
         self.targets = {d.target: factory.make(d.target, d.where) for r in scenario.randomizations
                         if r.scope == "episode" for d in r.draws
                         if not _is_noise(scenario, d.target) and not _is_push(d.target)}
@@ -402,9 +403,12 @@ class _ContactWriter:
 
 
 class _TargetFactory:
-    def __init__(self, handles: PlantHandles, scene_graph: SceneGraph, cameras: dict[str, CameraSensor]) -> None:
+    def __init__(self, handles: PlantHandles, scene_graph: SceneGraph, cameras: dict[str, CameraSensor],
+                 markers: MarkerPoses | None, marker_names: list[str]) -> None:
         self.handles = handles
         self.cameras = cameras
+        self.markers = markers  # the markers' geometry source, when something draws them
+        self.marker_names = marker_names
         self._contacts: dict[Any, _ContactWriter] = {}
         self.plant = handles.plant
         self.scene_graph = scene_graph
@@ -423,6 +427,11 @@ class _TargetFactory:
         owner, _, attribute = target.rpartition(".")
         if owner in self.cameras:
             return camera_target(target, self.cameras[owner], attribute)
+        if attribute == "color" and owner in self.marker_names:
+            if self.markers is None:  # nothing draws this diagram: nothing sees the marker's colour
+                return Target(target, 3, lambda c: np.zeros(3), lambda c, v: None)
+            return geometry_color_target(target, self.scene_graph, self.markers.source_id,
+                                         [self.markers.geometries[owner]])
         try:
             joint = self.handles.joint(owner)
         except CompileError:

@@ -18,21 +18,26 @@ from scenario_dsl.lang import model as m
 
 
 def color_target(name: str, plant: Any, scene_graph: SceneGraph, body: Any, where: m.Where | None) -> Target:
-    """The red, green and blue of every visual geometry of `body` as the cameras see it (its
-    perception role's diffuse colour; its opacity is kept). Drake replaces no perception
-    properties in place (`kReplace` is for proximity), so each draw removes the role from the
-    geometry in the SceneGraph context and assigns it again: the render engines in the
-    context drop the geometry and add it with the new colour (about 2 ms a geometry)."""
+    """The red, green and blue of every visual geometry of `body` as the cameras see it."""
     inspector = scene_graph.model_inspector()
     geometries = [g for g in plant.GetVisualGeometriesForBody(body)
                   if inspector.GetPerceptionProperties(g) is not None]
     if not geometries:
         raise CompileError("SCN505", f"`{name}`: the body has no geometry a camera sees",
                            "give it a `shape` (visual) or a `visual_shape`", where)
+    return geometry_color_target(name, scene_graph, plant.get_source_id(), geometries)
+
+
+def geometry_color_target(name: str, scene_graph: SceneGraph, source: Any, geometries: list[Any]) -> Target:
+    """The red, green and blue of `geometries` (of geometry source `source`) as the cameras see
+    them (their perception role's diffuse colour; the opacity is kept). Drake replaces no
+    perception properties in place (`kReplace` is for proximity), so each draw removes the role
+    from the geometry in the SceneGraph context and assigns it again: the render engines in the
+    context drop the geometry and add it with the new colour (about 2 ms a geometry)."""
+    inspector = scene_graph.model_inspector()
     models = [PerceptionProperties(inspector.GetPerceptionProperties(g)) for g in geometries]
     first: Any = models[0].GetPropertyOrDefault("phong", "diffuse", Rgba(0.9, 0.9, 0.9, 1.0))
     nominal = np.array([first.r(), first.g(), first.b()])
-    source: Any = plant.get_source_id()
 
     def set_(context: Context, value: Any) -> None:
         red, green, blue = (float(c) for c in np.clip(np.asarray(value, dtype=float), 0.0, 1.0))

@@ -303,3 +303,32 @@ def test_images_are_not_numbers_to_compute_with(text: str, message: str) -> None
     source = SLIDER.replace("reward { -slide.q^2 }\n", "") if text.startswith("reward") else SLIDER
     found = analyze_text(source + text + "\n", "slider.scn").diagnostics
     assert any(message in d.message for d in found), [d.message for d in found]
+
+
+# Distractors: markers the camera sees, at drawn places and colours, a drawn number of them
+# in view (the others parked out of sight, 10 m below).
+DISTRACTED = SLIDER.replace("randomize { slide.q ~ uniform(-0.2, 0.2) }", """randomize {
+    let shown ~ integers(0, 2)
+    let x1 ~ uniform(-0.3, 0.3)
+    let x2 ~ uniform(-0.3, 0.3)
+    d1.color ~ uniform(0, 1)
+    d2.color ~ uniform(0, 1)
+}
+marker d1 { shape = box(4, 4, 4) cm; position = [x1, 0.2, 0.1] m + [0, 0, -10] m * (shown < 1) }
+marker d2 { shape = box(4, 4, 4) cm; position = [x2, 0.2, -0.1] m + [0, 0, -10] m * (shown < 2) }""")
+
+
+def test_distractors_are_markers_the_camera_sees_in_drawn_numbers_places_and_colours() -> None:
+    env = make_env(loads(DISTRACTED), seed=0)
+    try:
+        background = np.array([204, 229, 255])
+        for seed in range(8):
+            observation, info = env.reset(seed=seed)
+            drawn = info["randomization"]
+            pixels = observation["pixels"].astype(int)
+            rows = np.any(np.abs(pixels - background).sum(axis=-1) > 30, axis=1)  # rows with something in them
+            upper, lower = rows[:26].any(), rows[38:].any()  # d1 sits above the ball's row, d2 below it
+            shown = int(np.asarray(drawn["shown"]).reshape(-1)[0])
+            assert (upper, lower) == (shown >= 1, shown >= 2), (seed, shown)
+    finally:
+        env.close()

@@ -194,7 +194,7 @@ class RandomizationChecks(Context):
         else:
             table = RANDOM_TARGETS.get({"bodies": "body", "controllers": "controller", "observations": "observation",
                                         "actions": "action", "cameras": "camera",
-                                        "lights": "light"}.get(kind, kind), {})
+                                        "lights": "light", "markers": "marker"}.get(kind, kind), {})
         if not table:
             self.error("SCN201", f"undefined name `{owner}`", ref.span, did_you_mean(owner, list(self.decls.order)))
             return None
@@ -232,7 +232,7 @@ class RandomizationChecks(Context):
                            "`B.size` resizes a body declared with `shape = box(...)`, `sphere(...)`, ...")
                 return None
             return (None if count == 1 else count, LENGTH, 0.0, True)
-        known = (kind in ("plant", "bodies", "cameras", "lights") or bool(joint_type)
+        known = (kind in ("plant", "bodies", "cameras", "lights", "markers") or bool(joint_type)
                  or (kind == "actions" and attr == "delay"))
         return (*table[attr], known)
 
