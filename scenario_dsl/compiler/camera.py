@@ -160,14 +160,18 @@ def auto_view(size: np.ndarray, plane: str | None = None) -> str:
     return ("side", "front", "top")[thinnest]
 
 
-def ensure_renderer(scene_graph: SceneGraph, lights: Sequence[m.Light] = ()) -> None:
-    """The VTK render engine, once: with the scenario's lights (Drake's default without any: a
-    white headlight on each camera). `compile_scenario` makes it first, with the lights."""
-    if not scene_graph.HasRenderer(RENDERER):
+def ensure_renderer(scene_graph: SceneGraph, lights: Sequence[m.Light] = (), name: str = RENDERER,
+                    background: Sequence[float] | None = None) -> None:
+    """A VTK render engine called `name`, once: with the scenario's lights (Drake's default
+    without any: a white headlight on each camera) and a `background` colour (red, green, blue;
+    VTK's pale blue without one). `compile_scenario` makes the shared one first, with the lights."""
+    if not scene_graph.HasRenderer(name):
         params = RenderEngineVtkParams()
         params.lights = [LightParameter(type="directional", color=Rgba(*light.color, 1.0), intensity=light.intensity,
                                         direction=vec(light.direction), frame=light.frame) for light in lights]
-        scene_graph.AddRenderer(RENDERER, MakeRenderEngineVtk(params))
+        if background is not None:
+            params.default_clear_color = vec(background)
+        scene_graph.AddRenderer(name, MakeRenderEngineVtk(params))
 
 
 def _half_extents(shape: Any) -> np.ndarray | None:

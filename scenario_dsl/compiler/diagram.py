@@ -224,7 +224,7 @@ def compile_scenario(scenario: m.Scenario, *, params: Params | None = None, came
         builder.Connect(poses.get_output_port(), scene_graph.get_source_pose_port(poses.source_id))
     if scenario.cameras or camera:
         ensure_renderer(scene_graph, scenario.lights)
-    sensors = add_cameras(builder, handles, scene_graph, scenario.cameras)
+    sensors = add_cameras(builder, handles, scene_graph, scenario.cameras, scenario.lights)
     named = next((c.name for c in scenario.cameras if c.name == camera), None)  # the recording is a scenario camera's
     if camera and named is None:
         add_camera(builder, plant, scene_graph, "auto" if camera is True else camera)

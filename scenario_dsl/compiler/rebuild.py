@@ -21,6 +21,7 @@ from scenario_dsl.sampling.sampler import Sampler, Value
 
 GAINS = ("kp", "ki", "kd")
 LIGHT_ATTRIBUTES = ("intensity", "direction", "color")
+DEFAULT_BACKGROUND = (0.8, 229 / 255, 1.0)  # VTK's pale blue, RenderEngineVtkParams' default_clear_color
 
 
 def build_nominal(scenario: m.Scenario) -> dict[str, np.ndarray]:
@@ -32,6 +33,8 @@ def build_nominal(scenario: m.Scenario) -> dict[str, np.ndarray]:
     for body in scenario.bodies:
         if body.shape is not None:
             nominal[f"{body.name}.size"] = np.asarray(body.shape.size, dtype=float)
+    for camera in scenario.cameras:
+        nominal[f"{camera.name}.background"] = np.asarray(camera.background or DEFAULT_BACKGROUND, dtype=float)
     for light in scenario.lights:
         for attribute in LIGHT_ATTRIBUTES:
             nominal[f"{light.name}.{attribute}"] = np.atleast_1d(np.asarray(getattr(light, attribute), dtype=float))
@@ -76,7 +79,8 @@ class BuildRandomizer:
             controllers.append(controller.model_copy(update=gains))
         bodies = [self._resized(body, values) for body in self.scenario.bodies]
         lights = [self._lit(light, values) for light in self.scenario.lights]
-        update = {"plant": plant, "controllers": controllers, "bodies": bodies, "lights": lights}
+        cameras = [self._backed(camera, values) for camera in self.scenario.cameras]
+        update = {"plant": plant, "controllers": controllers, "bodies": bodies, "lights": lights, "cameras": cameras}
         return self.scenario.model_copy(update=update), values
 
     def _check(self, key: str, drawn: np.ndarray, need: str, ok: bool = True) -> None:
@@ -85,6 +89,15 @@ class BuildRandomizer:
         if not (ok and np.isfinite(drawn).all()):
             raise CompileError("SCN405", f"`{key}` was drawn as {[float(x) for x in drawn]}: it must be {need}",
                                "draw values that stay " + need, self.places.get(key))
+
+    def _backed(self, camera: m.Camera, values: dict[str, Value]) -> m.Camera:
+        """A camera with its drawn background colour (clipped to [0, 1])."""
+        key = f"{camera.name}.background"
+        if key not in values:
+            return camera
+        color = np.clip(np.broadcast_to(np.asarray(values[key], dtype=float), (3,)), 0.0, 1.0)
+        self._check(key, color, "finite")
+        return camera.model_copy(update={"background": tuple(float(c) for c in color)})
 
     def _lit(self, light: m.Light, values: dict[str, Value]) -> m.Light:
         """A light with its drawn intensity (at least 0), direction (not zero) and colour

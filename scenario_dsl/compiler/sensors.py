@@ -55,13 +55,18 @@ class CameraSensor:
     X_BF: RigidTransform
 
 
+def renderer_of(camera: m.Camera) -> str:
+    """The render engine a camera draws with: the shared one, or its own for its background."""
+    return RENDERER if camera.background is None else f"{RENDERER}_{camera.name}"
+
+
 def add_cameras(builder: DiagramBuilder, handles: PlantHandles, scene_graph: SceneGraph,
-                cameras: list[m.Camera]) -> dict[str, CameraSensor]:
-    """An `RgbdSensor` per camera (a system named after it), its images exported."""
+                cameras: list[m.Camera], lights: list[m.Light]) -> dict[str, CameraSensor]:
+    """An `RgbdSensor` per camera (a system named after it), its images exported. A camera with
+    a `background` has a render engine of its own (Drake takes the colour when it makes one)."""
     added: dict[str, CameraSensor] = {}
-    if not cameras:
-        return added
-    ensure_renderer(scene_graph)
+    for camera in cameras:
+        ensure_renderer(scene_graph, lights, renderer_of(camera), camera.background)
     plant = handles.plant
     for camera in cameras:
         X_BF = RigidTransform()
@@ -84,6 +89,6 @@ def add_cameras(builder: DiagramBuilder, handles: PlantHandles, scene_graph: Sce
 
 def render_cameras(camera: m.Camera, fov: float) -> tuple[ColorRenderCamera, DepthRenderCamera]:
     """The camera's colour and depth render cameras with another vertical field of view."""
-    core = RenderCameraCore(RENDERER, CameraInfo(camera.width, camera.height, fov),
+    core = RenderCameraCore(renderer_of(camera), CameraInfo(camera.width, camera.height, fov),
                             ClippingRange(camera.near, camera.far), RigidTransform())
     return ColorRenderCamera(core), DepthRenderCamera(core, DepthRange(camera.near, camera.far))

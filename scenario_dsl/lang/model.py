@@ -296,6 +296,7 @@ class Camera(_Model):
     fov: float = 0.7853981633974483  # vertical field of view, radians (45 degrees)
     near: float = 0.01  # clipping range, metres
     far: float = 10.0
+    background: tuple[float, float, float] | None = None  # red, green, blue; None: VTK's pale blue
     where: Where | None = None
 
 

@@ -87,7 +87,8 @@ RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]
              "color": (3, DIMENSIONLESS, 0.0)},  # red, green, blue as cameras see them (clipped to [0, 1])
     "controller": {"kp": (None, None, 0.0), "ki": (None, None, 0.0), "kd": (None, None, 0.0)},
     # a camera's pose in its parent's frame and its vertical field of view (its sensor's context)
-    "camera": {"position": (3, LENGTH, None), "rpy": (3, ANGLE, None), "fov": (None, ANGLE, 0.0)},
+    "camera": {"position": (3, LENGTH, None), "rpy": (3, ANGLE, None), "fov": (None, ANGLE, 0.0),
+               "background": (3, DIMENSIONLESS, 0.0)},  # per build: Drake takes it when it makes the engine
     "marker": {"color": (3, DIMENSIONLESS, 0.0)},  # what cameras see of it (red, green, blue)
     # a light of the render engine (per build: Drake takes lights when it makes the engine)
     "light": {"intensity": (None, DIMENSIONLESS, 0.0), "direction": (3, DIMENSIONLESS, None),

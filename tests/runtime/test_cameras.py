@@ -332,3 +332,26 @@ def test_distractors_are_markers_the_camera_sees_in_drawn_numbers_places_and_col
             assert (upper, lower) == (shown >= 1, shown >= 2), (seed, shown)
     finally:
         env.close()
+
+
+def test_a_background_draw_changes_the_empty_pixels_only() -> None:
+    backed = SLIDER.replace("fov = 40 deg }", "fov = 40 deg; background = [0, 0, 0] }") \
+        .replace("randomize { slide.q ~ uniform(-0.2, 0.2) }",
+                 "randomize per build { eye.background ~ uniform(0, 1) }") \
+        .replace("observation depth = eye.depth", "observation labels = eye.label")
+    env = make_env(loads(backed), seed=0)
+    try:
+        images, colours = [], []
+        for seed in (1, 2):
+            observation, info = env.reset(seed=seed)
+            images.append(observation)
+            colours.append(np.asarray(info["randomization"]["eye.background"], dtype=float))
+        empty = images[0]["labels"][..., 0] != int(env.unwrapped.compiled.plant.GetBodyByName("ball").index())
+        corner = images[0]["pixels"][0, 0].astype(float) / 255
+        np.testing.assert_allclose(corner, colours[0], atol=2 / 255)  # the drawn colour, as VTK clears to it
+        changed = np.any(images[0]["pixels"] != images[1]["pixels"], axis=-1)
+        assert changed[empty].mean() > 0.95 and not np.any(changed[~empty & ~np.roll(empty, 1, 0)
+                                                                     & ~np.roll(empty, -1, 0) & ~np.roll(empty, 1, 1)
+                                                                     & ~np.roll(empty, -1, 1)])
+    finally:
+        env.close()

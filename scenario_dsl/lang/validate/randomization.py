@@ -121,14 +121,16 @@ class RandomizationChecks(Context):
         per-episode blocks draw everything else."""
         owner, _, attribute = draw.target.rpartition(".")
         built = (draw.target == "plant.gravity" or (owner in self.decls.controllers and attribute in _PER_BUILD_GAINS)
-                 or (owner in self.decls.bodies and attribute == "size") or owner in self.decls.lights)
+                 or (owner in self.decls.bodies and attribute == "size") or owner in self.decls.lights
+                 or (owner in self.decls.cameras and attribute == "background"))
         if scope == "step" and attribute not in _PER_STEP:
             allowed = "observation and action noise (`OBS.noise`) and pushes (`B.push`)"
             hint = (f"draw `{draw.target}` in `randomize per build [every N episodes] {{ ... }}`" if built
                     else f"draw `{draw.target}` in a per-episode block")
         elif scope == "build" and not built:
             allowed = ("the plant's gravity (`plant.gravity`), controller gains (`C.kp`, `C.ki`, `C.kd`), "
-                       "shape sizes (`B.size`) and lights (`L.intensity`, `L.direction`, `L.color`)")
+                       "shape sizes (`B.size`), lights (`L.intensity`, `L.direction`, `L.color`) and cameras' "
+                       "backgrounds (`CAM.background`)")
             hint = f"draw `{draw.target}` in a per-episode block"
         elif scope == "episode" and built:
             self.error("SCN204", f"`{draw.target}` cannot be drawn per episode", item.target.span,

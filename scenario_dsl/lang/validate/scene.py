@@ -41,7 +41,10 @@ class SceneChecks(PlantChecks):
             "width": self._value(DIMENSIONLESS, at_least=1.0), "height": self._value(DIMENSIONLESS, at_least=1.0),
             "fov": self._value(ANGLE, above=0.0), "near": self._value(LENGTH, above=0.0),
             "far": self._value(LENGTH, above=0.0), "look_at": self._value(LENGTH, 3),
+            "background": self._value(DIMENSIONLESS, 3, at_least=0.0),
         }, f"camera `{decl.name.name}`")
+        if "background" in values:
+            values["background"] = self._rgba(values["background"], decl.settings)[:3]
         settings = decl.settings
         for key in ("width", "height"):
             if key in values and not float(values[key]).is_integer():
