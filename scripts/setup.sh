@@ -22,6 +22,6 @@ if ! .venv/bin/python -c 'import torch, sys; sys.exit(not torch.__version__.star
     echo "setup: installing torch 2.13.0"
     "${PIP[@]}" install --quiet torch==2.13.0
 fi
-echo "setup: installing scn (editable) with its test tools, Ray and RLlib's packages (the ray and rllib extras)"
-"${PIP[@]}" install --quiet -e '.[test,ray,rllib]'
+echo "setup: installing scn (editable) with its test tools, Ray and RLlib's packages and the language server (the ray, rllib and lsp extras)"
+"${PIP[@]}" install --quiet -e '.[test,ray,rllib,lsp]'
 echo "setup: done; $(.venv/bin/scn --version)"

@@ -1,4 +1,5 @@
-"""`scn lint` and `scn fmt`: the front end only, so they start without Drake, NumPy, torch or Gymnasium."""
+"""`scn lint`, `scn fmt` and `scn lsp`: the front end only, so they start without Drake, NumPy, torch or
+Gymnasium."""
 
 from __future__ import annotations
 
@@ -146,3 +147,22 @@ def _unified_diff(path: str, before: str, after: str) -> str:
     lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                  fromfile=f"a/{path}", tofile=f"b/{path}")
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+@command(
+    "lsp", "run the language server of .scn files over standard input and output (for editors: docs/editors.md)",
+)
+def lsp(args: argparse.Namespace, io: Streams) -> int:
+    """pygls is the `lsp` extra's (and the test extra's): without it, a one-line error and exit 2."""
+    import importlib.util
+
+    if importlib.util.find_spec("pygls") is None:
+        io.err.write(f"{PROG}: error: the language server needs pygls: pip install -e '.[lsp]'\n")
+        return EXIT_USAGE
+    import os
+
+    from scenario_dsl.editor.server import main  # only here: pygls starts with the server
+
+    main()
+    io.err.flush()
+    os._exit(EXIT_OK)  # the client's `exit` closed standard output: nothing is left to flush there
