@@ -65,7 +65,12 @@ def camera_target(name: str, held: CameraSensor, attribute: str) -> Target:
 
     if attribute == "fov":
         def set_fov(context: Context, value: Any) -> None:
-            color, depth = render_cameras(camera, float(value[0]))
+            fov = float(value[0])
+            if not 0 < fov < np.pi:  # Drake's own refusal says nothing of the angle
+                raise CompileError("SCN405", f"`{name}` was drawn as {fov:g} rad ({np.degrees(fov):g} deg): a field "
+                                   "of view is between 0 and 180 degrees", "draw values that stay in (0, 180) deg; "
+                                   "`fov +~ uniform(-5 deg, 5 deg)` needs its unit")
+            color, depth = render_cameras(camera, fov)
             own = sensor.GetMyMutableContextFromRoot(context)
             sensor.SetColorRenderCamera(own, color)
             sensor.SetDepthRenderCamera(own, depth)

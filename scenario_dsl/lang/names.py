@@ -68,7 +68,7 @@ PLANT_ATTRS = ("state", "q", "v")
 # What `randomize` may set: kind of declaration -> attribute -> (size, dimension, lower bound of the value)
 # Drawn attributes whose lower bound in RANDOM_TARGETS (0) is itself refused: Drake takes no
 # effort limit, hydroelastic modulus or shape size of 0.
-STRICTLY_POSITIVE = ("effort_limit", "hydroelastic_modulus", "size")
+STRICTLY_POSITIVE = ("effort_limit", "hydroelastic_modulus", "size", "fov")
 # A body's contact properties that `randomize` may draw (units in RANDOM_TARGETS["body"]); the
 # compiler writes each into its geometries' proximity properties (compiler/randomize.py maps
 # each to Drake's property name, and a test checks the map covers this list).

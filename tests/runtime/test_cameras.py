@@ -355,3 +355,30 @@ def test_a_background_draw_changes_the_empty_pixels_only() -> None:
                                                                      & ~np.roll(empty, -1, 1)])
     finally:
         env.close()
+
+
+@pytest.mark.parametrize(("randomize", "code", "hint"), [
+    ("randomize per step { eye.color.noise ~ normal(0, 5) }", "SCN204", "pixels.noise"),
+    ("observation labels = eye.label\nrandomize per step { labels.noise ~ normal(0, 1) }", "SCN204",
+     "a label image takes none"),
+    ("randomize { eye.fov +~ uniform(-50, 50) }", "SCN405", None),  # radians: the view could close to 0
+    ("light sun { intensity = 1 }\nrandomize per build every 5 episodes { sun.intensity ~ uniform(0.5, 1) }",
+     "SCN410", "per build only"),
+])
+def test_what_a_newcomer_met_is_explained(randomize: str, code: str, hint: str | None) -> None:
+    found = [d for d in analyze_text(SLIDER + randomize + "\n", "slider.scn").diagnostics if d.code == code]
+    assert found, randomize
+    if hint is not None:
+        assert hint in (found[0].hint or ""), found[0].hint
+
+
+def test_a_field_of_view_drawn_past_180_degrees_is_one_clear_error() -> None:
+    from scenario_dsl.lang.diagnostics import ScnError
+
+    env = make_env(loads(SLIDER.replace("randomize { slide.q ~ uniform(-0.2, 0.2) }",
+                                        "randomize { eye.fov +~ uniform(2.6, 2.8) }")), seed=0)
+    try:
+        with pytest.raises(ScnError, match="a field of view is between 0 and 180 degrees"):
+            env.reset(seed=0)
+    finally:
+        env.close()

@@ -83,10 +83,15 @@ class RandomizationChecks(Context):
                     every = int(count)
             if scope == "build":
                 period = "episode" if every in (None, 1) else f"{every} episodes"
+                hint = ("draw per episode what a context holds (masses, friction, initial state); rebuild less "
+                        "often with `every N episodes`")
+                if self._renderer_only(block):
+                    hint = ("lights and camera backgrounds are drawn per build only (Drake takes them when it makes "
+                            "the render engine): rebuild less often with `every N episodes`, and silence this "
+                            "with `# noqa: SCN410` once the period is chosen")
                 self.diagnostics.add("SCN410", f"`randomize per build` compiles a new Drake diagram every {period} "
                                      "(about 50 ms for box_flipup, against well under 1 ms for a reset)",
-                                     block.scope.span, "draw per episode what a context holds (masses, friction, "
-                                     "initial state); rebuild less often with `every N episodes`")
+                                     block.scope.span, hint)
         lets: list[RandomLet] = []
         draws: list[Draw] = []
         requirements: list[Requirement] = []
@@ -114,6 +119,14 @@ class RandomizationChecks(Context):
         self._drawn_lets.update(dict.fromkeys((let.name for let in lets), scope))
         return Randomization(scope=scope, every=every, lets=lets, draws=draws, requirements=requirements,  # type: ignore[arg-type]
                              where=where(block.span))
+
+    def _renderer_only(self, block: ast.RandomizeBlock) -> bool:
+        """Whether a block draws only what the render engine fixes: lights and camera backgrounds."""
+        draws = [item for item in block.items if isinstance(item, ast.Draw)]
+        return bool(draws) and all(
+            d.target.parts[0].name in self.decls.lights
+            or (d.target.parts[0].name in self.decls.cameras and d.target.parts[-1].name == "background")
+            for d in draws)
 
     def _in_scope(self, draw: Draw, scope: str, item: ast.Draw) -> bool:
         """Per-step blocks draw noise and pushes; per-build blocks draw what Drake fixes when it
@@ -168,9 +181,20 @@ class RandomizationChecks(Context):
         if kind_of_owner := self.decls.kind_of(owner):
             if kind_of_owner == "observations" and self.decls.is_image(owner) and (
                     attr != "noise" or self.decls.observations[owner].value.span.text.endswith(".label")):
+                label = self.decls.observations[owner].value.span.text.endswith(".label")
                 self.error("SCN204", f"`{owner}` is an image: only a colour or depth image takes `noise`", ref.span,
-                           f"e.g. `randomize per step {{ {owner}.noise ~ normal(0, 5) }}` (pixel values)")
+                           "a label image takes none: it names what is seen" if label else
+                           f"draw `{owner}.noise` (added to each pixel), e.g. "
+                           f"`randomize per step {{ {owner}.noise ~ normal(0, 5) }}`")
                 return None
+        camera = owner.partition(".")[0]
+        if camera in self.decls.cameras and attr == "noise":
+            shown = next((name for name, decl in self.decls.observations.items()
+                          if decl.value.span.text.replace(" ", "") == owner), None)
+            self.error("SCN204", f"`{owner}` has no `noise`: noise is drawn on the observation that shows an image",
+                       ref.span, f"draw `{shown}.noise ~ normal(0, 5)`" if shown else
+                       f"observe it first (`observation pixels = {owner}`), then draw `pixels.noise`")
+            return None
         if len(parts) == 1:
             kind = self.decls.kind_of(attr)
             if kind in ("observations", "actions"):
@@ -275,15 +299,20 @@ class RandomizationChecks(Context):
 
     def _declared_nominal(self, target: str) -> float | None:
         """The nominal value the compiler will build for a declared body's contact property (its
-        setting, else `CONTACT_DEFAULTS`), a declared joint's effort limit, or a declared shape's
-        size (its smallest number); None for anything else (a loaded model's values are the
-        compiler's to check)."""
+        setting, else `CONTACT_DEFAULTS`), a declared joint's effort limit, a camera's field of
+        view, or a declared shape's size (its smallest number); None for anything else (a loaded
+        model's values are the compiler's to check)."""
         owner, _, attribute = target.rpartition(".")
         setting: ast.Setting | None
         if attribute == "size" and owner in self._shape_sizes:
             return min(self._shape_sizes[owner])
         body = self.decls.bodies.get(owner)
-        if body is not None and attribute in CONTACT_DEFAULTS:
+        camera = self.decls.cameras.get(owner)
+        if camera is not None and attribute == "fov":  # the camera's setting, else its default 45 deg
+            setting = next((s for s in camera.settings or () if s.key.name == "fov"), None)
+            if setting is None:
+                return math.radians(45)
+        elif body is not None and attribute in CONTACT_DEFAULTS:
             setting = next((s for s in body.settings or () if s.key.name == attribute), None)
             if setting is None:
                 return CONTACT_DEFAULTS[attribute]
