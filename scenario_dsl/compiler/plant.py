@@ -25,7 +25,11 @@ from pydrake.geometry import (
     Capsule,
     Cylinder,
     Ellipsoid,
+    GeometryInstance,
+    IllustrationProperties,
+    PerceptionProperties,
     ProximityProperties,
+    Rgba,
     Shape,
     Sphere,
 )
@@ -331,20 +335,37 @@ def _add_body(handles: PlantHandles, body: m.Body) -> None:
             plant.SetDefaultFloatingBaseBodyPose(rigid_body, transform(body.initial_pose))
         if not plant.geometry_source_is_registered():
             return
-        color = vec(body.color or DEFAULT_COLOR)
         if body.shape is not None and body.collision:
             plant.RegisterCollisionGeometry(rigid_body, transform(body.shape.pose), drake_shape(body.shape), body.name,
                                             proximity(body.contact))
-        if body.shape is not None and body.visual:
-            plant.RegisterVisualGeometry(rigid_body, transform(body.shape.pose), drake_shape(body.shape), body.name,
-                                         color)
         # Geometry names are unique per body: the extra shapes are numbered in the file's order.
-        for i, extra in enumerate(body.visual_shapes):
-            plant.RegisterVisualGeometry(rigid_body, transform(extra.pose), drake_shape(extra),
-                                         f"{body.name}_visual_{i}", color)
+        visuals = [(body.shape, body.name)] if body.shape is not None and body.visual else []
+        visuals += [(extra, f"{body.name}_visual_{i}") for i, extra in enumerate(body.visual_shapes)]
+        for shape, name in visuals:
+            if body.textures:  # the first texture drawn on every visual shape
+                plant.RegisterVisualGeometry(rigid_body, textured(transform(shape.pose), drake_shape(shape), name,
+                                                                  body.color, body.textures[0]))
+            else:
+                plant.RegisterVisualGeometry(rigid_body, transform(shape.pose), drake_shape(shape), name,
+                                             vec(body.color or DEFAULT_COLOR))
         for i, extra in enumerate(body.collision_shapes):
             plant.RegisterCollisionGeometry(rigid_body, transform(extra.pose), drake_shape(extra),
                                             f"{body.name}_collision_{i}", proximity(body.contact))
+
+
+def textured(X_BG: RigidTransform, shape: Shape, name: str, color: Any, texture: str) -> GeometryInstance:
+    """A visual geometry with a PNG drawn over it for the cameras (Drake's `diffuse_map` in the
+    perception role, tinted by the body's colour, white without one); Meshcat, which takes no
+    texture from an illustration role, shows the colour."""
+    instance = GeometryInstance(X_BG, shape, name)
+    diffuse = Rgba(*(color or (1.0, 1.0, 1.0, 1.0)))
+    illustration, perception = IllustrationProperties(), PerceptionProperties()
+    illustration.AddProperty("phong", "diffuse", diffuse)
+    perception.AddProperty("phong", "diffuse", diffuse)
+    perception.AddProperty("phong", "diffuse_map", texture)
+    instance.set_illustration_properties(illustration)
+    instance.set_perception_properties(perception)
+    return instance
 
 
 def drake_shape(shape: m.Shape) -> Shape:

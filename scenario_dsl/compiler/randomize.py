@@ -31,7 +31,7 @@ from scenario_dsl.compiler.plant import CompileError, PlantHandles, drake_reason
 from scenario_dsl.compiler.sensors import CameraSensor
 from scenario_dsl.compiler.signals import Gather, joint_rows
 from scenario_dsl.compiler.targets import Target
-from scenario_dsl.compiler.visual import camera_target, color_target, geometry_color_target
+from scenario_dsl.compiler.visual import camera_target, color_target, geometry_color_target, texture_target
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.names import CONTACT_TARGETS, STRICTLY_POSITIVE
 from scenario_dsl.sampling.sampler import MAX_TRIES, Sampler, Samples, SamplingError, Value, requirement_label
@@ -67,7 +67,8 @@ class Randomizer:
         self.requirements = requirements
         self.messages = [requirement_label(q) for r in scenario.randomizations for q in r.requirements]
         self._requirement_places = [q.where for r in scenario.randomizations for q in r.requirements]
-        factory = _TargetFactory(handles, scene_graph, cameras or {}, markers, [k.name for k in scenario.markers])
+        factory = _TargetFactory(handles, scene_graph, cameras or {}, markers, [k.name for k in scenario.markers],
+                                 {b.name: b.textures for b in scenario.bodies if b.textures})
         self.targets = {d.target: factory.make(d.target, d.where) for r in scenario.randomizations
                         if r.scope == "episode" for d in r.draws
                         if not _is_noise(scenario, d.target) and not _is_push(d.target)}
@@ -404,11 +405,12 @@ class _ContactWriter:
 
 class _TargetFactory:
     def __init__(self, handles: PlantHandles, scene_graph: SceneGraph, cameras: dict[str, CameraSensor],
-                 markers: MarkerPoses | None, marker_names: list[str]) -> None:
+                 markers: MarkerPoses | None, marker_names: list[str], textures: dict[str, list[str]]) -> None:
         self.handles = handles
         self.cameras = cameras
         self.markers = markers  # the markers' geometry source, when something draws them
         self.marker_names = marker_names
+        self.textures = textures  # a body's texture files, by body name
         self._contacts: dict[Any, _ContactWriter] = {}
         self.plant = handles.plant
         self.scene_graph = scene_graph
@@ -464,6 +466,8 @@ class _TargetFactory:
             return self._inertia_scale(target, body)
         if attribute == "color":
             return color_target(target, self.plant, self.scene_graph, body, where)
+        if attribute == "texture":
+            return texture_target(target, self.plant, self.scene_graph, body, self.textures.get(owner, []), where)
         return self._free_body(target, body, attribute, where)
 
     def _actuator(self, name: str, joint: Any, attribute: str, where: m.Where | None) -> Target:

@@ -1,5 +1,6 @@
-"""Randomization targets of what cameras see: a body's colour and a camera's pose and field of
-view (`B.color`, `CAM.position`, `CAM.rpy`, `CAM.fov`), each written into the episode's context:
+"""Randomization targets of what cameras see: a body's colour and texture, a marker's colour and
+a camera's pose and field of view (`B.color`, `B.texture`, `M.color`, `CAM.position`, `CAM.rpy`,
+`CAM.fov`), each written into the episode's context:
 the SceneGraph context's perception roles, the `RgbdSensor`'s context parameters."""
 
 from __future__ import annotations
@@ -26,6 +27,30 @@ def color_target(name: str, plant: Any, scene_graph: SceneGraph, body: Any, wher
         raise CompileError("SCN505", f"`{name}`: the body has no geometry a camera sees",
                            "give it a `shape` (visual) or a `visual_shape`", where)
     return geometry_color_target(name, scene_graph, plant.get_source_id(), geometries)
+
+
+def texture_target(name: str, plant: Any, scene_graph: SceneGraph, body: Any, textures: list[str],
+                   where: m.Where | None) -> Target:
+    """Which of `textures` (the body's PNG files) its visual geometries show: the drawn number,
+    rounded and clipped to the list, written as their perception role's `diffuse_map`."""
+    if not textures:
+        raise CompileError("SCN505", f"`{name}`: the body has no texture files to choose from",
+                           'give it `texture = "textures/*.png"`', where)
+    inspector = scene_graph.model_inspector()
+    geometries = [g for g in plant.GetVisualGeometriesForBody(body) if inspector.GetPerceptionProperties(g) is not None]
+    models = [PerceptionProperties(inspector.GetPerceptionProperties(g)) for g in geometries]
+    source: Any = plant.get_source_id()
+
+    def set_(context: Context, value: Any) -> None:
+        index = int(np.clip(np.rint(float(np.asarray(value, dtype=float).reshape(-1)[0])), 0, len(textures) - 1))
+        geometry_context = scene_graph.GetMyMutableContextFromRoot(context)
+        for geometry, model in zip(geometries, models, strict=True):
+            props = PerceptionProperties(model)
+            props.UpdateProperty("phong", "diffuse_map", textures[index])
+            scene_graph.RemoveRole(geometry_context, source, geometry, Role.kPerception)
+            scene_graph.AssignRole(geometry_context, source, geometry, props)
+
+    return Target(name, 1, lambda c: np.zeros(1), set_)
 
 
 def geometry_color_target(name: str, scene_graph: SceneGraph, source: Any, geometries: list[Any]) -> Target:

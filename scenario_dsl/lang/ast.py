@@ -169,6 +169,7 @@ class Setting(Node):
     value: Expr | None
     block: tuple[Setting, ...] | None
     pose: Pose | None = None
+    text: str | None = None  # `key = "text"` (value and block None)
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,9 @@ class _Builder(Transformer[Token, Any]):
     def setting(self, meta: Meta, c: list[Any]) -> ast.Setting:
         return ast.Setting(self._span(meta), self._ident(c[0]), c[1], None, c[2] if len(c) > 2 else None)
 
+    def text_setting(self, meta: Meta, c: list[Any]) -> ast.Setting:
+        return ast.Setting(self._span(meta), self._ident(c[0]), None, None, None, _unquote(c[1]))
+
     def flag(self, meta: Meta, c: list[Any]) -> ast.Setting:
         block = c[1] if len(c) > 1 and isinstance(c[1], tuple) else None
         return ast.Setting(self._span(meta), self._ident(c[0]), None, block)

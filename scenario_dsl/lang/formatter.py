@@ -251,6 +251,8 @@ def _settings(head: Doc, settings: Sequence[ast.Setting] | None) -> _Shape:
 
 
 def _setting(s: ast.Setting) -> _Shape:
+    if s.text is not None:
+        return _Shape([f"{s.key.name} =", _quoted(s.text)])
     if s.value is not None:
         return _Shape([f"{s.key.name} = ", *_doc(s.value), *_pose(s.pose)])
     return _settings([s.key.name], s.block)

@@ -194,6 +194,9 @@ class Body(_Model):
     # a link drawn as several parts, a contact pad. The body's colour and contact settings apply.
     visual_shapes: list[Shape] = []
     collision_shapes: list[Shape] = []
+    # PNG files drawn on the body's visual shapes (`texture = "..."`): the first by default,
+    # another each episode with `B.texture ~ integers(0, n - 1)`. Absolute, checked paths.
+    textures: list[str] = []
     contact: Contact = Contact()
     initial_pose: Pose | None = None  # a free body's pose in the world at the start of an episode
     where: Where | None = None

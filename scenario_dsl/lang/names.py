@@ -84,7 +84,8 @@ RANDOM_TARGETS: dict[str, dict[str, tuple[int | None, Dim | None, float | None]]
              "velocity": (3, VELOCITY, None), "angular_velocity": (3, ANGULAR_VELOCITY, None),
              "push": (3, FORCE, None),  # a force in the world frame at the body's origin
              "size": (None, LENGTH, 0.0),  # the shape's numbers (box: 3), per build; sized by the validator
-             "color": (3, DIMENSIONLESS, 0.0)},  # red, green, blue as cameras see them (clipped to [0, 1])
+             "color": (3, DIMENSIONLESS, 0.0),  # red, green, blue as cameras see them (clipped to [0, 1])
+             "texture": (None, DIMENSIONLESS, 0.0)},  # which of the body's texture files (rounded, clipped)
     "controller": {"kp": (None, None, 0.0), "ki": (None, None, 0.0), "kd": (None, None, 0.0)},
     # a camera's pose in its parent's frame and its vertical field of view (its sensor's context)
     "camera": {"position": (3, LENGTH, None), "rpy": (3, ANGLE, None), "fov": (None, ANGLE, 0.0),

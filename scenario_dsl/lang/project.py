@@ -21,6 +21,7 @@ diagnostic. `package_root` finds an installed package's folder without importing
 from __future__ import annotations
 
 import functools
+import glob
 import importlib.util
 import os
 from collections.abc import Iterable, Iterator
@@ -191,3 +192,44 @@ def _configured(root: Path) -> tuple[tuple[Path, ...], str | None]:
             continue
         found.extend(Path(os.path.realpath(root / v)) for v in value)
     return tuple(found), "; ".join(notes) or None
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_TEXTURES = 256  # files one `texture` pattern may name
+MAX_TEXTURE_BYTES = 16 * 1024 * 1024
+
+
+def texture_files(pattern: str, folder: str | Path) -> tuple[list[str], Refusal | None]:
+    """The PNG files a body's `texture = "..."` names, relative to the scenario's folder: one
+    file, or several through `*`, `?` and `[...]` in the last part of the name (sorted); each
+    must be readable under the project rule, and be a PNG (its signature is read, nothing else)."""
+    base = Path(os.path.realpath(folder))
+    if "**" in pattern or any(c in pattern.rpartition("/")[0] for c in "*?["):
+        return [], Refusal("SCN404", f"texture `{pattern}`: only the file name may hold a pattern",
+                           'e.g. texture = "textures/wood_*.png"')
+    if any(c in pattern for c in "*?["):
+        matches = sorted(glob.glob(str(base / pattern)))[:MAX_TEXTURES + 1]
+    else:
+        matches = [str(base / pattern)]
+    if len(matches) > MAX_TEXTURES:
+        return [], Refusal("SCN412", f"texture `{pattern}` names more than {MAX_TEXTURES} files", "name fewer")
+    project = project_of(base)
+    found = []
+    for match in matches:
+        refused = project.refusal(Path(match), match if match != str(base / pattern) else pattern,
+                                  not_regular_code="SCN501")
+        if refused is not None:
+            return [], refused
+        path = Path(match)
+        if not path.is_file():
+            return [], Refusal("SCN501", f"texture file `{pattern}` not found", f"looked for {path}")
+        if path.stat().st_size > MAX_TEXTURE_BYTES:
+            return [], Refusal("SCN412", f"texture `{path.name}` is over {MAX_TEXTURE_BYTES // 2**20} MiB",
+                               "use a smaller image")
+        with open(path, "rb") as f:
+            if f.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                return [], Refusal("SCN507", f"texture `{path.name}` is not a PNG file", "save it as .png")
+        found.append(os.path.realpath(path))
+    if not found:
+        return [], Refusal("SCN501", f"no texture file matches `{pattern}`", f"looked in {base}")
+    return found, None

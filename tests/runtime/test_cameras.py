@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -382,3 +383,67 @@ def test_a_field_of_view_drawn_past_180_degrees_is_one_clear_error() -> None:
             env.reset(seed=0)
     finally:
         env.close()
+
+
+def _textures(folder: Path) -> None:
+    from PIL import Image
+
+    stripes = (np.indices((32, 32)).sum(axis=0) // 4 % 2).astype(bool)
+    Image.fromarray(np.where(stripes[..., None], [255, 255, 0], [0, 0, 255]).astype(np.uint8)).save(folder / "a.png")
+    Image.fromarray(np.full((32, 32, 3), [0, 200, 0], np.uint8)).save(folder / "b.png")
+    (folder / "c.txt.png").write_text("not a PNG")
+
+
+PLATE = """scenario plate
+plant { time_step = 10 ms; gravity = [0, 0, 0] m/s^2 }
+body plate { shape = box(0.4, 0.02, 0.4); mass = 1 kg; texture = "TEXTURE" }
+joint slide: prismatic(world -> plate, axis = [1, 0, 0]) { actuated }
+camera eye on world at (translation = [0, -1, 0] m) { look_at = [0, 0, 0] m; fov = 30 deg }
+action push = slide.effort in [-1, 1] N
+observation pixels = eye.color
+reward { -slide.q^2 }
+episode { step = 50 ms; time_limit = 1 s }
+"""
+
+
+def test_a_texture_is_drawn_and_a_drawn_index_picks_another(tmp_path: Path) -> None:
+    (tmp_path / "scn.toml").write_text("")
+    (tmp_path / "textures").mkdir()
+    _textures(tmp_path / "textures")
+    (tmp_path / "textures" / "c.txt.png").unlink()
+    text = PLATE.replace("TEXTURE", "textures/*.png") + "randomize { plate.texture ~ integers(0, 1) }\n"
+    env = make_env(loads(text, base_dir=tmp_path), seed=0)
+    try:
+        seen = {}
+        for seed in range(6):
+            observation, info = env.reset(seed=seed)
+            index = int(np.asarray(info["randomization"]["plate.texture"]).reshape(-1)[0])
+            centre = observation[16:48, 32:64].reshape(-1, 3).astype(int)
+            yellow = ((centre[:, 0] > 150) & (centre[:, 1] > 150) & (centre[:, 2] < 100)).mean()
+            blue = ((centre[:, 2] > 150) & (centre[:, 0] < 100)).mean()
+            green = ((centre[:, 1] > 120) & (centre[:, 0] < 80) & (centre[:, 2] < 80)).mean()
+            seen[index] = (yellow, blue, green)
+        assert set(seen) == {0, 1}
+        assert seen[0][0] > 0.2 and seen[0][1] > 0.2 and seen[0][2] < 0.05  # a.png: yellow and blue stripes
+        assert seen[1][2] > 0.5 and seen[1][0] < 0.05  # b.png: green, no stripes
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize(("texture", "code"), [
+    ("../outside.png", "SCN005"), ("textures/c.txt.png", "SCN507"), ("textures/none.png", "SCN501"),
+    ("*/a.png", "SCN404"),
+])
+def test_texture_files_are_checked_like_model_files(tmp_path: Path, texture: str, code: str) -> None:
+    project = tmp_path / "project"
+    (project / "textures").mkdir(parents=True)
+    (project / "scn.toml").write_text("")
+    _textures(project / "textures")
+    _textures(tmp_path)
+    (tmp_path / "outside.png").write_bytes((tmp_path / "a.png").read_bytes())
+    scenario = project / "plate.scn"
+    scenario.write_text(PLATE.replace("TEXTURE", texture))
+    from scenario_dsl.lang.loader import analyze_file
+
+    found = analyze_file(scenario).diagnostics
+    assert [d.code for d in found] == [code], [(d.code, d.message) for d in found]

@@ -111,7 +111,13 @@ class Context:
                 self.error("SCN203", f"unknown setting `{key}` in {owner}", setting.key.span,
                            did_you_mean(key, list(allowed)) or f"settings here: {', '.join(allowed)}")
                 continue
-            if setting.value is None and setting.block is None and not getattr(handler, "flag", False):
+            textual = getattr(handler, "textual", False)
+            if (setting.text is not None) != textual:
+                wanted = "a file name in quotes" if textual else "a value, not text"
+                self.error("SCN306", f"`{key}` takes {wanted}", setting.span,
+                           f'e.g. {key} = "wood.png"' if textual else f"write `{key} = ...` without quotes")
+                continue
+            if setting.value is None and setting.block is None and not textual and not getattr(handler, "flag", False):
                 self.error("SCN406", f"`{key}` needs a value", setting.span, f"write `{key} = ...`")
                 continue
             if setting.pose is not None and not getattr(handler, "posed", False):

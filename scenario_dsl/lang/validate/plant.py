@@ -26,6 +26,7 @@ from scenario_dsl.lang.model import (
     Weld,
 )
 from scenario_dsl.lang.names import DAMPING_DIMS
+from scenario_dsl.lang.project import texture_files
 from scenario_dsl.lang.typecheck import Value
 from scenario_dsl.lang.units import (
     ACCELERATION,
@@ -151,6 +152,7 @@ class PlantChecks(Context):
         values = self._settings(decl.settings, {
             "shape": _placed(self._shape), "visual_shape": _placed(self._shape, repeated=True),
             "collision_shape": _placed(self._shape, repeated=True), "mass": self._value(MASS, at_least=0.0),
+            "texture": _textual(self._texture),
             "center_of_mass": self._value(LENGTH, 3), "inertia": self._value(INERTIA, (3, 6), at_least=None),
             "color": self._value(DIMENSIONLESS, (3, 4), at_least=0.0),
             "friction": self._value(DIMENSIONLESS, (None, 2), at_least=0.0),
@@ -162,6 +164,8 @@ class PlantChecks(Context):
             "resolution_hint": self._value(LENGTH, above=0.0),
             "initial_position": self._value(LENGTH, 3), "initial_rpy": self._value(ANGLE, 3),
         }, f"body `{decl.name.name}`")
+        if "texture" in values:
+            values["textures"] = values.pop("texture")
         values["visual_shapes"] = values.pop("visual_shape", [])
         values["collision_shapes"] = values.pop("collision_shape", [])
         if "initial_position" in values or "initial_rpy" in values:
@@ -226,6 +230,14 @@ class PlantChecks(Context):
             return None
         pose = self._pose(setting.pose) if setting.pose is not None else None
         return Shape(kind=call.func.name, size=[float(s) for s in sizes], pose=pose)  # type: ignore[arg-type]
+
+    def _texture(self, setting: ast.Setting) -> list[str] | None:
+        assert setting.text is not None
+        found, refused = texture_files(setting.text, self._folder(setting.span) or ".")
+        if refused is not None:
+            self.error(refused.code, refused.message, setting.span, refused.hint)
+            return None
+        return found
 
     def _joint(self, decl: ast.JointDecl) -> Joint | None:
         kind = decl.kind.name
@@ -350,6 +362,14 @@ def _as_flag(handler: Callable[[ast.Setting], Any]) -> Callable[[ast.Setting], A
     def handle(setting: ast.Setting) -> Any:
         return handler(setting)
     handle.flag = True  # type: ignore[attr-defined]
+    return handle
+
+
+def _textual(handler: Callable[[ast.Setting], Any]) -> Callable[[ast.Setting], Any]:
+    """Mark a setting handler as taking text (`texture = "wood.png"`)."""
+    def handle(setting: ast.Setting) -> Any:
+        return handler(setting)
+    handle.textual = True  # type: ignore[attr-defined]
     return handle
 
 

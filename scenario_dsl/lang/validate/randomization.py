@@ -251,6 +251,11 @@ class RandomizationChecks(Context):
                            ref.span, f"draw the joint's state instead: `{suggested}`" if joint_type != "weld"
                            else "a welded body does not move; draw the weld's pose per build, or free the body")
                 return None
+        if kind == "bodies" and attr == "texture" and owner in self.decls.bodies and not any(
+                s.key.name == "texture" for s in self.decls.bodies[owner].settings or ()):
+            self.error("SCN204", f"`{owner}` has no textures to choose from", ref.span,
+                       f'give body `{owner}` `texture = "textures/*.png"`: the drawn number picks one of its files')
+            return None
         if kind == "bodies" and attr == "size":
             count = self._shape_size(owner)
             if count is None:
