@@ -59,3 +59,25 @@ def test_vscode_tmgrammar_test_passes_the_scope_assertions_and_every_bundled_sce
                               cwd=EXTENSION)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "run successfuly" in proc.stdout
+
+
+VSCE = EXTENSION / "node_modules" / ".bin" / "vsce"
+
+
+@pytest.mark.skipif(not VSCE.exists() or shutil.which("node") is None,
+                    reason="@vscode/vsce not installed (cd editors/vscode && npm ci)")
+def test_the_extension_packages_into_a_vsix_with_its_language_client(tmp_path: Path) -> None:
+    import zipfile
+
+    out = tmp_path / "scn.vsix"
+    proc = subprocess.run([str(VSCE), "package", "--allow-missing-repository", "--skip-license", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=EXTENSION)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    names = set(zipfile.ZipFile(out).namelist())
+    for part in ("extension/extension.js", "extension/package.json", "extension/syntaxes/scn.tmLanguage.json",
+                 "extension/snippets/scn.json", "extension/language-configuration.json",
+                 "extension/node_modules/vscode-languageclient/node.js"):
+        assert part in names, part
+    assert not any(name.startswith("extension/tests/") for name in names)
+    manifest = json.loads(zipfile.ZipFile(out).read("extension/package.json"))
+    assert manifest["main"] == "./extension.js" and manifest["activationEvents"] == ["onLanguage:scn"]
