@@ -16,9 +16,11 @@ from pathlib import Path
 from scenario_dsl.lang import ast
 from scenario_dsl.lang.diagnostics import Diagnostic, Severity
 from scenario_dsl.lang.loader import Analysis, analyze_text
+from scenario_dsl.lang.model import DISTRIBUTIONS
 from scenario_dsl.lang.names import BODY_ATTRS, FRAME_ATTRS, JOINT_ATTRS, RANDOM_TARGETS
 from scenario_dsl.lang.parser import _STATEMENT_KEYWORDS as STATEMENT_KEYWORDS
 from scenario_dsl.lang.source import Span
+from scenario_dsl.lang.units import UNITS, describe
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: A declaration statement's kind, as hover and the outline name it.
@@ -100,6 +102,18 @@ def word_at(text: str, line: int, column: int) -> tuple[str, int, int] | None:
     return None
 
 
+def owner_before(line: str, column: int) -> str | None:
+    """The name before the `.` that precedes the word under `column` (`box` in `box.mass`)."""
+    match = None
+    for match in WORD.finditer(line):
+        if match.start() <= column <= match.end():
+            break
+    else:
+        return None
+    before = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\.$", line[:match.start()])
+    return before.group(1) if before else None
+
+
 def references(analysis: Analysis, name: str) -> list[Place]:
     """Where `name` is used as the head of a reference, and where it is declared."""
     places = []
@@ -120,6 +134,12 @@ def hover(analysis: Analysis, name: str) -> str | None:
     if declared is None:
         if name in STATEMENT_KEYWORDS:
             return f"**{name}**: a statement keyword (docs/language.md, `{name}`)"
+        if name in DISTRIBUTIONS:
+            return (f"**distribution** `{name}({', '.join(DISTRIBUTIONS[name])})`: drawn in `randomize` blocks "
+                    "(docs/language.md, Distributions)")
+        if name in UNITS:
+            factor, dim = UNITS[name]
+            return f"**unit** `{name}`: {factor:g} in SI units of {describe(dim)}"
         return None
     text = declared.node.span.text
     first = text.splitlines()[0] if text else ""
@@ -168,9 +188,25 @@ def attributes_of(analysis: Analysis, name: str) -> list[str]:
     return []
 
 
+def target_hover(analysis: Analysis, owner: str, attribute: str) -> str | None:
+    """Markdown for `owner.attribute` when it is something `randomize` may draw: its size,
+    dimension and lower bound, and the scope it is drawn in."""
+    declared = declarations(analysis).get(owner)
+    kind = {"body": "body", "camera": "camera", "light": "light", "marker": "marker",
+            "controller": "controller"}.get(declared.kind if declared else "", "")
+    entry = RANDOM_TARGETS.get(kind, {}).get(attribute)
+    if entry is None:
+        return None
+    size, dim, lower = entry
+    per_build = attribute in ("size", "background") or kind in ("light", "controller")
+    return (f"**randomizable** `{owner}.{attribute}`: {size or 1} number{'s' if (size or 1) > 1 else ''} "
+            f"of {describe(dim)}" + (f", at least {lower:g}" if lower is not None else "")
+            + f"; drawn per {'build' if per_build else 'episode'} (docs/language.md, What can be randomized)")
+
+
 def completions(analysis: Analysis, text: str, line: int, column: int) -> list[tuple[str, str]]:
     """(label, kind) candidates at (line, column): after `NAME.`, its attributes; else the
-    statement keywords and every declared name."""
+    statement keywords, every declared name, the distributions and the units."""
     lines = text.splitlines()
     before = lines[line][:column] if 0 <= line < len(lines) else ""
     dotted = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_0-9]*)$", before)
@@ -178,7 +214,8 @@ def completions(analysis: Analysis, text: str, line: int, column: int) -> list[t
         return [(a, "field") for a in attributes_of(analysis, dotted.group(1))]
     names = [(d.name, "variable" if d.kind in ("param", "let", "let (drawn)") else "class")
              for d in declarations(analysis).values()]
-    return [(k, "keyword") for k in STATEMENT_KEYWORDS] + names
+    return ([(k, "keyword") for k in STATEMENT_KEYWORDS] + names + [(d, "function") for d in DISTRIBUTIONS]
+            + [(u, "unit") for u in UNITS])
 
 
 def outline(analysis: Analysis, path: str) -> list[Declared]:

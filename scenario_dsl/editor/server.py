@@ -25,6 +25,7 @@ from scenario_dsl.support.version import __version__
 SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
             "information": lsp.DiagnosticSeverity.Information}
 COMPLETION_KINDS = {"keyword": lsp.CompletionItemKind.Keyword, "field": lsp.CompletionItemKind.Field,
+                    "function": lsp.CompletionItemKind.Function, "unit": lsp.CompletionItemKind.Unit,
                     "variable": lsp.CompletionItemKind.Variable, "class": lsp.CompletionItemKind.Class}
 SYMBOL_KINDS = {"body": lsp.SymbolKind.Class, "joint": lsp.SymbolKind.Interface, "frame": lsp.SymbolKind.Struct,
                 "model": lsp.SymbolKind.Module, "controller": lsp.SymbolKind.Function,
@@ -134,7 +135,13 @@ def _at(ls: LanguageServer, params: Any) -> tuple[Analysis, str, str] | None:
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def hover(ls: LanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
     found = _at(ls, params)
-    text = an.hover(found[0], found[1]) if found else None
+    text = None
+    if found:
+        line = found[2].splitlines()[params.position.line] if params.position.line < len(found[2].splitlines()) else ""
+        column = _characters(found[2], params.position.line, params.position.character)
+        owner = an.owner_before(line, column)
+        text = an.target_hover(found[0], owner, found[1]) if owner else None
+        text = text or an.hover(found[0], found[1])
     return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text)) if text else None
 
 

@@ -125,3 +125,23 @@ async def test_outline_and_formatting(client: LanguageClient, tmp_path: Path) ->
         text_document=lsp.TextDocumentIdentifier(uri=uri),
         options=lsp.FormattingOptions(tab_size=4, insert_spaces=True)))
     assert edits and "body box { shape = box(0.1, 0.1, 0.1); mass = box_mass }" in edits[0].new_text
+
+
+@pytest.mark.asyncio
+async def test_hover_documents_targets_and_distributions(client: LanguageClient, tmp_path: Path) -> None:
+    text = MAIN + "randomize { box.friction ~ uniform(0.5, 1) }\n"
+    _, uri = _project(tmp_path, text)
+    await _open(client, uri, text)
+
+    async def hovered(character: int) -> str:
+        result = await client.text_document_hover_async(lsp.HoverParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=8, character=character)))
+        assert result is not None
+        return result.contents.value
+
+    assert "**randomizable** `box.friction`" in await hovered(18) and "per episode" in await hovered(18)
+    assert "**distribution** `uniform(low, high)`" in await hovered(29)
+    result = await client.text_document_completion_async(lsp.CompletionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=8, character=27)))
+    labels = {item.label for item in (result.items if isinstance(result, lsp.CompletionList) else result or [])}
+    assert {"uniform", "normal", "kg", "deg", "box", "slide", "randomize"} <= labels
