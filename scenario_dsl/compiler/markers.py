@@ -32,6 +32,8 @@ from pydrake.systems.framework import LeafSystem
 from scenario_dsl.compiler.plant import drake_shape, vec
 from scenario_dsl.lang import model as m
 
+PARKED = 1e6  # metres: where a marker whose position is not finite is drawn (out of every view)
+
 
 class MarkerPoses(LeafSystem):
     """Input "positions" (3 per marker, in the world, in declaration order); output "poses", the
@@ -60,7 +62,10 @@ class MarkerPoses(LeafSystem):
         self.DeclareAbstractOutputPort("poses", lambda: AbstractValue.Make(FramePoseVector()), self._calc_poses)
 
     def _calc_poses(self, context: Any, output: Any) -> None:
-        positions = np.asarray(self.get_input_port().Eval(context), dtype=float)
+        # A position that is not finite (an expression that overflowed) parks the marker out of
+        # sight: SceneGraph refuses non-finite poses, and a marker must never stop a simulation.
+        positions = np.nan_to_num(np.asarray(self.get_input_port().Eval(context), dtype=float),
+                                  nan=PARKED, posinf=PARKED, neginf=-PARKED)
         poses = output.get_mutable_value()
         poses.clear()
         for i, frame in enumerate(self.frames):

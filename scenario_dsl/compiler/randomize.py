@@ -31,7 +31,7 @@ from scenario_dsl.compiler.plant import CompileError, PlantHandles, drake_reason
 from scenario_dsl.compiler.sensors import CameraSensor
 from scenario_dsl.compiler.signals import Gather, joint_rows
 from scenario_dsl.compiler.targets import Target
-from scenario_dsl.compiler.visual import camera_target, color_target, geometry_color_target, texture_target
+from scenario_dsl.compiler.visual import PerceptionWriter, camera_target, color_target, texture_target
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.names import CONTACT_TARGETS, STRICTLY_POSITIVE
 from scenario_dsl.sampling.sampler import MAX_TRIES, Sampler, Samples, SamplingError, Value, requirement_label
@@ -411,6 +411,7 @@ class _TargetFactory:
         self.markers = markers  # the markers' geometry source, when something draws them
         self.marker_names = marker_names
         self.textures = textures  # a body's texture files, by body name
+        self._perception: dict[Any, PerceptionWriter] = {}  # by body index, or ("marker", name)
         self._contacts: dict[Any, _ContactWriter] = {}
         self.plant = handles.plant
         self.scene_graph = scene_graph
@@ -432,8 +433,11 @@ class _TargetFactory:
         if attribute == "color" and owner in self.marker_names:
             if self.markers is None:  # nothing draws this diagram: nothing sees the marker's colour
                 return Target(target, 3, lambda c: np.zeros(3), lambda c, v: None)
-            return geometry_color_target(target, self.scene_graph, self.markers.source_id,
-                                         [self.markers.geometries[owner]])
+            key = ("marker", owner)
+            if key not in self._perception:
+                self._perception[key] = PerceptionWriter(self.scene_graph, self.markers.source_id,
+                                                         [self.markers.geometries[owner]])
+            return color_target(target, self._perception[key])
         try:
             joint = self.handles.joint(owner)
         except CompileError:
@@ -464,10 +468,14 @@ class _TargetFactory:
             return self._contact(target, body, attribute, where)
         if attribute == "inertia_scale":
             return self._inertia_scale(target, body)
-        if attribute == "color":
-            return color_target(target, self.plant, self.scene_graph, body, where)
-        if attribute == "texture":
-            return texture_target(target, self.plant, self.scene_graph, body, self.textures.get(owner, []), where)
+        if attribute in ("color", "texture"):
+            writer = self._perception.get(body.index())
+            if writer is None:
+                writer = self._perception[body.index()] = PerceptionWriter.of_body(target, self.plant,
+                                                                                  self.scene_graph, body, where)
+            if attribute == "color":
+                return color_target(target, writer)
+            return texture_target(target, writer, self.textures.get(owner, []), where)
         return self._free_body(target, body, attribute, where)
 
     def _actuator(self, name: str, joint: Any, attribute: str, where: m.Where | None) -> Target:

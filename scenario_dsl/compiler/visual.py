@@ -18,64 +18,73 @@ from scenario_dsl.compiler.targets import Target
 from scenario_dsl.lang import model as m
 
 
-def color_target(name: str, plant: Any, scene_graph: SceneGraph, body: Any, where: m.Where | None) -> Target:
-    """The red, green and blue of every visual geometry of `body` as the cameras see it."""
-    inspector = scene_graph.model_inspector()
-    geometries = [g for g in plant.GetVisualGeometriesForBody(body)
-                  if inspector.GetPerceptionProperties(g) is not None]
-    if not geometries:
-        raise CompileError("SCN505", f"`{name}`: the body has no geometry a camera sees",
-                           "give it a `shape` (visual) or a `visual_shape`", where)
-    return geometry_color_target(name, scene_graph, plant.get_source_id(), geometries)
+class PerceptionWriter:
+    """The perception properties of some geometries (a body's visual ones, or a marker's), with
+    every change an episode draws for them (a colour, a texture) written in one go (`commit`).
+    Drake replaces no perception properties in place (`kReplace` is for proximity), so the role
+    is removed from each geometry in the SceneGraph context and assigned again: the render
+    engines in the context drop the geometry and add it anew (about 2 ms a geometry). One writer
+    per geometry set keeps a colour draw and a texture draw of one body from undoing each other."""
 
+    def __init__(self, scene_graph: SceneGraph, source: Any, geometries: list[Any]) -> None:
+        inspector = scene_graph.model_inspector()
+        self.scene_graph, self.source, self.geometries = scene_graph, source, geometries
+        self.models = [PerceptionProperties(inspector.GetPerceptionProperties(g)) for g in geometries]
+        self.pending: dict[str, Any] = {}  # phong property -> value, for this episode
 
-def texture_target(name: str, plant: Any, scene_graph: SceneGraph, body: Any, textures: list[str],
-                   where: m.Where | None) -> Target:
-    """Which of `textures` (the body's PNG files) its visual geometries show: the drawn number,
-    rounded and clipped to the list, written as their perception role's `diffuse_map`."""
-    if not textures:
-        raise CompileError("SCN505", f"`{name}`: the body has no texture files to choose from",
-                           'give it `texture = "textures/*.png"`', where)
-    inspector = scene_graph.model_inspector()
-    geometries = [g for g in plant.GetVisualGeometriesForBody(body) if inspector.GetPerceptionProperties(g) is not None]
-    models = [PerceptionProperties(inspector.GetPerceptionProperties(g)) for g in geometries]
-    source: Any = plant.get_source_id()
+    @staticmethod
+    def of_body(name: str, plant: Any, scene_graph: SceneGraph, body: Any, where: m.Where | None,
+                ) -> PerceptionWriter:
+        inspector = scene_graph.model_inspector()
+        geometries = [g for g in plant.GetVisualGeometriesForBody(body)
+                      if inspector.GetPerceptionProperties(g) is not None]
+        if not geometries:
+            raise CompileError("SCN505", f"`{name}`: the body has no geometry a camera sees",
+                               "give it a `shape` (visual) or a `visual_shape`", where)
+        return PerceptionWriter(scene_graph, plant.get_source_id(), geometries)
 
-    def set_(context: Context, value: Any) -> None:
-        index = int(np.clip(np.rint(float(np.asarray(value, dtype=float).reshape(-1)[0])), 0, len(textures) - 1))
-        geometry_context = scene_graph.GetMyMutableContextFromRoot(context)
-        for geometry, model in zip(geometries, models, strict=True):
+    def diffuse(self, index: int = 0) -> Any:
+        return self.models[index].GetPropertyOrDefault("phong", "diffuse", Rgba(0.9, 0.9, 0.9, 1.0))
+
+    def commit(self, context: Context) -> None:
+        if not self.pending:
+            return
+        geometry_context = self.scene_graph.GetMyMutableContextFromRoot(context)
+        for i, (geometry, model) in enumerate(zip(self.geometries, self.models, strict=True)):
             props = PerceptionProperties(model)
-            props.UpdateProperty("phong", "diffuse_map", textures[index])
-            scene_graph.RemoveRole(geometry_context, source, geometry, Role.kPerception)
-            scene_graph.AssignRole(geometry_context, source, geometry, props)
+            for key, value in self.pending.items():
+                if key == "diffuse":  # the drawn red, green and blue; the geometry's own opacity
+                    red, green, blue = value
+                    value = Rgba(red, green, blue, self.diffuse(i).a())
+                props.UpdateProperty("phong", key, value)
+            self.scene_graph.RemoveRole(geometry_context, self.source, geometry, Role.kPerception)
+            self.scene_graph.AssignRole(geometry_context, self.source, geometry, props)
+        self.pending.clear()
 
-    return Target(name, 1, lambda c: np.zeros(1), set_)
 
-
-def geometry_color_target(name: str, scene_graph: SceneGraph, source: Any, geometries: list[Any]) -> Target:
-    """The red, green and blue of `geometries` (of geometry source `source`) as the cameras see
-    them (their perception role's diffuse colour; the opacity is kept). Drake replaces no
-    perception properties in place (`kReplace` is for proximity), so each draw removes the role
-    from the geometry in the SceneGraph context and assigns it again: the render engines in the
-    context drop the geometry and add it with the new colour (about 2 ms a geometry)."""
-    inspector = scene_graph.model_inspector()
-    models = [PerceptionProperties(inspector.GetPerceptionProperties(g)) for g in geometries]
-    first: Any = models[0].GetPropertyOrDefault("phong", "diffuse", Rgba(0.9, 0.9, 0.9, 1.0))
+def color_target(name: str, writer: PerceptionWriter) -> Target:
+    """The red, green and blue its geometries show the cameras (clipped to [0, 1])."""
+    first = writer.diffuse()
     nominal = np.array([first.r(), first.g(), first.b()])
 
     def set_(context: Context, value: Any) -> None:
-        red, green, blue = (float(c) for c in np.clip(np.asarray(value, dtype=float), 0.0, 1.0))
-        geometry_context = scene_graph.GetMyMutableContextFromRoot(context)
-        for geometry, model in zip(geometries, models, strict=True):
-            props = PerceptionProperties(model)
-            diffuse: Any = model.GetPropertyOrDefault("phong", "diffuse", Rgba(0.9, 0.9, 0.9, 1.0))
-            alpha = diffuse.a()
-            props.UpdateProperty("phong", "diffuse", Rgba(red, green, blue, alpha))
-            scene_graph.RemoveRole(geometry_context, source, geometry, Role.kPerception)
-            scene_graph.AssignRole(geometry_context, source, geometry, props)
+        writer.pending["diffuse"] = tuple(float(c) for c in np.clip(np.asarray(value, dtype=float), 0.0, 1.0))
 
-    return Target(name, 3, lambda c: nominal.copy(), set_)
+    return Target(name, 3, lambda c: nominal.copy(), set_, writer.commit)
+
+
+def texture_target(name: str, writer: PerceptionWriter, textures: list[str], where: m.Where | None) -> Target:
+    """Which of `textures` (the body's PNG files) its geometries show: the drawn number,
+    rounded and clipped to the list, as their perception role's `diffuse_map`."""
+    if not textures:
+        raise CompileError("SCN505", f"`{name}`: the body has no texture files to choose from",
+                           'give it `texture = "textures/*.png"`', where)
+
+    def set_(context: Context, value: Any) -> None:
+        index = int(np.clip(np.rint(float(np.asarray(value, dtype=float).reshape(-1)[0])), 0, len(textures) - 1))
+        writer.pending["diffuse_map"] = textures[index]
+
+    return Target(name, 1, lambda c: np.zeros(1), set_, writer.commit)
 
 
 def camera_target(name: str, held: CameraSensor, attribute: str) -> Target:

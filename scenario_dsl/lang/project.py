@@ -204,16 +204,21 @@ def texture_files(pattern: str, folder: str | Path) -> tuple[list[str], Refusal 
     file, or several through `*`, `?` and `[...]` in the last part of the name (sorted); each
     must be readable under the project rule, and be a PNG (its signature is read, nothing else)."""
     base = Path(os.path.realpath(folder))
+    project = project_of(base)
     if "**" in pattern or any(c in pattern.rpartition("/")[0] for c in "*?["):
         return [], Refusal("SCN404", f"texture `{pattern}`: only the file name may hold a pattern",
                            'e.g. texture = "textures/wood_*.png"')
     if any(c in pattern for c in "*?["):
+        # The folder is checked before it is listed: a pattern must not list a folder outside
+        # the project (`/etc/*.png`), even to find nothing.
+        refused = project.refusal((base / pattern).parent, str(Path(pattern).parent))
+        if refused is not None:
+            return [], refused
         matches = sorted(glob.glob(str(base / pattern)))[:MAX_TEXTURES + 1]
     else:
         matches = [str(base / pattern)]
     if len(matches) > MAX_TEXTURES:
         return [], Refusal("SCN412", f"texture `{pattern}` names more than {MAX_TEXTURES} files", "name fewer")
-    project = project_of(base)
     found = []
     for match in matches:
         refused = project.refusal(Path(match), match if match != str(base / pattern) else pattern,

@@ -97,3 +97,17 @@ def test_lint_checks_markers(marker: str, code: str, message: str) -> None:
     text = "\n".join(marker if line.startswith("marker target") else line for line in REACH.splitlines())
     found = [d for d in analyze_text(text, "reach.scn").diagnostics if d.code == code]
     assert found and message in found[0].message
+
+
+def test_a_marker_whose_position_overflows_is_parked_and_the_episode_goes_on() -> None:
+    text = REACH.replace("position = [cos(goal), sin(goal), 0] * 0.2 m",
+                         "position = [shoulder.v * 1e308 * 1e308, 0, 0] m")
+    env = make_env(loads(text), seed=0, render_mode="rgb_array")
+    try:
+        env.reset(seed=1)
+        for _ in range(5):
+            _, _, terminated, truncated, info = env.step(np.ones(1, dtype=np.float32))
+            assert not truncated and "truncation_reason" not in info
+        assert abs(_marker_position(env)[0]) >= 1e6 - 1  # out of every view, not a failed step
+    finally:
+        env.close()

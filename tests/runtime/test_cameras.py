@@ -134,6 +134,7 @@ def test_a_camera_on_a_body_rides_with_it() -> None:
 
 @pytest.mark.parametrize(("change", "code", "message"), [
     (("width = 96", "width = 96.5"), "SCN401", "whole number of pixels"),
+    (("width = 96", "width = 1"), "SCN401", "at least 2"),  # Drake wants the image centre inside it
     (("width = 96; height = 64", "width = 4096; height = 2048"), "SCN412", "pixels"),
     (("fov = 40 deg", "fov = 200 deg"), "SCN401", "below 180 degrees"),
     (("fov = 40 deg", "fov = 40 deg; near = 2 m; far = 1 m"), "SCN402", "near < far"),
@@ -432,7 +433,7 @@ def test_a_texture_is_drawn_and_a_drawn_index_picks_another(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(("texture", "code"), [
     ("../outside.png", "SCN005"), ("textures/c.txt.png", "SCN507"), ("textures/none.png", "SCN501"),
-    ("*/a.png", "SCN404"),
+    ("*/a.png", "SCN404"), ("/etc/*.png", "SCN005"), ("../*.png", "SCN005"),  # not even listed
 ])
 def test_texture_files_are_checked_like_model_files(tmp_path: Path, texture: str, code: str) -> None:
     project = tmp_path / "project"
@@ -447,3 +448,24 @@ def test_texture_files_are_checked_like_model_files(tmp_path: Path, texture: str
 
     found = analyze_file(scenario).diagnostics
     assert [d.code for d in found] == [code], [(d.code, d.message) for d in found]
+
+
+def test_a_colour_and_a_texture_drawn_on_one_body_both_hold(tmp_path: Path) -> None:
+    # Both are the body's perception properties, written together once per episode: the later
+    # draw must not put the earlier back to its nominal value.
+    (tmp_path / "scn.toml").write_text("")
+    (tmp_path / "textures").mkdir()
+    _textures(tmp_path / "textures")
+    (tmp_path / "textures" / "c.txt.png").unlink()
+    text = (PLATE.replace("TEXTURE", "textures/*.png").replace("mass = 1 kg;", "mass = 1 kg; color = [1, 1, 1];")
+            + "randomize { plate.texture ~ integers(0, 1); plate.color ~ uniform([0, 0, 0], [0.01, 0.01, 0.01]) }\n")
+    env = make_env(loads(text, base_dir=tmp_path), seed=0)
+    try:
+        shown = set()
+        for seed in range(6):
+            observation, info = env.reset(seed=seed)
+            shown.add(int(np.asarray(info["randomization"]["plate.texture"]).reshape(-1)[0]))
+            assert observation[26:38, 42:54].max() < 60  # the drawn texture, tinted black by the drawn colour
+        assert shown == {0, 1}
+    finally:
+        env.close()

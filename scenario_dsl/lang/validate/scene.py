@@ -38,7 +38,8 @@ class SceneChecks(PlantChecks):
 
     def _camera(self, decl: ast.CameraDecl) -> Camera | None:
         values = self._settings(decl.settings, {
-            "width": self._value(DIMENSIONLESS, at_least=1.0), "height": self._value(DIMENSIONLESS, at_least=1.0),
+            # Drake puts the principal point at (size - 1) / 2 and wants it strictly inside the image.
+            "width": self._value(DIMENSIONLESS, at_least=2.0), "height": self._value(DIMENSIONLESS, at_least=2.0),
             "fov": self._value(ANGLE, above=0.0), "near": self._value(LENGTH, above=0.0),
             "far": self._value(LENGTH, above=0.0), "look_at": self._value(LENGTH, 3),
             "background": self._value(DIMENSIONLESS, 3, at_least=0.0),
