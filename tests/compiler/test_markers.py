@@ -106,7 +106,7 @@ def test_a_marker_whose_position_overflows_is_parked_and_the_episode_goes_on() -
     try:
         env.reset(seed=1)
         for _ in range(5):
-            _, _, terminated, truncated, info = env.step(np.ones(1, dtype=np.float32))
+            _, _, _, truncated, info = env.step(np.ones(1, dtype=np.float32))
             assert not truncated and "truncation_reason" not in info
         assert abs(_marker_position(env)[0]) >= 1e6 - 1  # out of every view, not a failed step
     finally:
