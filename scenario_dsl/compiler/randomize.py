@@ -433,11 +433,8 @@ class _TargetFactory:
         if attribute == "color" and owner in self.marker_names:
             if self.markers is None:  # nothing draws this diagram: nothing sees the marker's colour
                 return Target(target, 3, lambda c: np.zeros(3), lambda c, v: None)
-            key = ("marker", owner)
-            if key not in self._perception:
-                self._perception[key] = PerceptionWriter(self.scene_graph, self.markers.source_id,
-                                                         [self.markers.geometries[owner]])
-            return color_target(target, self._perception[key])
+            return color_target(target, self._perception.setdefault(("marker", owner), PerceptionWriter(
+                self.scene_graph, self.markers.source_id, [self.markers.geometries[owner]])))
         try:
             joint = self.handles.joint(owner)
         except CompileError:
@@ -469,13 +466,10 @@ class _TargetFactory:
         if attribute == "inertia_scale":
             return self._inertia_scale(target, body)
         if attribute in ("color", "texture"):
-            writer = self._perception.get(body.index())
-            if writer is None:
-                writer = self._perception[body.index()] = PerceptionWriter.of_body(target, self.plant,
-                                                                                  self.scene_graph, body, where)
-            if attribute == "color":
-                return color_target(target, writer)
-            return texture_target(target, writer, self.textures.get(owner, []), where)
+            writer = self._perception.get(body.index()) or self._perception.setdefault(
+                body.index(), PerceptionWriter.of_body(target, self.plant, self.scene_graph, body, where))
+            return (color_target(target, writer) if attribute == "color"
+                    else texture_target(target, writer, self.textures.get(owner, []), where))
         return self._free_body(target, body, attribute, where)
 
     def _actuator(self, name: str, joint: Any, attribute: str, where: m.Where | None) -> Target:
