@@ -24,7 +24,7 @@ def test_every_distribution_in_the_catalogue_can_be_called_and_validated() -> No
 @pytest.mark.parametrize("family", [f for f in m.DISTRIBUTIONS if f not in m.ROTATIONS])
 def test_the_sampler_draws_every_distribution_of_the_catalogue(family: str) -> None:
     params: dict[str, object] = {"low": 1.0, "high": 3.0, "mean": 0.5, "std": 0.1, "sigma": 0.1, "p": 0.5,
-                                 "values": [1.0, 2.0]}
+                                 "values": [1.0, 2.0], "min": 0.5, "max": 4.0, "step": 0.5}
     names = [p.rstrip("?") for p in m.DISTRIBUTIONS[family] if not p.endswith("?")]
     dist = m.Distribution(family=family, params={k: params[k] for k in names})  # type: ignore[arg-type]
     values = draw(dist, np.random.default_rng(0), 100)

@@ -399,7 +399,7 @@ def _signals(builder: DiagramBuilder, plant: MultibodyPlant, scenario: m.Scenari
     gathers: list[Gather | None] = [None] * worlds
     gathered, size = None, sum(s.size or 1 for s in groups["gather"])
     if groups["gather"]:
-        lets = {let.name: let.value.size or 1 for r in scenario.randomizations for let in r.lets}
+        lets = scenario.random_sizes()
         mux = builder.AddNamedSystem("gathered", Multiplexer([size] * worlds))
         for i, world_handles in enumerate(handles):
             gather = Gather(world_handles, groups["gather"], lets)

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from pydrake.common import RandomGenerator
 from pydrake.common.eigen_geometry import Quaternion
-from pydrake.geometry import ProximityProperties, RoleAssign, SceneGraph
+from pydrake.geometry import SceneGraph
 from pydrake.math import RollPitchYaw
 from pydrake.multibody.math import SpatialForce
-from pydrake.multibody.plant import CoulombFriction, ExternallyAppliedSpatialForce
+from pydrake.multibody.plant import ExternallyAppliedSpatialForce
 from pydrake.multibody.tree import SpatialInertia
 from pydrake.systems.framework import Context, OutputPort
 
@@ -30,10 +30,11 @@ from scenario_dsl.compiler.markers import MarkerPoses
 from scenario_dsl.compiler.plant import CompileError, PlantHandles, drake_reason, set_state_rows, vec
 from scenario_dsl.compiler.sensors import CameraSensor
 from scenario_dsl.compiler.signals import Gather, joint_rows
-from scenario_dsl.compiler.targets import Target
+from scenario_dsl.compiler.targets import ContactWriter, Target
 from scenario_dsl.compiler.visual import PerceptionWriter, camera_target, color_target, texture_target
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.names import CONTACT_TARGETS, STRICTLY_POSITIVE
+from scenario_dsl.sampling.adaptive import Schedule
 from scenario_dsl.sampling.sampler import MAX_TRIES, Sampler, Samples, SamplingError, Value, requirement_label
 
 NOISE = "noise"  # the attribute of observation and action noise targets
@@ -95,6 +96,9 @@ class Randomizer:
                            for name, v in handles.initial_v.items()]
         self._sampler: Sampler | None = None  # built by the first `apply`, from the nominal values
         self._step_sampler: Sampler | None = None
+        # ADR ranges and the curriculum stage (`sampling.adaptive`): the env keeps one across
+        # rebuilds and hands it here; the learner updates it through the env
+        self.schedule = Schedule.of(scenario)
         self.rng: np.random.Generator | None = None  # the episode's generator, continued by per-step noise
         self.noise: dict[str, np.ndarray] = {}  # this episode's (or step's) noise by target
 
@@ -125,9 +129,9 @@ class Randomizer:
         """The episode sampler, with the nominal values read from `context` (a reset context)."""
         if self._sampler is None:
             nominal = self.nominal(context)
-            self._sampler = Sampler(self.scenario, nominal=nominal)
+            self._sampler = Sampler(self.scenario, nominal=nominal, schedule=self.schedule)
             if any(r.scope == "step" for r in self.scenario.randomizations):
-                self._step_sampler = Sampler(self.scenario, scopes=("step",), nominal=nominal)
+                self._step_sampler = Sampler(self.scenario, scopes=("step",), nominal=nominal, schedule=self.schedule)
         return self._sampler
 
     def apply(self, context: Context, generator: RandomGenerator,
@@ -138,6 +142,8 @@ class Randomizer:
         """
         self.rng = rng = episode_rng(generator)
         self._context = context
+        if self.schedule is not None:
+            self.schedule.choose_pin(rng)
         failed: tuple[str, m.Where | None] = ("a requirement", None)
         for attempt in range(MAX_TRIES):
             if attempt and reset is not None:
@@ -236,6 +242,8 @@ class Randomizer:
                         commits[target.commit] = None
         for commit in commits:
             commit(context)
+        if self.schedule is not None:
+            lets.update(self.schedule.values)
         if self.gather is not None and lets:
             self.gather.set_random_values(self.gather.GetMyMutableContextFromRoot(context), lets)
         if self._pushes:
@@ -368,41 +376,6 @@ CONTACT_PROPERTIES = {
 }
 
 
-class _ContactWriter:
-    """Writes the contact properties drawn for one body into a SceneGraph context."""
-
-    def __init__(self, plant: Any, scene_graph: SceneGraph, body: Any, name: str) -> None:
-        self.scene_graph = scene_graph
-        self.geometries = plant.GetCollisionGeometriesForBody(body)
-        self.source_id: Any = plant.get_source_id()
-        if not self.geometries:
-            raise CompileError("SCN505", f"`{name}`: the body has no collision geometry")
-        self.model: Any = scene_graph.model_inspector().GetProximityProperties(self.geometries[0])
-        self.pending: dict[tuple[str, str], float] = {}
-
-    @staticmethod
-    def read(props: Any, group: str, key: str) -> float:
-        value: Any = props.GetProperty(group, key)
-        return float(value.dynamic_friction()) if key == "coulomb_friction" else float(value)
-
-    def commit(self, context: Context) -> None:
-        if not self.pending:
-            return
-        # Start from the context's properties, not the model's: SceneGraph has filled in its
-        # defaults there (`relaxation_time`, ...). Given the model's, AssignRole fills them in
-        # and assigns again, re-meshing a compliant-hydroelastic geometry twice (measured:
-        # 560 against 280 us for box_flipup's box).
-        geometry_context = self.scene_graph.GetMyMutableContextFromRoot(context)
-        query: Any = self.scene_graph.get_query_output_port().Eval(geometry_context)
-        inspector = query.inspector()
-        for geometry in self.geometries:
-            props = ProximityProperties(inspector.GetProximityProperties(geometry))
-            for (group, key), value in self.pending.items():
-                props.UpdateProperty(group, key, CoulombFriction(value, value) if key == "coulomb_friction" else value)
-            self.scene_graph.AssignRole(geometry_context, self.source_id, geometry, props, RoleAssign.kReplace)
-        self.pending.clear()
-
-
 class _TargetFactory:
     def __init__(self, handles: PlantHandles, scene_graph: SceneGraph, cameras: dict[str, CameraSensor],
                  markers: MarkerPoses | None, marker_names: list[str], textures: dict[str, list[str]]) -> None:
@@ -412,7 +385,7 @@ class _TargetFactory:
         self.marker_names = marker_names
         self.textures = textures  # a body's texture files, by body name
         self._perception: dict[Any, PerceptionWriter] = {}  # by body index, or ("marker", name)
-        self._contacts: dict[Any, _ContactWriter] = {}
+        self._contacts: dict[Any, ContactWriter] = {}
         self.plant = handles.plant
         self.scene_graph = scene_graph
 
@@ -581,7 +554,7 @@ class _TargetFactory:
         written in one `AssignRole` per geometry (`commit`)."""
         writer = self._contacts.get(body.index())
         if writer is None:
-            writer = self._contacts[body.index()] = _ContactWriter(self.plant, self.scene_graph, body, name)
+            writer = self._contacts[body.index()] = ContactWriter(self.plant, self.scene_graph, body, name)
         group, key = CONTACT_PROPERTIES[attribute]
         if not writer.model.HasProperty(group, key):
             raise CompileError("SCN505", f"`{name}`: the body's geometry has no `{key}`"

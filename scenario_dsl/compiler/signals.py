@@ -168,7 +168,7 @@ def gather_signals(builder: DiagramBuilder, handles: PlantHandles, scenario: m.S
             ports.append(gain.get_output_port())
     gather = None
     if groups["gather"]:
-        lets = {let.name: let.value.size or 1 for r in scenario.randomizations for let in r.lets}
+        lets = scenario.random_sizes()
         gather = Gather(handles, groups["gather"], lets)
         builder.AddNamedSystem("gather", gather)
         if gather.reads_bodies:

@@ -320,6 +320,28 @@ class RandomizeBlock(Node):
 
 
 @dataclass(frozen=True)
+class AdaptiveBlock(Node):
+    """`adaptive { measure = success; thresholds = [0.5, 0.8]; ... }`: how ADR ranges move."""
+
+    settings: tuple[Setting, ...]
+
+
+@dataclass(frozen=True)
+class Stage(Node):
+    """`stage NAME until CONDITION over N episodes { var = value; ... }`."""
+
+    name: Ident
+    settings: tuple[Setting, ...]
+    until: Expr | None = None
+    over: Expr | None = None
+
+
+@dataclass(frozen=True)
+class CurriculumBlock(Node):
+    stages: tuple[Stage, ...]
+
+
+@dataclass(frozen=True)
 class RewardTerm(Node):
     expr: Expr
     name: Ident | None
@@ -355,8 +377,8 @@ class TrainBlock(Node):
 
 Statement = (
     ScenarioDecl | Include | Param | Let | PlantBlock | ModelDecl | FrameDecl | BodyDecl | JointDecl | Weld
-    | ControllerDecl | MarkerDecl | CameraDecl | LightDecl | ActionDecl | ObservationDecl | RandomizeBlock | RewardBlock
-    | EpisodeBlock | TrainBlock
+    | ControllerDecl | MarkerDecl | CameraDecl | LightDecl | ActionDecl | ObservationDecl | RandomizeBlock
+    | AdaptiveBlock | CurriculumBlock | RewardBlock | EpisodeBlock | TrainBlock
 )
 
 

@@ -204,6 +204,17 @@ class _Builder(Transformer[Token, Any]):
     def require(self, meta: Meta, c: list[Any]) -> ast.Require:
         return ast.Require(self._span(meta), c[0], _unquote(c[1]) if len(c) > 1 else None)
 
+    def adaptive(self, meta: Meta, c: list[Any]) -> ast.AdaptiveBlock:
+        return ast.AdaptiveBlock(self._span(meta), c[0])
+
+    def curriculum(self, meta: Meta, c: list[Any]) -> ast.CurriculumBlock:
+        return ast.CurriculumBlock(self._span(meta), tuple(c))
+
+    def stage(self, meta: Meta, c: list[Any]) -> ast.Stage:
+        name, *rest, settings = c
+        return ast.Stage(self._span(meta), self._ident(name), settings, rest[0] if rest else None,
+                         rest[1] if len(rest) > 1 else None)
+
     def reward(self, meta: Meta, c: list[Any]) -> ast.RewardBlock:
         return ast.RewardBlock(self._span(meta), tuple(c))
 

@@ -85,12 +85,15 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "uniform": ("low", "high"), "normal": ("mean", "std"), "truncnormal": ("mean", "std", "low", "high"),
     "lognormal": ("mean", "sigma"), "loguniform": ("low", "high"), "choice": ("values", "weights?"),
     "bernoulli": ("p",), "integers": ("low", "high"), "uniform_rotation": (), "rpy": ("roll", "pitch", "yaw"),
+    # automatic domain randomization: uniform on a range the learner moves, from [low, high]
+    # within [min, max] by `step` (docs/adaptive.md)
+    "adaptive": ("low", "high", "min", "max", "step"),
 }
 ROTATIONS = ("uniform_rotation", "rpy")
 # What a validated `Distribution` may hold: the catalogue's, and `constant` (a fixed value the
 # validator makes of a number drawn with `~`).
 Family = Literal["uniform", "normal", "truncnormal", "lognormal", "loguniform", "choice", "bernoulli", "integers",
-                 "uniform_rotation", "rpy", "constant"]
+                 "uniform_rotation", "rpy", "adaptive", "constant"]
 
 
 class Distribution(_Model):
@@ -131,6 +134,44 @@ class Randomization(_Model):
     lets: list[RandomLet] = []
     draws: list[Draw] = []
     requirements: list[Requirement] = []
+    where: Where | None = None
+
+
+#: What the learner measures of each finished training episode, for `adaptive` and `curriculum`.
+METRICS = ("success_rate", "mean_return", "mean_length")
+
+
+class Adaptation(_Model):
+    """`adaptive { ... }`: how the ranges of `adaptive(...)` draws move (OpenAI et al. 2019's ADR).
+    An episode that pins one parameter at a boundary adds its `measure` (1/0 for success, or the
+    return) to that boundary's buffer; a full buffer's mean at or above `thresholds[1]` widens the
+    range there by the parameter's step, at or below `thresholds[0]` narrows it."""
+
+    measure: Literal["success", "return"] = "success"
+    thresholds: tuple[float, float] = (0.5, 0.8)
+    buffer: int = 20
+    boundary_probability: float = 0.5
+    where: Where | None = None
+
+
+class Criterion(_Model):
+    """`METRIC OP VALUE` over the stage's last `window` episodes."""
+
+    metric: Literal["success_rate", "mean_return", "mean_length"]
+    op: Literal["<", "<=", ">", ">=", "==", "!="]
+    value: float
+
+
+class Stage(_Model):
+    name: str
+    values: dict[str, float | list[float]]  # each curriculum variable's value in this stage, SI
+    until: list[Criterion] = []  # all must hold; empty: the last stage
+    window: int = 50  # episodes of this stage the criteria are measured over
+    where: Where | None = None
+
+
+class Curriculum(_Model):
+    stages: list[Stage]
     where: Where | None = None
 
 
@@ -427,9 +468,20 @@ class Scenario(_Model):
     observations: list[Observation]  # the vector ones, in declaration order
     images: list[ImageObservation] = []
     randomizations: list[Randomization] = []
+    adaptation: Adaptation | None = None  # set when any draw is `adaptive(...)`
+    curriculum: Curriculum | None = None
     reward: list[RewardTerm]
     episode: Episode
     train: Train | None = None
+
+    def random_sizes(self) -> dict[str, int]:
+        """What a random signal may read, with its length: the random `let`s, then the curriculum's
+        variables (the current stage's values, written where the `let`s are)."""
+        sizes = {let.name: let.value.size or 1 for r in self.randomizations for let in r.lets}
+        if self.curriculum is not None:
+            for name, value in self.curriculum.stages[0].values.items():
+                sizes[name] = len(value) if isinstance(value, list) else 1
+        return sizes
 
     @property
     def observation_size(self) -> int:

@@ -43,7 +43,8 @@ _TOKEN_WORDS = {
 }
 _STATEMENT_KEYWORDS = (
     "scenario", "include", "param", "let", "plant", "model", "frame", "body", "joint", "weld",
-    "controller", "marker", "camera", "light", "action", "observation", "randomize", "reward", "episode", "train",
+    "controller", "marker", "camera", "light", "action", "observation", "randomize", "adaptive",
+    "curriculum", "reward", "episode", "train",
 )
 
 

@@ -70,6 +70,7 @@ class WorldBatch:
         self.params = params
         self._initial_seed = seed
         self._builder = BuildRandomizer(scenario) if has_build_scope(scenario) else None
+        self.snapshot: dict[str, Any] | None = None  # the learner's ADR ranges and stage (`set_schedule`)
         self.generators: list[RandomGenerator | None] = [None] * worlds
         spec = self._compile([(scenario, {})] * worlds).scenario
         self.step_seconds = spec.episode.step
@@ -112,7 +113,18 @@ class WorldBatch:
         self._parts = compiled.outcome
         self._size = k
         self.compiled = compiled
+        if self.snapshot is not None:  # a rebuilt batch draws from the learner's schedule too
+            self.set_schedule(self.snapshot)
         return compiled
+
+    def set_schedule(self, snapshot: dict[str, Any]) -> None:
+        """The learner's ADR ranges and curriculum stage, for every world's next episodes."""
+        self.snapshot = snapshot
+        for world in self.compiled.worlds:
+            if world.randomizer.schedule is not None:
+                world.randomizer.schedule.update(snapshot)
+        if self._builder is not None and self._builder.sampler.schedule is not None:
+            self._builder.sampler.schedule.update(snapshot)
 
     def reset(self, seeds: list[int | None]) -> tuple[np.ndarray, list[dict[str, Any]]]:
         """Start an episode in every world: world i from `seeds[i]` when given, else it goes on
@@ -222,7 +234,8 @@ class WorldBatch:
             observations[i] = self._last[i]
             rewards[i], terminated[i], truncated[i] = 0.0, False, True
             infos[i] = {"reward_terms": dict.fromkeys(compiled.reward_terms, 0.0), "time": infos[i]["time"],
-                        "truncation_reason": reason}
+                        "truncation_reason": reason, **({"schedule": infos[i]["schedule"]}
+                                                        if "schedule" in infos[i] else {})}
         rebuild = bool((terminated | truncated).any()) and self._rebuild_due()
         if rebuild:  # every world's episode ends here: the batch is built again
             for running in np.flatnonzero(~(terminated | truncated)):
@@ -296,5 +309,8 @@ class WorldBatch:
                     info["termination_reason"] = "success"
         for row in np.flatnonzero(truncated):
             infos[row]["truncation_reason"] = "time_limit"
+        for info, world in zip(infos, compiled.worlds, strict=True):
+            if world.randomizer.schedule is not None:  # the learner scores the episode's boundary and stage
+                info["schedule"] = world.randomizer.schedule.tag()
         return infos
 

@@ -174,6 +174,10 @@ class ScenarioBatchEnv(VecEnv):
             self._renderer = _Renderer(self.batch, self._camera)
         return self._renderer.image(world)
 
+    def set_schedule(self, snapshot: dict[str, Any]) -> None:
+        """The learner's ADR ranges and curriculum stage (`ScenarioEnv.set_schedule`), for every world."""
+        self.batch.set_schedule(snapshot)
+
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         return [getattr(self._views[i], attr_name) for i in self._get_indices(indices)]
 

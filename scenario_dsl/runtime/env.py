@@ -128,6 +128,8 @@ class ScenarioEnv(DrakeGymEnv):
         self._adopt(compiled, simulator)
         self._params = params
         self._builder = compiled.build_randomizer  # of the scenario as written; rebuilds don't replace it
+        if self._builder is not None:
+            self._builder.sampler.schedule = self.schedule
         self._build_drawn: dict[str, Any] = {}
         self._episodes_since_build: int | None = None  # None: the nominal diagram, not built from draws
         self.max_steps = spec.episode.max_steps
@@ -154,6 +156,12 @@ class ScenarioEnv(DrakeGymEnv):
             observed, self.observation_space = self.observation_space, self._state_space
             self._setup()  # DrakeGymEnv's: the action, observation and rgb ports of the new diagram
             self.observation_space = observed
+        # one schedule (ADR ranges, curriculum stage) for the env's life: a rebuilt diagram's
+        # randomizer, and the per-build draws, take the one the learner has been updating
+        schedule = getattr(self, "schedule", None)
+        if schedule is not None:
+            compiled.randomizer.schedule = schedule
+        self.schedule = compiled.randomizer.schedule
         self.compiled = compiled
         diagram = compiled.diagram
         self._budget = StepBudget.for_scenario(compiled, simulator)
@@ -279,10 +287,18 @@ class ScenarioEnv(DrakeGymEnv):
         truncated = self.max_steps is not None and self._steps >= self.max_steps
         if truncated:
             info["truncation_reason"] = "time_limit"
+        if self.schedule is not None:  # the learner scores the episode's boundary and stage when it ends
+            info["schedule"] = self.schedule.tag()
         self._last_observation = observation
         if self.render_mode == "human":
             self.render()
         return observation, reward, terminated, truncated, info
+
+    def set_schedule(self, snapshot: dict[str, Any]) -> None:
+        """The learner's ADR ranges and curriculum stage (`sampling.adaptive.ScheduleKeeper.snapshot`),
+        for the episodes that start from now on; `env_method("set_schedule", ...)` of a vector env."""
+        if self.schedule is not None:
+            self.schedule.update(snapshot)
 
     def render(self) -> Any:
         if self.render_mode == "ansi":
@@ -372,6 +388,8 @@ class ScenarioEnv(DrakeGymEnv):
         assert self._last_observation is not None
         terms = dict.fromkeys(self.compiled.reward_terms, 0.0)
         info = {"reward_terms": terms, "time": self.simulator.get_context().get_time(), "truncation_reason": reason}
+        if self.schedule is not None:  # a failed episode counts as one that did not succeed
+            info["schedule"] = self.schedule.tag()
         return self._last_observation.copy(), 0.0, False, True, info
 
 

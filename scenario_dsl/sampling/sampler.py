@@ -29,6 +29,7 @@ import numpy.typing as npt
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.lang.evaluate import compile_expr
+from scenario_dsl.sampling.adaptive import Schedule
 
 Array = npt.NDArray[np.float64]
 Value = float | list[float]
@@ -183,6 +184,8 @@ _FAMILIES: dict[str, _Sampler] = {
                                                s, endpoint=True).astype(np.float64),
     "bernoulli": lambda p, rng, s: (rng.random(s) < p["p"]).astype(np.float64),
     "constant": lambda p, rng, s: np.broadcast_to(p["value"], s).copy(),
+    # without a `Schedule` (the sampler's own, or the learner's): uniform on the starting range
+    "adaptive": lambda p, rng, s: p["low"] + (p["high"] - p["low"]) * rng.random(s),
 }
 
 
@@ -255,12 +258,15 @@ class Sampler:
     `nominal` maps a draw's target to its nominal value (needed for `+~` and `*~`); `sizes` maps
     a target to its number of elements when the scenario does not say (a model's joint, an
     observation's noise). Missing nominals raise `KeyError` naming the target at construction.
+    `schedule` holds the ranges of `adaptive(...)` draws and the curriculum stage's values, which
+    every block reads like random `let`s (`sampling.adaptive`); its starting state by default.
     """
 
     def __init__(self, scenario: m.Scenario, *, scopes: Sequence[str] = ("episode",),
                  nominal: Mapping[str, npt.ArrayLike] | None = None, sizes: Mapping[str, int] | None = None,
-                 max_tries: int = MAX_TRIES) -> None:
+                 max_tries: int = MAX_TRIES, schedule: Schedule | None = None) -> None:
         self.blocks = [b for b in scenario.randomizations if b.scope in scopes]
+        self.schedule = schedule if schedule is not None else Schedule.of(scenario)
         self.nominal = {k: np.atleast_1d(np.asarray(v, dtype=np.float64)) for k, v in (nominal or {}).items()}
         self.sizes = dict(sizes or {})
         for k, v in self.nominal.items():
@@ -274,7 +280,7 @@ class Sampler:
         # Requirements the sampler can check: every signal they read is a random let or a drawn target.
         self.checked: list[list[m.Requirement]] = []
         self.scene_requirements: list[m.Requirement] = []
-        known: set[tuple[str, str]] = set()
+        known: set[tuple[str, str]] = {(name, "value") for name in (self.schedule.values if self.schedule else {})}
         for block in self.blocks:
             known |= {(let.name, "value") for let in block.lets}
             known |= {_target_key(d.target) for d in block.draws}
@@ -301,6 +307,8 @@ class Sampler:
     def sample(self, n: int, rng: np.random.Generator) -> Samples:
         """Draw `n` episodes; raises `SamplingError` when a block's `require`s reject too often."""
         values: dict[str, Array] = {}
+        if self.schedule is not None:  # the curriculum stage's values, read like random lets
+            values.update({k: np.broadcast_to(v, (n, v.size)).copy() for k, v in self.schedule.values.items()})
         acceptance = 1.0
         rejections: dict[str, int] = {}
         for block, requirements in zip(self.blocks, self.checked, strict=True):
@@ -346,14 +354,20 @@ class Sampler:
         """One block's lets and draws for `n` episodes (`earlier`: earlier blocks' values, n rows)."""
         out: dict[str, Array] = {}
         env = dict(earlier)
+        adaptive = self.schedule is not None and self.schedule.ranges
         for let in block.lets:
+            if adaptive and let.value.family == "adaptive":
+                out[let.name] = env[let.name] = self.schedule.draw(let.name, rng, (n, width_of(let.value)))  # type: ignore[union-attr]
+                continue
             try:
                 out[let.name] = env[let.name] = draw(let.value, rng, n)
             except (ValueError, RuntimeError, OverflowError, FloatingPointError) as exc:
                 raise DrawError(let.name, let.value, str(exc), let.where) from None
         for d in block.draws:
             size = self.sizes.get(d.target)
-            if isinstance(d.value, m.Distribution):
+            if isinstance(d.value, m.Distribution) and adaptive and d.value.family == "adaptive":
+                value = self.schedule.draw(d.target, rng, (n, width_of(d.value, size)))  # type: ignore[union-attr]
+            elif isinstance(d.value, m.Distribution):
                 try:
                     value = draw(d.value, rng, n, size)
                 except (ValueError, RuntimeError, OverflowError, FloatingPointError) as exc:

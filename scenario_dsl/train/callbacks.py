@@ -13,6 +13,7 @@ import math
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -46,10 +47,11 @@ class CheckpointCallback(BaseCallback):
     """Every `save_freq` timesteps (and at the end), an atomic checkpoint; keeps the newest `keep`."""
 
     def __init__(self, run: Path, save_freq: int, keep: int, off_policy: bool, log: Any,
-                 clock: RunClock | None = None) -> None:
+                 clock: RunClock | None = None, extra: Callable[[], dict[str, Any]] | None = None) -> None:
         super().__init__()
         self.run, self.save_freq, self.keep, self.off_policy, self.log = run, save_freq, keep, off_policy, log
         self.clock = clock or RunClock()
+        self.extra = extra  # more of the run's state for state.json (the ADR ranges and curriculum stage)
         self.last = 0
 
     def _on_training_start(self) -> None:
@@ -63,7 +65,8 @@ class CheckpointCallback(BaseCallback):
         return True
 
     def save(self) -> None:
-        state = {"timesteps": int(self.num_timesteps), "time": time.time(), "wall_seconds": self.clock.seconds()}
+        state = {"timesteps": int(self.num_timesteps), "time": time.time(), "wall_seconds": self.clock.seconds(),
+                 **(self.extra() if self.extra is not None else {})}
         rundir.save_snapshot(rundir.checkpoint_folder(self.run, self.num_timesteps), self.model,
                              vec_normalize_of(self.model), state, replay_buffer=self.off_policy)
         rundir.prune_checkpoints(self.run, self.keep)

@@ -2,12 +2,15 @@
 
 Top panel: the return of each training episode (faint), its moving average, and the periodic
 evaluations (mean with a band of one standard deviation) against timesteps. Bottom panel: the
-moving average of each reward term's per-episode sum, so a reward's trade-offs are visible.
+moving average of each reward term's per-episode sum, so a reward's trade-offs are visible. A run
+whose randomization adapts gets a last panel: each `adaptive(...)` range (low to high, as a band,
+relative to its starting value's scale) and the curriculum stage, from progress.csv.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +40,9 @@ def plot_run(run_path: str | Path, out: str | Path | None = None, *, window: int
         raise rundir.RunDirError("no finished episode or evaluation to plot yet", path=str(run))
     episodes = [r for r in episodes if r.get("return")]
     terms = [c.removeprefix("term_") for c in (episodes[0] if episodes else {}) if c.startswith("term_")]
-    fig, axes = plt.subplots(2 if terms else 1, 1, figsize=(8, 6.5 if terms else 4), sharex=True, squeeze=False)
+    schedule = _schedule_rows(run)
+    panels = 1 + bool(terms) + bool(schedule)
+    fig, axes = plt.subplots(panels, 1, figsize=(8, 2.5 + 2.5 * panels), sharex=True, squeeze=False)
     top = axes[0][0]
     if episodes:
         steps = np.array([float(r["timesteps"]) for r in episodes])
@@ -67,6 +72,8 @@ def plot_run(run_path: str | Path, out: str | Path | None = None, *, window: int
         bottom.set_ylabel(f"reward term per episode\n(mean of {window})")
         bottom.grid(alpha=0.3)
         bottom.legend(loc="lower right", fontsize="small")
+    if schedule:
+        _draw_schedule(axes[-1][0], *schedule)
     axes[-1][0].set_xlabel("timesteps")
     fig.tight_layout()
     target = Path(out) if out is not None else run / "curve.png"
@@ -81,3 +88,35 @@ def plot_run(run_path: str | Path, out: str | Path | None = None, *, window: int
     finally:
         plt.close(fig)
     return target
+
+
+def _schedule_rows(run: Path) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+    """progress.csv's ADR ranges and curriculum stage by timestep (None: the run has none)."""
+    rows = [r for r in rundir.read_csv(run / rundir.PROGRESS_CSV) if r.get("time/total_timesteps")]
+    keys = [k for k in (rows[0] if rows else {}) if k.startswith(("adaptive/", "curriculum/stage"))]
+    if not keys:
+        return None
+    rows = [r for r in rows if any(r.get(k) for k in keys)]
+    steps = np.array([float(r["time/total_timesteps"]) for r in rows])
+    return steps, {k: np.array([float(r[k]) if r.get(k) else np.nan for r in rows]) for k in keys}
+
+
+def _draw_schedule(axis: object, steps: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+    ax: Any = axis
+    names = sorted({k.removeprefix("adaptive/").rsplit("_", 1)[0] for k in columns
+                    if k.endswith(("_low", "_high"))})
+    for i, name in enumerate(names):
+        low, high = columns[f"adaptive/{name}_low"], columns[f"adaptive/{name}_high"]
+        color = f"C{i}"
+        ax.fill_between(steps, low, high, color=color, alpha=0.25, step="post")
+        ax.plot(steps, low, color=color, drawstyle="steps-post")
+        ax.plot(steps, high, color=color, drawstyle="steps-post", label=f"{name} range")
+    if "curriculum/stage" in columns:
+        stage_axis = ax.twinx() if names else ax
+        stage_axis.plot(steps, columns["curriculum/stage"], color="black", drawstyle="steps-post", label="stage")
+        stage_axis.set_ylabel("curriculum stage")
+        stage_axis.legend(loc="upper left", fontsize="small")
+    if names:
+        ax.set_ylabel("adaptive ranges (SI)")
+        ax.legend(loc="lower right", fontsize="small")
+    ax.grid(alpha=0.3)

@@ -37,6 +37,8 @@ from scenario_dsl.runtime.env import DROPPED, EnvFactory, make_env
 from scenario_dsl.runtime.images import STATE_KEY
 from scenario_dsl.support.version import versions as scn_versions
 from scenario_dsl.train import rundir
+from scenario_dsl.train.adaptive import STATE_KEY as SCHEDULE_KEY
+from scenario_dsl.train.adaptive import ScheduleCallback, keeper_for
 from scenario_dsl.train.callbacks import (
     AppendingCSV,
     CheckpointCallback,
@@ -234,12 +236,12 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
         except BaseException:
             stop_local_ray(config)
             raise
-        resumed, before = False, 0.0
+        resumed, before, checkpoint_state = False, 0.0, None
     else:
         ckpt = found[-1]
         # the training wall time the checkpoint had counted (older checkpoints: the run's, if it finished)
-        before = float(json.loads((ckpt.path / rundir.STATE).read_text()).get("wall_seconds",
-                                                                           meta.get("wall_seconds", 0.0)))
+        checkpoint_state = json.loads((ckpt.path / rundir.STATE).read_text())
+        before = float(checkpoint_state.get("wall_seconds", meta.get("wall_seconds", 0.0)))
         log(f"resuming {run} from its checkpoint at {ckpt.timesteps} timesteps")
         for name, column in ((rundir.PROGRESS_CSV, "time/total_timesteps"), (rundir.EPISODES_CSV, "timesteps"),
                              (rundir.EVALUATIONS_CSV, "timesteps")):
@@ -276,7 +278,8 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
                                            "timesteps": int(model.num_timesteps)})
     rundir.write_json(run / rundir.RUN_JSON, meta)
     try:
-        _learn(run, scenario, config, model, log, progress=progress, resumed=resumed, wall_seconds_before=before)
+        _learn(run, scenario, config, model, log, progress=progress, resumed=resumed, wall_seconds_before=before,
+               checkpoint_state=checkpoint_state)
     finally:
         model.get_env().close()
         stop_local_ray(config)
@@ -316,7 +319,7 @@ def _lost_workers(run: Path) -> int:
 
 
 def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: Log, *, progress: bool | None,
-           resumed: bool, wall_seconds_before: float = 0.0) -> None:
+           resumed: bool, wall_seconds_before: float = 0.0, checkpoint_state: dict[str, Any] | None = None) -> None:
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 
@@ -336,13 +339,18 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
     display = ProgressDisplay(config.n_timesteps, episodes, rich=progress)
     eval_env = make_env(scenario)
     clock = RunClock(wall_seconds_before)
+    keeper = keeper_for(scenario, checkpoint_state)  # ADR ranges and curriculum stage, when anything adapts
     checkpoint = CheckpointCallback(run, config.save_freq, config.keep_checkpoints, config.off_policy,
-                                    display.message, clock)
+                                    display.message, clock,
+                                    extra=None if keeper is None else lambda: {SCHEDULE_KEY: keeper.state()})
     evaluate = EvalCallback(run, eval_env, config.eval_freq, config.eval_episodes, config.seed + DEFAULT_EVAL_SEED,
                             display.message, clock)
     # Evaluation before the checkpoint at the same timestep: a run killed between the two resumes
-    # from the previous checkpoint and evaluates again, so evaluations.csv never misses one.
+    # from the previous checkpoint and evaluates again, so evaluations.csv never misses one. The
+    # schedule moves first: the evaluation and the checkpoint see the step's decisions.
     callbacks = [episodes, evaluate, checkpoint, display]
+    if keeper is not None:
+        callbacks.insert(0, ScheduleCallback(keeper, eval_env, display.message))
     remaining = max(config.n_timesteps - model.num_timesteps, 0)
     try:
         if remaining > 0:

@@ -14,7 +14,8 @@ checker and the helpers every section uses). `Validator.run` (here) calls the se
 - constants (`constants`): `param`s and their `--param` overrides;
 - the plant (`plant`): plant settings, models, frames, bodies, joints, welds, controllers;
 - lets and randomization (`randomization`): top-level `let`s, `randomize` blocks, draw targets and
-  scopes; their distributions (`distributions`): families, parameters, `rpy`;
+  scopes; their distributions (`distributions`): families, parameters, `rpy`; what adapts while
+  training (`adaptive`): the `adaptive` settings and `curriculum` stages;
 - the agent's ports (`agent`): the action and the observations;
 - reward, episode and training (`episode`): reward terms, conditions, the episode, `train`, and
   the parameters and `let`s nothing uses.
@@ -29,6 +30,7 @@ from scenario_dsl.lang import ast
 from scenario_dsl.lang.diagnostics import Diagnostic
 from scenario_dsl.lang.model import Scenario
 from scenario_dsl.lang.typecheck import Failed
+from scenario_dsl.lang.validate.adaptive import AdaptiveChecks
 from scenario_dsl.lang.validate.agent import AgentChecks
 from scenario_dsl.lang.validate.constants import ConstantChecks
 from scenario_dsl.lang.validate.context import Context, where
@@ -57,8 +59,8 @@ def validate(files: list[ast.File], params: Mapping[str, Any], base_dir: str | N
     return Validator(files, params, base_dir, statements).run()
 
 
-class Validator(NameChecks, ConstantChecks, SceneChecks, RandomizationChecks, DistributionChecks, AgentChecks,
-                EpisodeChecks):
+class Validator(NameChecks, ConstantChecks, SceneChecks, RandomizationChecks, DistributionChecks, AdaptiveChecks,
+                AgentChecks, EpisodeChecks):
     """One validation: `run` calls the sections in order and assembles the `Scenario`."""
 
     def run(self) -> tuple[Scenario | None, list[Diagnostic]]:
@@ -75,7 +77,11 @@ class Validator(NameChecks, ConstantChecks, SceneChecks, RandomizationChecks, Di
         joints = [j for j in (self._joint(d) for d in self.decls.joints.values()) if j]
         welds = [self._weld(w) for w in self.statements if isinstance(w, ast.Weld)]
         controllers = [c for c in (self._controller(d) for d in self.decls.controllers.values()) if c]
+        has_success = any(isinstance(i, ast.Success) for s in self.statements if isinstance(s, ast.EpisodeBlock)
+                          for i in s.items)
+        curriculum = self._curriculum(has_success)
         randomizations = [self._randomize(b) for b in self.statements if isinstance(b, ast.RandomizeBlock)]
+        adaptation = self._adaptation(randomizations, has_success)
         markers = [k for k in (self._marker(d) for d in self.decls.markers.values()) if k]
         cameras = [c for c in (self._camera(d) for d in self.decls.cameras.values()) if c]
         lights = [self._light(d) for d in self.decls.lights.values()]
@@ -104,6 +110,7 @@ class Validator(NameChecks, ConstantChecks, SceneChecks, RandomizationChecks, Di
             plant=plant, models=models, frames=frames, bodies=bodies, joints=joints, welds=welds,
             controllers=controllers, markers=markers, cameras=cameras, lights=lights,
             action=action, observations=observations, images=images, randomizations=randomizations,
+            adaptation=adaptation, curriculum=curriculum,
             reward=reward, episode=episode, train=train,
         )
         return scenario, list(self.diagnostics)

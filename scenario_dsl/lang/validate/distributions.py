@@ -223,6 +223,15 @@ def _check_distribution(family: str, p: dict[str, Any]) -> str | None:
                     if math.isfinite(bound) and not math.isfinite((bound - mean) / std):
                         return (f"truncnormal: `{key}` {bound:g} is too many standard deviations ({std:g}) from "
                                 f"the mean {mean:g} to compute")
+        elif family == "adaptive":
+            low, high, lo, hi, step = (float(_flat(p[k])[0]) for k in ("low", "high", "min", "max", "step"))
+            if any(len(_flat(v)) != 1 for v in p.values()):
+                return "adaptive(low, high, min, max, step) draws one number: give numbers, not vectors"
+            if not lo <= low <= high <= hi:
+                return (f"adaptive(low, high, min, max, step) needs min <= low <= high <= max, got {low:g}, {high:g}, "
+                        f"{lo:g}, {hi:g}")
+            if step <= 0:
+                return f"adaptive needs step > 0, got {step:g}"
         elif family == "bernoulli":
             if any(not 0 <= x <= 1 for x in _flat(p["p"])):
                 return "bernoulli(p) needs 0 <= p <= 1"
@@ -247,6 +256,8 @@ def _support_low(dist: Distribution) -> float | None:
     p = dist.params
     if dist.family in ("uniform", "truncnormal", "loguniform", "integers"):
         return min(_flat(p["low"]))  # type: ignore[arg-type]
+    if dist.family == "adaptive":  # the range may widen to its hard bounds
+        return min(_flat(p["min"]))  # type: ignore[arg-type]
     if dist.family == "normal":
         return -math.inf
     if dist.family in ("lognormal",):
@@ -261,6 +272,8 @@ def _support_high(dist: Distribution) -> float | None:
     p = dist.params
     if dist.family in ("uniform", "truncnormal", "loguniform", "integers"):
         return max(_flat(p["high"]))  # type: ignore[arg-type]
+    if dist.family == "adaptive":
+        return max(_flat(p["max"]))  # type: ignore[arg-type]
     if dist.family in ("normal", "lognormal"):
         return math.inf
     if dist.family == "choice":

@@ -29,12 +29,20 @@ class NameChecks(Context):
             if isinstance(statement, ast.ModelDecl):
                 self.decls.welds.extend(i for i in statement.items or () if isinstance(i, ast.Weld))
             if isinstance(statement, (ast.PlantBlock, ast.RewardBlock, ast.EpisodeBlock, ast.TrainBlock,
-                                      ast.ScenarioDecl)):
+                                      ast.AdaptiveBlock, ast.CurriculumBlock, ast.ScenarioDecl)):
                 first = seen_sections.setdefault(type(statement), statement)
                 if first is not statement and not (isinstance(statement, ast.ScenarioDecl)
                                                    and statement.span.path != first.span.path):
                     self.error("SCN211", f"a second `{statement.span.text.split()[0]}` section", statement.span,
                                f"the first is at {first.span}; merge them")
+            if isinstance(statement, ast.CurriculumBlock) and statement.stages:
+                # a curriculum's variables (set by every stage, declared by the first) read like random
+                # `let`s: the stage's value, written into the diagram at each reset
+                for setting in statement.stages[0].settings:
+                    if setting.value is not None and setting.key.name not in self.decls.random_lets:
+                        self._add_name(setting.key, ast.Let(setting.span, setting.key, setting.value, True),
+                                       "random_lets")
+                        self._drawn_lets[setting.key.name] = ""  # any scope reads them
             if isinstance(statement, ast.RandomizeBlock):
                 for item in statement.items:
                     if isinstance(item, ast.Let):

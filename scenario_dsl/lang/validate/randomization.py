@@ -117,6 +117,11 @@ class RandomizationChecks(Context):
                 if condition is not None:
                     requirements.append(Requirement(condition=condition, message=item.message, where=where(item.span)))
         self._drawn_lets.update(dict.fromkeys((let.name for let in lets), scope))
+        if scope != "episode":  # ADR pins an episode's parameter at a boundary and scores the episode
+            for value in [i.value for i in block.items if isinstance(i, (ast.Let, ast.Draw))]:
+                if isinstance(value, ast.Call) and value.func.name == "adaptive":
+                    self.error("SCN204", f"`adaptive(...)` is drawn per episode, not per {scope}", value.span,
+                               "move the draw into a per-episode `randomize` block")
         return Randomization(scope=scope, every=every, lets=lets, draws=draws, requirements=requirements,  # type: ignore[arg-type]
                              where=where(block.span))
 
