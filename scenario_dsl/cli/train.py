@@ -274,3 +274,70 @@ def plot(args: argparse.Namespace, io: Streams) -> int:
     io.out.write(f"{out}\n")
     return EXIT_OK
 
+
+
+def _range(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO:HI (two numbers), got {text!r}") from None
+    if not low < high:
+        raise argparse.ArgumentTypeError(f"expected LO < HI, got {text!r}")
+    return low, high
+
+
+@command(
+    "landscape", "the return over one parameter, raw and randomized-smoothed, with zero- and first-order "
+    "gradient estimates (docs/landscape.md)",
+    arg("path", metavar="FILE", help="a .scn file"),
+    arg("model", nargs="?", metavar="MODEL", help="a run directory or model that acts (default: the neutral action)"),
+    arg("--param", dest="name", required=True, metavar="NAME", help="the scenario `param` to vary (a number)"),
+    arg("--range", dest="span", type=_range, required=True, metavar="LO:HI", help="the values of NAME, in SI units"),
+    arg("--n", type=at_least(2), default=21, metavar="K", help="grid points (default: 21)"),
+    arg("--samples", type=at_least(2), default=32, metavar="M", help="smoothing samples per point (default: 32)"),
+    arg("--sigma", type=float, metavar="S", help="the smoothing's standard deviation (default: (HI - LO) / 10)"),
+    arg("--seed", type=at_least(0), default=0, metavar="S", help="the episodes' seed and the samples' (default: 0)"),
+    arg("--output", "-o", default="landscape.png", metavar="OUT.png", help="the plot (default: landscape.png)"),
+    arg("--csv", metavar="OUT.csv", help="the numbers (default: the plot's name with .csv)"),
+)
+def landscape(args: argparse.Namespace, io: Streams) -> int:
+    """Each point compiles the scenario with NAME set: a `--param` it cannot take is reported as
+    lint reports it (exit 1)."""
+    import numpy as np
+
+    from scenario_dsl.train import landscape as ls
+
+    scenario = build_scenario(args.path, {}, io)
+    if scenario is None:
+        return EXIT_PROBLEMS
+    value = scenario.params.get(args.name)
+    if value is None or isinstance(value, list):
+        io.err.write(f"{PROG}: error: `{args.name}` is not a number `param` of {args.path}"
+                     + (f" (its params: {', '.join(scenario.params)})\n" if scenario.params else "\n"))
+        return EXIT_USAGE
+    policy = None
+    if args.model:
+        from scenario_dsl.train import evaluation
+
+        loaded = evaluation.load_policy(args.model, device="cpu")
+        evaluation.check_fits(loaded, scenario)
+        policy = evaluation.make_policy(loaded.model, loaded.vec_normalize, deterministic=True)
+    low, high = args.span
+    sigma = args.sigma if args.sigma is not None else (high - low) / 10
+    if not sigma > 0:
+        io.err.write(f"{PROG}: error: --sigma must be positive\n")
+        return EXIT_USAGE
+    try:
+        result = ls.landscape(lambda x: ls.episode_return(args.path, args.name, x, seed=args.seed, policy=policy),
+                              args.name, np.linspace(low, high, args.n), sigma=sigma, samples=args.samples,
+                              seed=args.seed)
+    except ScnError:
+        raise
+    except Exception as exc:  # a failed build or episode at some value: reported with it
+        return compile_failure(exc, io, args.path)
+    out = Path(args.output)
+    table = Path(args.csv) if args.csv else out.with_suffix(".csv")
+    ls.write_csv(result, table)
+    ls.plot(result, out, f"{scenario.name}: return over {args.name}")
+    io.out.write(f"{out}\n{table}\n")
+    return EXIT_OK

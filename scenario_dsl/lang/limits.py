@@ -26,6 +26,12 @@ MAX_PLANT_STEPS_PER_EPISODE = 10_000_000
 MAX_DELAY_STEPS = 100_000
 #: Worlds (copies of a scenario) in one diagram, `train { worlds = N }` and `--worlds`.
 MAX_WORLDS = 4096
+#: How many times finer than a round shape's largest radius (sphere, capsule, ellipsoid) a
+#: hydroelastic `resolution_hint` may mesh it. Drake refines such meshes in levels: for a 10 cm
+#: sphere (bench: `python -m bench.bench_large_files --hints`), a ratio of 33 cost 0.8 s and 220 MB
+#: to compile, 50 cost 4 s and 470 MB, 100 cost 24 s and 1.5 GB. Boxes and cylinders are meshed
+#: without it.
+MAX_MESH_REFINEMENT = 50
 #: Pixels of one camera image (width x height): 2048 x 2048, 16 MiB of colour per image and step.
 MAX_IMAGE_PIXELS = 2048 * 2048
 
@@ -122,3 +128,24 @@ def inertia_problem(mass: float, inertia: Sequence[float] | None) -> str | None:
         return (f"the inertia is not physically valid: its principal moments {shown} break the triangle "
                 f"inequality ({low:.4g} + {middle:.4g} < {high:.4g})")
     return None
+
+
+def mesh_radius(kind: str, size: Sequence[float]) -> float | None:
+    """The largest radius of a shape Drake meshes by its resolution hint (None: one it does not)."""
+    if kind == "sphere":
+        return size[0]
+    if kind == "capsule":
+        return max(size[0], size[1] / 2)
+    if kind == "ellipsoid":
+        return max(size)
+    return None
+
+
+def mesh_problem(kind: str, size: Sequence[float], hint: float) -> str | None:
+    """Why a hydroelastic mesh of a shape at `hint` would be past `MAX_MESH_REFINEMENT`, or None."""
+    radius = mesh_radius(kind, size)
+    if radius is None or radius / hint <= MAX_MESH_REFINEMENT * (1 + 1e-9):
+        return None
+    return (f"a resolution hint of {hint:g} m meshes this {kind} {radius / hint:,.0f} times finer than its largest "
+            f"radius ({radius:g} m); scn allows at most {MAX_MESH_REFINEMENT} (Drake's mesh grows about 8 times per "
+            "halving of the hint: a ratio of 100 took 24 s and 1.5 GB)")

@@ -276,3 +276,32 @@ def test_the_step_budget_in_scn_check(tmp_path: Path, capsys: pytest.CaptureFixt
     code, _, err = run_cli(capsys, "check", str(path), "--steps", "5")
     assert code == 1
     assert "limits.scn:2:1: error[SCN508]: the simulation of one env step (0.05 s" in err
+
+
+# ---- hydroelastic meshes -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("body", "ratio"), [
+    ("body ball { shape = sphere(10 cm); mass = 1 kg; resolution_hint = 0.1 mm }", "1,000"),
+    ("body ball { shape = sphere(80 cm); mass = 1 kg }", "80"),  # the default hint, 1 cm
+    ("body pill { shape = capsule(1 cm, 2 m); mass = 1 kg; resolution_hint = 1 cm }", "100"),
+    ("body egg { shape = ellipsoid(10, 10, 30) cm; mass = 1 kg; resolution_hint = 4 mm }", "75"),
+])
+def test_a_mesh_finer_than_the_limit_at_lint(body: str, ratio: str, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A tiny resolution hint made Drake's mesh take seconds and gigabytes (a 10 cm sphere at 1 mm:
+    24 s and 1.5 GB); lint refuses it with the numbers, at the hint (or the shape when the hint is
+    the default), before anything is built."""
+    path = write(tmp_path, scenario(extra=body + "\n"))
+    code, out, _ = run_cli(capsys, "lint", str(path))
+    assert code == 1 and "error[SCN412]" in out and f"{ratio} times finer" in out and "at most 50" in out
+    assert ("resolution_hint =" if "resolution_hint" in body else "shape =") in out.split("error[SCN412]")[1]
+
+
+@pytest.mark.parametrize("body", [
+    "body ball { shape = sphere(10 cm); mass = 1 kg; resolution_hint = 2 mm }",  # 50: allowed
+    "body ball { shape = sphere(80 cm); mass = 1 kg; hydroelastic = none }",  # no mesh at all
+    "body slab { shape = box(5, 5, 0.1); mass = 1 kg; resolution_hint = 1 mm }",  # boxes are not refined
+    "body can { shape = cylinder(10 cm, 20 cm); mass = 1 kg; resolution_hint = 1 mm }",
+])
+def test_meshes_within_the_limit_lint_clean(body: str) -> None:
+    assert "SCN412" not in codes(scenario(extra=body + "\n"))

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from scenario_dsl.lang import ast
-from scenario_dsl.lang.limits import inertia_problem
+from scenario_dsl.lang.limits import MAX_MESH_REFINEMENT, inertia_problem, mesh_problem, mesh_radius
 from scenario_dsl.lang.model import (
+    CONTACT_DEFAULTS,
     CONTACT_MODELS,
     Actuator,
     Body,
@@ -174,6 +175,16 @@ class PlantChecks(Context):
         contact_keys = ("point_stiffness", "hunt_crossley_dissipation", "hydroelastic", "hydroelastic_modulus",
                         "resolution_hint")
         contact = {k: values.pop(k) for k in contact_keys if k in values}
+        shape = values.get("shape")
+        if shape is not None and contact.get("hydroelastic", "compliant") != "none":
+            hint = contact.get("resolution_hint", CONTACT_DEFAULTS["resolution_hint"])
+            problem = mesh_problem(shape.kind, shape.size, hint)
+            if problem is not None:
+                span = _value_span(decl.settings, "resolution_hint" if "resolution_hint" in contact else "shape")
+                self.error("SCN412", problem, span,
+                           f"give the body a coarser `resolution_hint` (at least "
+                           f"{(mesh_radius(shape.kind, shape.size) or 0) / MAX_MESH_REFINEMENT:.3g} m), "
+                           "or `hydroelastic = none` if it needs no hydroelastic contact")
         if "friction" in values:
             f = values.pop("friction")
             contact["friction"] = (f, f) if not isinstance(f, list) else tuple(f)
@@ -391,3 +402,4 @@ def _split_bounds(value: Value, n: int) -> tuple[list[float], list[float]]:
 def _shown_bounds(lower: list[float], upper: list[float]) -> str:
     pairs = [f"[{lo:g}, {hi:g}]" for lo, hi in zip(lower, upper, strict=True)]
     return pairs[0] if len(pairs) == 1 else ", ".join(pairs)
+

@@ -1,0 +1,87 @@
+"""`scn landscape` against closed forms: a block at rest whose starting position is the
+parameter, paid each of 10 steps either -x^2 (smooth) or 1 while x > 0 (a Heaviside step, the
+lecture's example). F(x) = E[f(x + σε)] and F'(x) are known; the estimates must agree within
+their sampling error, except the first-order one at the step, which is 0 where F' is not: the
+bias the lecture shows."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scn_fixtures import run_cli
+
+from scenario_dsl.train.landscape import episode_return, landscape
+
+BLOCK = """\
+scenario block "a block at rest, paid by where it starts"
+param start = 0 m
+plant {{ time_step = 10 ms; gravity = [0, 0, 0] }}
+body block {{ mass = 1 kg; shape = box(0.1, 0.1, 0.1) }}
+joint x: prismatic(world -> block, axis = [1, 0, 0]) {{ actuated; initial = start }}
+action push = x.effort in [-1, 1] N
+observation obs = [x.q, x.v]
+reward {{ {reward} as pay }}
+episode {{ step = 100 ms; time_limit = 1 s }}
+"""
+SIGMA, SAMPLES = 0.5, 60
+
+
+def phi(z: float) -> float:
+    return math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+
+def Phi(z: float) -> float:
+    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+
+def curves(tmp_path: Path, reward: str, grid: list[float]):  # type: ignore[no-untyped-def]
+    path = tmp_path / "block.scn"
+    path.write_text(BLOCK.format(reward=reward))
+    return landscape(lambda x: episode_return(path, "start", x, seed=0, policy=None), "start", grid,
+                     sigma=SIGMA, samples=SAMPLES, seed=1)
+
+
+def within(estimate: float, se: float, truth: float, k: float = 4.0) -> bool:
+    return abs(estimate - truth) <= k * se + 1e-9
+
+
+def test_a_smooth_return_both_gradient_estimates_agree_with_the_closed_form(tmp_path: Path) -> None:
+    result = curves(tmp_path, "-(x.q / 1 m)^2", [-0.4, 0.3])
+    for i, x in enumerate(result.x):
+        assert result.raw[i] == pytest.approx(-10 * x * x, abs=1e-9)
+        assert within(result.smoothed[i], result.smoothed_se[i], -10 * (x * x + SIGMA**2))
+        assert within(result.grad_zero[i], result.grad_zero_se[i], -20 * x)
+        assert within(result.grad_first[i], result.grad_first_se[i], -20 * x)
+        assert result.grad_first_se[i] < result.grad_zero_se[i]  # first order: the lower variance here
+
+
+def test_at_a_step_the_zero_order_estimate_is_right_and_the_first_order_one_is_not(tmp_path: Path) -> None:
+    result = curves(tmp_path, "(x.q > 0 m)", [0.0, 0.3])
+    for i, x in enumerate(result.x):
+        truth = 10 * phi(x / SIGMA) / SIGMA
+        assert within(result.smoothed[i], result.smoothed_se[i], 10 * Phi(x / SIGMA))
+        assert within(result.grad_zero[i], result.grad_zero_se[i], truth)
+        assert result.grad_first[i] == 0.0 and result.grad_first_se[i] == 0.0  # the pathwise gradient misses the jump
+        assert truth > 6
+
+
+def test_the_command_writes_a_plot_and_reproducible_numbers(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "block.scn"
+    path.write_text(BLOCK.format(reward="(x.q > 0 m)"))
+    outputs = []
+    for name in ("a", "b"):
+        code, out, err = run_cli(capsys, "landscape", str(path), "--param", "start", "--range=-1:1", "--n", "3",
+                                 "--samples", "4", "-o", str(tmp_path / f"{name}.png"))
+        assert code == 0, err
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+        outputs.append((tmp_path / f"{name}.csv").read_text())
+    assert outputs[0] == outputs[1] and outputs[0].startswith("x,raw,smoothed")
+    rows = [line.split(",") for line in outputs[0].splitlines()[1:]]
+    assert [float(r[0]) for r in rows] == [-1.0, 0.0, 1.0] and float(rows[-1][1]) == 10.0
+    code, _, err = run_cli(capsys, "landscape", str(path), "--param", "mass", "--range=0:1")
+    assert code == 2 and "not a number `param`" in err
+    assert np.isfinite([float(v) for r in rows for v in r]).all()
