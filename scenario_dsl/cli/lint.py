@@ -40,7 +40,13 @@ from scenario_dsl.support.files import write_text_atomically
 )
 def lint(args: argparse.Namespace, io: Streams) -> int:
     """Front end only (parse, includes, validate): no Drake, NumPy, torch or Gymnasium."""
+    import gc
+
     from scenario_dsl.lang.loader import analyze_file
+
+    # A one-shot process whose analyses make no reference cycles (reference counting frees them):
+    # the cyclic collector would only walk the heap they leave, 1.7 of 24 s on a 100,000-body file.
+    gc.disable()
 
     files, diagnostics = expand_paths(args.paths)
     params = dict(args.param)

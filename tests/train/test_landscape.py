@@ -77,6 +77,7 @@ def test_the_command_writes_a_plot_and_reproducible_numbers(tmp_path: Path,
         code, out, err = run_cli(capsys, "landscape", str(path), "--param", "start", "--range=-1:1", "--n", "3",
                                  "--samples", "4", "-o", str(tmp_path / f"{name}.png"))
         assert code == 0, err
+        assert out.split() == [str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.csv")]
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
         outputs.append((tmp_path / f"{name}.csv").read_text())
     assert outputs[0] == outputs[1] and outputs[0].startswith("x,raw,smoothed")

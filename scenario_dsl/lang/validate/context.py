@@ -25,8 +25,13 @@ _Sizes = int | tuple[int | None, ...] | None  # the lengths a value may have (No
 
 
 def where(span: Span) -> Where:
-    end_line, end_col = span.end_line_col
-    return Where(file=span.path, line=span.line, column=span.column, end_line=end_line, end_column=end_col)
+    # Two look-ups of the line table, and no validation of five ints: a large file makes one
+    # `Where` per statement and per distribution.
+    line_col = span.source.line_col
+    line, column = line_col(span.start)
+    end_line, end_col = line_col(span.end)
+    return Where.model_construct(file=span.source.path, line=line, column=column, end_line=end_line,
+                                 end_column=end_col)
 
 
 class Context:
