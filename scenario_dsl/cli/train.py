@@ -329,7 +329,7 @@ def landscape(args: argparse.Namespace, io: Streams) -> int:
         return EXIT_USAGE
     try:
         result = ls.landscape(lambda x: ls.episode_return(args.path, args.name, x, seed=args.seed, policy=policy),
-                              args.name, np.linspace(low, high, args.n), sigma=sigma, samples=args.samples,
+                              args.name, np.linspace(low, high, args.n).tolist(), sigma=sigma, samples=args.samples,
                               seed=args.seed)
     except ScnError:
         raise
