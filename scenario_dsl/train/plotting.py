@@ -4,7 +4,7 @@ Top panel: the return of each training episode (faint), its moving average, and 
 evaluations (mean with a band of one standard deviation) against timesteps. Bottom panel: the
 moving average of each reward term's per-episode sum, so a reward's trade-offs are visible. A run
 whose randomization adapts gets a last panel: each `adaptive(...)` range (low to high, as a band,
-relative to its starting value's scale) and the curriculum stage, from progress.csv.
+over the middle of its starting range) and the curriculum stage, from progress.csv.
 """
 
 from __future__ import annotations
@@ -107,16 +107,22 @@ def _draw_schedule(axis: object, steps: np.ndarray, columns: dict[str, np.ndarra
                     if k.endswith(("_low", "_high"))})
     for i, name in enumerate(names):
         low, high = columns[f"adaptive/{name}_low"], columns[f"adaptive/{name}_high"]
+        # relative to the starting range's middle, so parameters of any scale share the axis
+        # (a range that starts at 0, an offset, is drawn as it is)
+        middle = abs(low[0] + high[0]) / 2 if len(low) else 0.0
+        scale = middle if middle > 0 and np.isfinite(middle) else 1.0
+        low, high = low / scale, high / scale
         color = f"C{i}"
         ax.fill_between(steps, low, high, color=color, alpha=0.25, step="post")
         ax.plot(steps, low, color=color, drawstyle="steps-post")
-        ax.plot(steps, high, color=color, drawstyle="steps-post", label=f"{name} range")
+        ax.plot(steps, high, color=color, drawstyle="steps-post",
+                label=f"{name}" + ("" if scale == 1.0 else f" / {scale:g}"))
     if "curriculum/stage" in columns:
         stage_axis = ax.twinx() if names else ax
         stage_axis.plot(steps, columns["curriculum/stage"], color="black", drawstyle="steps-post", label="stage")
         stage_axis.set_ylabel("curriculum stage")
         stage_axis.legend(loc="upper left", fontsize="small")
     if names:
-        ax.set_ylabel("adaptive ranges (SI)")
+        ax.set_ylabel("adaptive ranges\n(over their starting value)")
         ax.legend(loc="lower right", fontsize="small")
     ax.grid(alpha=0.3)
