@@ -62,7 +62,7 @@ from pydrake.multibody.tree import (
 
 from scenario_dsl.lang import model as m
 from scenario_dsl.lang.diagnostics import ScnError
-from scenario_dsl.lang.limits import inertia_problem, plant_steps_problem
+from scenario_dsl.lang.limits import default_resolution_hint, inertia_problem, mesh_problem, plant_steps_problem
 from scenario_dsl.lang.modelfiles import ModelFileError, resolve_url
 
 # manipulation.scenarios.AddShape's contact defaults: the seed lecture's bodies use them.
@@ -337,7 +337,7 @@ def _add_body(handles: PlantHandles, body: m.Body) -> None:
             return
         if body.shape is not None and body.collision:
             plant.RegisterCollisionGeometry(rigid_body, transform(body.shape.pose), drake_shape(body.shape), body.name,
-                                            proximity(body.contact))
+                                            proximity(body.contact, body.shape))
         # Geometry names are unique per body: the extra shapes are numbered in the file's order.
         visuals = [(body.shape, body.name)] if body.shape is not None and body.visual else []
         visuals += [(extra, f"{body.name}_visual_{i}") for i, extra in enumerate(body.visual_shapes)]
@@ -350,7 +350,7 @@ def _add_body(handles: PlantHandles, body: m.Body) -> None:
                                              vec(body.color or DEFAULT_COLOR))
         for i, extra in enumerate(body.collision_shapes):
             plant.RegisterCollisionGeometry(rigid_body, transform(extra.pose), drake_shape(extra),
-                                            f"{body.name}_collision_{i}", proximity(body.contact))
+                                            f"{body.name}_collision_{i}", proximity(body.contact, extra))
 
 
 def textured(X_BG: RigidTransform, shape: Shape, name: str, color: Any, texture: str) -> GeometryInstance:
@@ -420,16 +420,22 @@ def _spatial_inertia(body: m.Body) -> SpatialInertia:
     return SpatialInertia.MakeFromCentralInertia(mass, com, central)
 
 
-def proximity(contact: m.Contact) -> ProximityProperties:
-    """Contact properties with AddShape's defaults (mu 1, d 1e4, k 1e7, compliant hydroelastic 1e8 Pa)."""
+def proximity(contact: m.Contact, shape: m.Shape) -> ProximityProperties:
+    """Contact properties with AddShape's defaults (mu 1, d 1e4, k 1e7, compliant hydroelastic 1e8 Pa);
+    without a resolution hint, 1 cm or, for a large round shape, one within `limits.MAX_MESH_REFINEMENT`
+    of its radius; a given hint finer than that is SCN412 (lint reports it first)."""
     props = ProximityProperties()
     mu_static, mu_dynamic = contact.friction or (DEFAULT_FRICTION, DEFAULT_FRICTION)
     AddContactMaterial(
         contact.hunt_crossley_dissipation if contact.hunt_crossley_dissipation is not None else DEFAULT_DISSIPATION,
         contact.point_stiffness if contact.point_stiffness is not None else DEFAULT_POINT_STIFFNESS,
         CoulombFriction(mu_static, mu_dynamic), props)
-    hint = contact.resolution_hint if contact.resolution_hint is not None else DEFAULT_RESOLUTION_HINT
+    hint = contact.resolution_hint if contact.resolution_hint is not None else \
+        default_resolution_hint(shape.kind, shape.size, DEFAULT_RESOLUTION_HINT)
     kind = contact.hydroelastic or "compliant"
+    problem = None if kind == "none" else mesh_problem(shape.kind, shape.size, hint)
+    if problem is not None:
+        raise CompileError("SCN412", problem, "give a coarser `resolution_hint`")
     if kind == "compliant":
         modulus = contact.hydroelastic_modulus
         AddCompliantHydroelasticProperties(hint, DEFAULT_HYDROELASTIC_MODULUS if modulus is None else modulus, props)

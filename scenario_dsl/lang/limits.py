@@ -27,7 +27,8 @@ MAX_DELAY_STEPS = 100_000
 #: Worlds (copies of a scenario) in one diagram, `train { worlds = N }` and `--worlds`.
 MAX_WORLDS = 4096
 #: How many times finer than a round shape's largest radius (sphere, capsule, ellipsoid) a
-#: hydroelastic `resolution_hint` may mesh it. Drake refines such meshes in levels: for a 10 cm
+#: hydroelastic `resolution_hint` may mesh it (a body that gives no hint gets a coarser one than
+#: the 1 cm default where this needs it: `default_resolution_hint`). Drake refines such meshes in levels: for a 10 cm
 #: sphere (bench: `python -m bench.bench_large_files --hints`), a ratio of 33 cost 0.8 s and 220 MB
 #: to compile, 50 cost 4 s and 470 MB, 100 cost 24 s and 1.5 GB. Boxes and cylinders are meshed
 #: without it.
@@ -149,3 +150,10 @@ def mesh_problem(kind: str, size: Sequence[float], hint: float) -> str | None:
     return (f"a resolution hint of {hint:g} m meshes this {kind} {radius / hint:,.0f} times finer than its largest "
             f"radius ({radius:g} m); scn allows at most {MAX_MESH_REFINEMENT} (Drake's mesh grows about 8 times per "
             "halving of the hint: a ratio of 100 took 24 s and 1.5 GB)")
+
+
+def default_resolution_hint(kind: str, size: Sequence[float], default: float) -> float:
+    """The hint of a body that gives none: `default` (1 cm), or coarser for a round shape so
+    large that 1 cm would mesh it past `MAX_MESH_REFINEMENT`."""
+    radius = mesh_radius(kind, size)
+    return default if radius is None else max(default, radius / MAX_MESH_REFINEMENT)

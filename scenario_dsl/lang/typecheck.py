@@ -164,6 +164,8 @@ class Checker:
 
     def constant(self, expr: ast.Expr, scope: Scope) -> Typed:
         """Lower an expression that must be known before the simulation starts."""
+        if type(expr) is ast.Number:  # most settings (`mass = 1 kg`): a number reads no scope
+            return self._number(expr, scope)
         inner = scope.child()
         inner.signals_allowed = False
         typed = self.lower(expr, inner)
@@ -230,7 +232,20 @@ class Checker:
 
     # -- nodes
     def _number(self, node: ast.Number, scope: Scope) -> Typed:
-        return self._with_unit(Typed(Const(value=node.value)), node.unit, node.span)
+        # A large file holds hundreds of thousands of numbers: a finite number with a known unit
+        # is built without pydantic's validation (a float, as `Const(value=...)` would hold);
+        # anything else (an unknown unit, an overflow) takes the checked way below.
+        value = node.value
+        if node.unit is None:
+            return Typed(Const.model_construct(value=value))
+        try:
+            factor, dim = parse_unit(node.unit)
+        except UnitError:
+            factor = math.nan
+        product = value * factor if factor != 1.0 else value
+        if math.isfinite(product):
+            return Typed(Const.model_construct(value=product), None, dim)
+        return self._with_unit(Typed(Const(value=value)), node.unit, node.span)
 
     def _group(self, node: ast.Group, scope: Scope) -> Typed:
         return self._with_unit(self.lower(node.expr, scope), node.unit, node.span)

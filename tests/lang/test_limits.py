@@ -282,26 +282,40 @@ def test_the_step_budget_in_scn_check(tmp_path: Path, capsys: pytest.CaptureFixt
 
 @pytest.mark.parametrize(("body", "ratio"), [
     ("body ball { shape = sphere(10 cm); mass = 1 kg; resolution_hint = 0.1 mm }", "1,000"),
-    ("body ball { shape = sphere(80 cm); mass = 1 kg }", "80"),  # the default hint, 1 cm
     ("body pill { shape = capsule(1 cm, 2 m); mass = 1 kg; resolution_hint = 1 cm }", "100"),
     ("body egg { shape = ellipsoid(10, 10, 30) cm; mass = 1 kg; resolution_hint = 4 mm }", "75"),
 ])
 def test_a_mesh_finer_than_the_limit_at_lint(body: str, ratio: str, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     """A tiny resolution hint made Drake's mesh take seconds and gigabytes (a 10 cm sphere at 1 mm:
-    24 s and 1.5 GB); lint refuses it with the numbers, at the hint (or the shape when the hint is
-    the default), before anything is built."""
+    24 s and 1.5 GB); lint refuses it with the numbers, at the hint, before anything is built."""
     path = write(tmp_path, scenario(extra=body + "\n"))
     code, out, _ = run_cli(capsys, "lint", str(path))
     assert code == 1 and "error[SCN412]" in out and f"{ratio} times finer" in out and "at most 50" in out
-    assert ("resolution_hint =" if "resolution_hint" in body else "shape =") in out.split("error[SCN412]")[1]
+    assert "resolution_hint =" in out.split("error[SCN412]")[1]
 
 
 @pytest.mark.parametrize("body", [
     "body ball { shape = sphere(10 cm); mass = 1 kg; resolution_hint = 2 mm }",  # 50: allowed
     "body ball { shape = sphere(80 cm); mass = 1 kg; hydroelastic = none }",  # no mesh at all
+    "body ball { shape = sphere(80 cm); mass = 1 kg }",  # no hint: a coarser one than 1 cm (below)
     "body slab { shape = box(5, 5, 0.1); mass = 1 kg; resolution_hint = 1 mm }",  # boxes are not refined
     "body can { shape = cylinder(10 cm, 20 cm); mass = 1 kg; resolution_hint = 1 mm }",
 ])
 def test_meshes_within_the_limit_lint_clean(body: str) -> None:
     assert "SCN412" not in codes(scenario(extra=body + "\n"))
+
+
+def test_a_large_round_body_without_a_hint_is_meshed_within_the_limit() -> None:
+    """A 1 m sphere at the default 1 cm would be 100 times finer than its radius: without a hint of
+    its own it is meshed at radius / 50 instead; smaller shapes keep 1 cm."""
+    from scenario_dsl.compiler.plant import proximity
+    from scenario_dsl.lang import model as m
+
+    big = proximity(m.Contact(), m.Shape(kind="sphere", size=[1.0]))
+    small = proximity(m.Contact(), m.Shape(kind="sphere", size=[0.1]))
+    assert big.GetProperty("hydroelastic", "resolution_hint") == pytest.approx(0.02)
+    assert small.GetProperty("hydroelastic", "resolution_hint") == pytest.approx(0.01)
+    compiled = scenario_dsl.compile_scenario(scenario_dsl.loads(scenario(
+        extra="body ball { shape = sphere(1); mass = 1 kg }\n")))
+    assert compiled.plant.num_bodies() > 1

@@ -12,7 +12,6 @@ from typing import Any
 from scenario_dsl.lang import ast
 from scenario_dsl.lang.limits import MAX_MESH_REFINEMENT, inertia_problem, mesh_problem, mesh_radius
 from scenario_dsl.lang.model import (
-    CONTACT_DEFAULTS,
     CONTACT_MODELS,
     Actuator,
     Body,
@@ -175,16 +174,16 @@ class PlantChecks(Context):
         contact_keys = ("point_stiffness", "hunt_crossley_dissipation", "hydroelastic", "hydroelastic_modulus",
                         "resolution_hint")
         contact = {k: values.pop(k) for k in contact_keys if k in values}
-        shape = values.get("shape")
-        if shape is not None and contact.get("hydroelastic", "compliant") != "none":
-            hint = contact.get("resolution_hint", CONTACT_DEFAULTS["resolution_hint"])
-            problem = mesh_problem(shape.kind, shape.size, hint)
-            if problem is not None:
-                span = _value_span(decl.settings, "resolution_hint" if "resolution_hint" in contact else "shape")
-                self.error("SCN412", problem, span,
-                           f"give the body a coarser `resolution_hint` (at least "
-                           f"{(mesh_radius(shape.kind, shape.size) or 0) / MAX_MESH_REFINEMENT:.3g} m), "
-                           "or `hydroelastic = none` if it needs no hydroelastic contact")
+        hint = contact.get("resolution_hint")
+        if hint is not None and contact.get("hydroelastic", "compliant") != "none":  # a hint given: within the limit
+            for shape in [values.get("shape"), *values.get("collision_shapes", [])]:
+                problem = None if shape is None else mesh_problem(shape.kind, shape.size, hint)
+                if problem is not None:
+                    self.error("SCN412", problem, _value_span(decl.settings, "resolution_hint"),
+                               f"give the body a coarser `resolution_hint` (at least "
+                               f"{(mesh_radius(shape.kind, shape.size) or 0) / MAX_MESH_REFINEMENT:.3g} m), or "
+                               "leave it out, or `hydroelastic = none` if it needs no hydroelastic contact")
+                    break
         if "friction" in values:
             f = values.pop("friction")
             contact["friction"] = (f, f) if not isinstance(f, list) else tuple(f)
