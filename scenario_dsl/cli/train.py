@@ -292,7 +292,8 @@ def _range(text: str) -> tuple[float, float]:
     arg("path", metavar="FILE", help="a .scn file"),
     arg("model", nargs="?", metavar="MODEL", help="a run directory or model that acts (default: the neutral action)"),
     arg("--param", dest="name", required=True, metavar="NAME", help="the scenario `param` to vary (a number)"),
-    arg("--range", dest="span", type=_range, required=True, metavar="LO:HI", help="the values of NAME, in SI units"),
+    arg("--range", dest="span", type=_range, required=True, metavar="LO:HI",
+        help="the values of NAME, in SI units; a negative start needs `=`: --range=-1:1"),
     arg("--n", type=at_least(2), default=21, metavar="K", help="grid points (default: 21)"),
     arg("--samples", type=at_least(2), default=32, metavar="M", help="smoothing samples per point (default: 32)"),
     arg("--sigma", type=float, metavar="S", help="the smoothing's standard deviation (default: (HI - LO) / 10)"),
@@ -311,9 +312,11 @@ def landscape(args: argparse.Namespace, io: Streams) -> int:
     if scenario is None:
         return EXIT_PROBLEMS
     value = scenario.params.get(args.name)
+    numbers = [name for name, v in scenario.params.items() if not isinstance(v, list)]
     if value is None or isinstance(value, list):
-        io.err.write(f"{PROG}: error: `{args.name}` is not a number `param` of {args.path}"
-                     + (f" (its params: {', '.join(scenario.params)})\n" if scenario.params else "\n"))
+        what = "a vector `param`" if isinstance(value, list) else "not a number `param`"
+        io.err.write(f"{PROG}: error: `{args.name}` is {what} of {args.path}"
+                     + (f" (its number params: {', '.join(numbers)})\n" if numbers else "\n"))
         return EXIT_USAGE
     policy = None
     if args.model:
@@ -327,13 +330,20 @@ def landscape(args: argparse.Namespace, io: Streams) -> int:
     if not sigma > 0:
         io.err.write(f"{PROG}: error: --sigma must be positive\n")
         return EXIT_USAGE
+    at: list[float] = []
+
+    def f(x: float) -> float:
+        at[:] = [x]
+        return ls.episode_return(args.path, args.name, x, seed=args.seed, policy=policy)
+
     try:
-        result = ls.landscape(lambda x: ls.episode_return(args.path, args.name, x, seed=args.seed, policy=policy),
-                              args.name, np.linspace(low, high, args.n).tolist(), sigma=sigma, samples=args.samples,
-                              seed=args.seed)
-    except ScnError:
-        raise
-    except Exception as exc:  # a failed build or episode at some value: reported with it
+        result = ls.landscape(f, args.name, np.linspace(low, high, args.n).tolist(), sigma=sigma,
+                              samples=args.samples, seed=args.seed)
+    except Exception as exc:  # a failed build or episode at some value: which one, then its diagnostics
+        io.err.write(f"{PROG}: landscape: with {args.name} = {at[0]:.6g} (the grid {low:g}..{high:g} and its "
+                     f"samples x + {sigma:g} * N(0, 1), which reach beyond it), the scenario fails:\n")
+        if isinstance(exc, ScnError):
+            raise
         return compile_failure(exc, io, args.path)
     out = Path(args.output)
     table = Path(args.csv) if args.csv else out.with_suffix(".csv")

@@ -57,6 +57,7 @@ class ScheduleCallback(BaseCallback):
     def _on_training_start(self) -> None:
         self.broadcast()
         self._record()
+        self.logger.dump(self.num_timesteps)  # a row at the start: the ranges and stage training starts from
 
     def broadcast(self) -> None:
         snapshot = self.keeper.snapshot()

@@ -56,7 +56,9 @@ class Landscape:
     grad_first_se: np.ndarray
 
     def rows(self) -> list[dict[str, float]]:
-        return [{c: float(getattr(self, c)[i]) for c in COLUMNS} for i in range(len(self.x))]
+        # x to 12 significant digits: linspace's 0.6599999999999999 is 0.66
+        return [{c: float(f"{getattr(self, c)[i]:.12g}") if c == "x" else float(getattr(self, c)[i])
+                 for c in COLUMNS} for i in range(len(self.x))]
 
 
 def episode_return(path: str | Path, param: str, value: float, *, seed: int, policy: Callable[[Any], Any] | None,

@@ -73,7 +73,7 @@ def plot_run(run_path: str | Path, out: str | Path | None = None, *, window: int
         bottom.grid(alpha=0.3)
         bottom.legend(loc="lower right", fontsize="small")
     if schedule:
-        _draw_schedule(axes[-1][0], *schedule)
+        _draw_schedule(axes[-1][0], *schedule, *_declared(run))
     axes[-1][0].set_xlabel("timesteps")
     fig.tight_layout()
     target = Path(out) if out is not None else run / "curve.png"
@@ -101,7 +101,23 @@ def _schedule_rows(run: Path) -> tuple[np.ndarray, dict[str, np.ndarray]] | None
     return steps, {k: np.array([float(r[k]) if r.get(k) else np.nan for r in rows]) for k in keys}
 
 
-def _draw_schedule(axis: object, steps: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+def _declared(run: Path) -> tuple[dict[str, float], list[str]]:
+    """The middle of each adaptive parameter's declared starting range, and the stages' names,
+    from the run's scenario.json (empty when it cannot be read)."""
+    from scenario_dsl.compiler.artifacts import load_compiled  # only for a run whose randomization adapts
+    from scenario_dsl.sampling.adaptive import adaptive_parameters
+
+    try:
+        scenario = load_compiled(run / rundir.SCENARIO_JSON)
+    except Exception:  # a run written by another version: the logged values alone
+        return {}, []
+    middles = {p.key: (p.start[0] + p.start[1]) / 2 for p in adaptive_parameters(scenario)}
+    stages = [stage.name for stage in scenario.curriculum.stages] if scenario.curriculum is not None else []
+    return middles, stages
+
+
+def _draw_schedule(axis: object, steps: np.ndarray, columns: dict[str, np.ndarray],
+                   middles: dict[str, float], stages: list[str]) -> None:
     ax: Any = axis
     names = sorted({k.removeprefix("adaptive/").rsplit("_", 1)[0] for k in columns
                     if k.endswith(("_low", "_high"))})
@@ -109,7 +125,7 @@ def _draw_schedule(axis: object, steps: np.ndarray, columns: dict[str, np.ndarra
         low, high = columns[f"adaptive/{name}_low"], columns[f"adaptive/{name}_high"]
         # relative to the starting range's middle, so parameters of any scale share the axis
         # (a range that starts at 0, an offset, is drawn as it is)
-        middle = abs(low[0] + high[0]) / 2 if len(low) else 0.0
+        middle = abs(middles.get(name, (low[0] + high[0]) / 2 if len(low) else 0.0))
         scale = middle if middle > 0 and np.isfinite(middle) else 1.0
         low, high = low / scale, high / scale
         color = f"C{i}"
@@ -119,7 +135,12 @@ def _draw_schedule(axis: object, steps: np.ndarray, columns: dict[str, np.ndarra
                 label=f"{name}" + ("" if scale == 1.0 else f" / {scale:g}"))
     if "curriculum/stage" in columns:
         stage_axis = ax.twinx() if names else ax
-        stage_axis.plot(steps, columns["curriculum/stage"], color="black", drawstyle="steps-post", label="stage")
+        stage_axis.plot(steps, columns["curriculum/stage"], color="black", linestyle="--", alpha=0.7,
+                        drawstyle="steps-post", label="stage")
+        stage_axis.set_yticks(range(len(stages)) if stages else stage_axis.get_yticks())
+        if stages:
+            stage_axis.set_yticklabels([f"{i}: {name}" for i, name in enumerate(stages)])
+            stage_axis.set_ylim(-0.3, len(stages) - 0.7)
         stage_axis.set_ylabel("curriculum stage")
         stage_axis.legend(loc="upper left", fontsize="small")
     if names:

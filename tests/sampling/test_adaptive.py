@@ -100,6 +100,12 @@ def test_adr_and_curriculum_lint_clean_and_load() -> None:
      "randomize { x.q ~ r }", "SCN401"),
     ("curriculum { stage a until success_rate > 0.5 { r = 1 m }\n stage a { r = 2 m } }\nrandomize { x.q ~ r }",
      "SCN202"),
+    # a percentage where a rate is meant: the stage could never end
+    ("curriculum { stage a until success_rate >= 80 { r = 1 m }\n stage b { r = 2 m } }\nrandomize { x.q ~ r }",
+     "SCN401"),
+    # one range per target: two adaptive draws of one target would share it
+    ("randomize { block.mass *~ adaptive(1, 1, 0.5, 2, 0.1)\n block.mass *~ adaptive(1, 1, 0.2, 3, 0.1) }",
+     "SCN407"),
 ])
 def test_mistakes_are_located_diagnostics(extra: str, code: str) -> None:
     assert code in codes(scenario_text(extra))
@@ -295,3 +301,9 @@ def test_stage_changes_are_deterministic_for_a_seed() -> None:
 
     assert changes(0) == changes(0)
     assert changes(0) and changes(0) != changes(1)
+
+
+def test_a_range_that_cannot_move_is_a_warning() -> None:
+    analysis = analyze_text(scenario_text("randomize { block.mass *~ adaptive(1, 1, 1, 1, 0.1) }"), "t.scn")
+    assert [(d.code, d.level.value) for d in analysis.diagnostics] == [("SCN408", "warning")]
+    assert "cannot move" in analysis.diagnostics[0].message

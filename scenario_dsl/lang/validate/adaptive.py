@@ -28,6 +28,7 @@ class AdaptiveChecks(Context):
         block = next((s for s in self.statements if isinstance(s, ast.AdaptiveBlock)), None)
         adaptive = any(isinstance(value, Distribution) and value.family == "adaptive" for r in randomizations
                        for value in [*(d.value for d in r.draws), *(let.value for let in r.lets)])
+        self._adaptive_keys()
         if block is None:
             if adaptive and not has_success:
                 call = next(node for s in self.statements if isinstance(s, ast.RandomizeBlock) for node in s.walk()
@@ -58,7 +59,8 @@ class AdaptiveChecks(Context):
         thresholds = values.get("thresholds", [0.5, 0.8])
         if "thresholds" in values and not thresholds[0] < thresholds[1]:
             self.error("SCN402", "`thresholds = [low, high]` needs low < high: below low a range narrows, "
-                       "at or above high it widens", keys["thresholds"].span, None)
+                       "at or above high it widens", keys["thresholds"].span,
+                       f"swap them: thresholds = [{thresholds[1]:g}, {thresholds[0]:g}]")
         if measure == "success" and "thresholds" in values and not all(0 <= t <= 1 for t in thresholds):
             self.error("SCN401", "success thresholds are rates, between 0 and 1", keys["thresholds"].span, None)
         buffer = values.get("buffer", 20)
@@ -70,6 +72,28 @@ class AdaptiveChecks(Context):
                        keys["boundary_probability"].span, None)
         return Adaptation(measure=measure, thresholds=(float(thresholds[0]), float(thresholds[1])),
                           buffer=int(buffer), boundary_probability=float(probability), where=where(block.span))
+
+    def _adaptive_keys(self) -> None:
+        """One `adaptive(...)` per target or `let` (the learner keeps one range for each: two
+        would share it), and a warning for a range that cannot move (min = low, high = max)."""
+        seen: dict[str, ast.Node] = {}
+        for statement in self.statements:
+            if not isinstance(statement, ast.RandomizeBlock):
+                continue
+            for item in statement.items:
+                value = getattr(item, "value", None)
+                if not (isinstance(value, ast.Call) and value.func.name == "adaptive"):
+                    continue
+                key = item.name.name if isinstance(item, ast.Let) else item.target.dotted  # type: ignore[union-attr]
+                if key in seen:
+                    self.error("SCN407", f"`{key}` is drawn from `adaptive(...)` twice: ADR keeps one range per "
+                               "target", value.span, f"the first is at {seen[key].span}; keep one of them")
+                seen[key] = value
+                numbers = [a.value for a in value.args if isinstance(a, ast.Number)]
+                if len(numbers) == 5 and numbers[0] == numbers[2] and numbers[1] == numbers[3]:
+                    self.diagnostics.add("SCN408", f"the range of `{key}` cannot move: min = low and max = high",
+                                         value.span, "give `min` below `low` or `max` above `high`, or draw it "
+                                         "from a fixed distribution")
 
     def _curriculum(self, has_success: bool) -> Curriculum | None:
         block = next((s for s in self.statements if isinstance(s, ast.CurriculumBlock)), None)
@@ -203,5 +227,9 @@ class AdaptiveChecks(Context):
             return None
         if isinstance(value, list):
             self.error("SCN304", f"`{metric}` is one number", right.span, None)
+            return None
+        if metric == "success_rate" and not 0 <= value <= 1:
+            self.error("SCN401", f"`success_rate` is a rate between 0 and 1, not {value:g}", right.span,
+                       f"e.g. success_rate >= {value / 100:g} for {value:g}%" if 1 < value <= 100 else None)
             return None
         return Criterion(metric=metric, op=op, value=float(value))  # type: ignore[arg-type]

@@ -70,7 +70,8 @@ class DistributionChecks(Context):
             return None
         problem = _check_distribution(family, params)
         if problem:
-            self.error("SCN405", problem, expr.span, None)
+            self.error("SCN405", problem, expr.span, "adaptive(low, high, min, max, step): the range starts at "
+                       "[low, high] and moves within [min, max]" if family == "adaptive" else None)
             return None
         lengths = {len(v) for k, v in params.items() if isinstance(v, list) and k not in ("values", "weights")}
         dist_size = lengths.pop() if len(lengths) == 1 else None
