@@ -216,3 +216,35 @@ def test_a_sweep_of_two_values_by_two_seeds_and_its_resume(cluster: str, tmp_pat
     assert "1 of 4 trials to run" in resumed.stderr
     assert (folder / names[0] / "run.json").stat().st_mtime_ns == kept
     assert json.loads((folder / names[3] / "run.json").read_text())["status"] == "finished"
+
+
+ALWAYS_SUCCEEDS = """\
+scenario slide "a block on a rail that always succeeds"
+plant { time_step = 10 ms; gravity = [0, 0, 0] }
+body block { mass = 1 kg; shape = box(0.1, 0.1, 0.1) }
+joint x: prismatic(world -> block, axis = [1, 0, 0]) { actuated }
+action push = x.effort in [-1, 1] N
+observation obs = [x.q, x.v]
+randomize { block.mass *~ adaptive(1, 1, 0.5, 2, 0.25) }
+adaptive { thresholds = [0.2, 0.8]; buffer = 3; boundary_probability = 1 }
+reward { -(x.q^2) as cost }
+episode { step = 50 ms; time_limit = 100 ms; success when |x.q| < 10 m }
+"""
+
+
+def test_adr_keeps_one_state_for_the_ray_workers(cluster: str, tmp_path: Path) -> None:
+    """The learner's ADR ranges reach the Ray actors: with the same seed, the ranges logged (and
+    the masses the workers drew) are those of the same run on local processes."""
+    source = tmp_path / "slide.scn"
+    source.write_text(ALWAYS_SUCCEEDS)
+    logs = {}
+    for name, extra in (("ray", ["--ray", cluster]), ("processes", [])):
+        done = subprocess.run(_scn("train", str(source), *SHORT_RUN, "--timesteps", "512", *extra,
+                                   "--out", str(tmp_path / name)), capture_output=True, text=True, timeout=400,
+                              env=ENV)
+        assert done.returncode == 0, done.stderr[-3000:]
+        run = Path(done.stdout.strip().splitlines()[-1])
+        logs[name] = [(r["time/total_timesteps"], r["adaptive/block.mass_low"], r["adaptive/block.mass_high"])
+                      for r in _rows(run / "progress.csv") if r.get("adaptive/block.mass_high")]
+    assert logs["ray"] == logs["processes"]
+    assert float(logs["ray"][-1][1]) == 0.5 and float(logs["ray"][-1][2]) == 2.0  # widened to the bounds
