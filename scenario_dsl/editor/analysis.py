@@ -88,6 +88,10 @@ def declarations(analysis: Analysis) -> dict[str, Declared]:
                     if isinstance(item, ast.Let):
                         found.setdefault(item.name.name, Declared(item.name.name, "let (drawn)",
                                                                   Place.of(item.name.span), item))
+            if isinstance(statement, ast.CurriculumBlock) and statement.stages:  # the first stage declares them
+                for setting in statement.stages[0].settings:
+                    found.setdefault(setting.key.name, Declared(setting.key.name, "curriculum variable",
+                                                                Place.of(setting.key.span), setting))
     return found
 
 
@@ -212,7 +216,7 @@ def completions(analysis: Analysis, text: str, line: int, column: int) -> list[t
     dotted = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_0-9]*)$", before)
     if dotted:
         return [(a, "field") for a in attributes_of(analysis, dotted.group(1))]
-    names = [(d.name, "variable" if d.kind in ("param", "let", "let (drawn)") else "class")
+    names = [(d.name, "variable" if d.kind in ("param", "let", "let (drawn)", "curriculum variable") else "class")
              for d in declarations(analysis).values()]
     return ([(k, "keyword") for k in STATEMENT_KEYWORDS] + names + [(d, "function") for d in DISTRIBUTIONS]
             + [(u, "unit") for u in UNITS])

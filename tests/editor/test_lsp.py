@@ -145,3 +145,31 @@ async def test_hover_documents_targets_and_distributions(client: LanguageClient,
         text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=8, character=27)))
     labels = {item.label for item in (result.items if isinstance(result, lsp.CompletionList) else result or [])}
     assert {"uniform", "normal", "kg", "deg", "box", "slide", "randomize"} <= labels
+
+
+CURRICULUM = """scenario staged
+body cart { shape = box(0.1, 0.1, 0.1); mass = 1 kg }
+joint rail: prismatic(world -> cart, axis = [1, 0, 0]) { actuated }
+action push = rail.effort in [-1, 1] N
+observation state = [rail.q, rail.v]
+curriculum {
+    stage near until success_rate >= 0.8 over 20 episodes { spread = 1 cm }
+    stage far { spread = 10 cm }
+}
+randomize { rail.q ~ spread }
+reward { -(rail.q^2) as cost }
+episode { step = 50 ms; time_limit = 1 s; success when |rail.q| < 1 cm }
+"""
+
+
+@pytest.mark.asyncio
+async def test_a_curriculum_variable_goes_to_its_first_stage(client: LanguageClient, tmp_path: Path) -> None:
+    _, uri = _project(tmp_path, CURRICULUM)
+    assert await _open(client, uri, CURRICULUM) == []
+    found = await client.text_document_definition_async(lsp.DefinitionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=9, character=22)))
+    assert isinstance(found, lsp.Location)
+    assert found.range.start == lsp.Position(line=6, character=60)  # `spread` in stage `near`
+    result = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=9, character=22)))
+    assert result is not None and "curriculum variable" in result.contents.value
