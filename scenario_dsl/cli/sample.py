@@ -44,6 +44,9 @@ MAX_CORNER = 6
     arg("--sheet", metavar="PNG", help="where --render writes (default: SCENARIO_frames.png)"),
     arg("--camera", metavar="VIEW_OR_NAME", help="--render's camera: one of the scenario's cameras (default: "
         "its first) or a view of the recording camera: auto, front, side, top, iso (default without cameras: auto)"),
+    arg("--stage", metavar="NAME", help="draw in this curriculum stage (default: the first)"),
+    arg("--widest", action="store_true", help="draw every `adaptive(...)` parameter from its widest range "
+        "(min to max), as ADR would at its bounds (default: the starting range)"),
     PARAM_ARG,
 )
 def sample(args: argparse.Namespace, io: Streams) -> int:
@@ -69,6 +72,10 @@ def sample(args: argparse.Namespace, io: Streams) -> int:
             sampler = compiled.randomizer.sampler_for(compiled.diagram, (args.scope,))
     except Exception as exc:
         return compile_failure(exc, io, args.path)
+    problem = _schedule(sampler, scenario, args.stage, args.widest)
+    if problem is not None:
+        io.err.write(f"{PROG}: error: {problem}\n")
+        return EXIT_USAGE
     start = time.perf_counter()
     try:
         samples = sampler.sample(args.n, np.random.default_rng(args.seed))
@@ -187,3 +194,23 @@ def plot_corner(data: dict[str, Any], out: str, title: str, *, bins: int = 40, p
         fig.savefig(out, dpi=100)
     finally:
         plt.close(fig)
+
+
+def _schedule(sampler: Any, scenario: Any, stage: str | None, widest: bool) -> str | None:
+    """Point the sampler's schedule at a curriculum stage and/or the adaptive bounds; a problem
+    with the options, or None."""
+    from scenario_dsl.sampling.adaptive import adaptive_parameters
+
+    schedule = sampler.schedule
+    if stage is not None:
+        names = [s.name for s in scenario.curriculum.stages] if scenario.curriculum is not None else []
+        if stage not in names:
+            return (f"no curriculum stage `{stage}`" + (f"; stages: {', '.join(names)}" if names else
+                                                         ": the scenario has no curriculum"))
+        schedule.update({"stage": names.index(stage)})
+    if widest:
+        parameters = adaptive_parameters(scenario)
+        if not parameters:
+            return "--widest: the scenario draws nothing from `adaptive(...)`"
+        schedule.update({"ranges": {p.key: list(p.bounds) for p in parameters}})
+    return None

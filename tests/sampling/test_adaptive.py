@@ -307,3 +307,28 @@ def test_a_range_that_cannot_move_is_a_warning() -> None:
     analysis = analyze_text(scenario_text("randomize { block.mass *~ adaptive(1, 1, 1, 1, 0.1) }"), "t.scn")
     assert [(d.code, d.level.value) for d in analysis.diagnostics] == [("SCN408", "warning")]
     assert "cannot move" in analysis.diagnostics[0].message
+
+
+def test_scn_sample_draws_a_later_stage_and_the_widest_ranges(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+    import io
+
+    from scn_fixtures import run_cli
+
+    (tmp_path / "scn.toml").touch()
+    path = tmp_path / "slide.scn"
+    path.write_text(scenario_text(BOTH))
+
+    def drawn(*options: str) -> dict[str, np.ndarray]:
+        code, out, err = run_cli(capsys, "sample", str(path), "-n", "400", "--format", "csv", *options)
+        assert code == 0, err
+        rows = list(csv.DictReader(io.StringIO(out)))
+        return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+
+    first, middle, widest = drawn(), drawn("--stage", "middle"), drawn("--widest")
+    assert np.allclose(first["reach"], 0.02) and np.allclose(middle["reach"], 0.1)
+    assert np.abs(middle["x.v"]).max() > 0.05  # the middle stage's reach, in the draw that reads it
+    assert np.ptp(first["block.mass"]) == 0 and widest["block.mass"].min() < 0.6 and widest["block.mass"].max() > 1.9
+    code, _, err = run_cli(capsys, "sample", str(path), "--stage", "farther")
+    assert code == 2 and "stages: near, middle, far" in err
