@@ -28,6 +28,8 @@ from scenario_dsl.lang.diagnostics import ScnError
     "train", "train an agent on a scenario (stable-baselines3 / sb3-contrib) into a run directory",
     arg("path", nargs="?", metavar="FILE", help="a .scn file, or a JSON file written by `scn compile`"),
     arg("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint (no FILE needed)"),
+    arg("--trained-agent", "-i", metavar="RUN_OR_MODEL", help="start a new run from this trained policy's "
+        "weights (same algorithm, network and spaces): fine-tune it on FILE, e.g. at other physics"),
     arg("--algo", choices=list(ALGORITHMS),
         help="the algorithm (default: the train block's, else ppo)"),
     arg("--timesteps", type=int, metavar="N", help="timesteps to train (with --resume: the new total)"),
@@ -64,7 +66,8 @@ def train(args: argparse.Namespace, io: Streams) -> int:
     torch.set_num_threads(max(1, args.threads or 1))
     if args.resume:
         given = (("FILE", args.path), ("--algo", args.algo), ("--n-envs", args.n_envs), ("--worlds", args.worlds),
-                 ("--seed", args.seed), ("--param", args.param), ("--set", args.set))
+                 ("--seed", args.seed), ("--param", args.param), ("--set", args.set),
+                 ("--trained-agent", args.trained_agent))
         changed = [flag for flag, value in given if value]
         if changed:
             raise ConfigError(f"--resume continues a run with its saved settings; {', '.join(changed)} "
@@ -102,7 +105,7 @@ def train(args: argparse.Namespace, io: Streams) -> int:
     finally:
         env.close()
     run = training.start(scenario, config, args.out, source=args.path, command=sys.argv, log=log,
-                         progress=args.progress)
+                         progress=args.progress, trained_agent=args.trained_agent)
     io.out.write(f"{run}\n")
     return EXIT_OK
 

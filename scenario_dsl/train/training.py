@@ -129,6 +129,28 @@ def build_model(scenario: Scenario, config: TrainConfig) -> Any:
         raise
 
 
+def warm_start(model: Any, trained_agent: str | Path, scenario: Scenario, config: TrainConfig) -> None:
+    """Copy a trained policy's weights (and its observation normalization) into a new model
+    (RL Zoo's `--trained-agent`). The algorithm, the network and the spaces must be the same:
+    `ConfigError` or `PolicyMismatch` (SCN604) otherwise. Loads pickles: trusted runs only."""
+    from scenario_dsl.train import evaluation
+
+    loaded = evaluation.load_policy(trained_agent, device=config.device)
+    evaluation.check_fits(loaded, scenario)
+    if type(loaded.model) is not type(model):
+        raise ConfigError(f"--trained-agent is a {type(loaded.model).__name__} model and this run trains "
+                          f"{config.algo.upper()}: train with --algo {type(loaded.model).__name__.lower()}")
+    try:
+        model.policy.load_state_dict(loaded.model.policy.state_dict())
+    except RuntimeError as exc:  # other layer sizes
+        raise ConfigError(f"--trained-agent has another network than this run's ({str(exc).splitlines()[0]}); "
+                          "give the same `policy = mlp([...])`") from None
+    normalize = model.get_vec_normalize_env()
+    if normalize is not None and loaded.vec_normalize is not None:
+        normalize.obs_rms = loaded.vec_normalize.obs_rms
+        normalize.ret_rms = loaded.vec_normalize.ret_rms
+
+
 def policy_for(space: Any) -> str:
     """SB3's policy for an observation space: a `Dict` (images and state) `MultiInputPolicy`, one
     image `CnnPolicy` (SB3's Nature CNN before the `policy` layers), anything else `MlpPolicy`."""
@@ -179,15 +201,25 @@ def versions() -> dict[str, str]:
 
 
 def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: str, command: Sequence[str],
-          log: Log, progress: bool | None = None, run_dir: Path | None = None) -> Path:
+          log: Log, progress: bool | None = None, run_dir: Path | None = None,
+          trained_agent: str | Path | None = None) -> Path:
     """Check the settings by building the model, create the run directory (`run_dir`, else a new
     one under `out`), and train. Returns the run directory. Raises `ConfigError` before creating
-    anything when the algorithm rejects the settings."""
+    anything when the algorithm rejects the settings. `trained_agent` (a run directory or model
+    of the same algorithm and network, for a scenario with the same spaces) gives the new model
+    its weights and observation statistics to start from: sim-to-sim fine-tuning."""
     try:
         model = build_model(scenario, config)
     except BaseException:
         stop_local_ray(config)
         raise
+    if trained_agent is not None:
+        try:
+            warm_start(model, trained_agent, scenario, config)
+        except BaseException:
+            model.get_env().close()
+            stop_local_ray(config)
+            raise
     try:
         run = rundir.new_run_dir(out, scenario.name, config.seed) if run_dir is None else rundir.make_run_dir(run_dir)
         rundir.write_json(run / rundir.SCENARIO_JSON, compiled_document(scenario))
@@ -195,7 +227,7 @@ def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: s
             "format": rundir.RUN_FORMAT, "scenario": scenario.name, "source": source, "command": list(command),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seed": config.seed, "hash": scenario_hash(scenario),
             "config": config.to_json(), "versions": versions(), "tensorboard": tensorboard_available(),
-            "status": "running"})
+            "status": "running", **({"trained_agent": str(trained_agent)} if trained_agent is not None else {})})
         log(f"run directory: {run}")
         _learn(run, scenario, config, model, log, progress=progress, resumed=False)
     finally:
