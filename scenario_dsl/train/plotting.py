@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from scenario_dsl.sampling.adaptive import adaptive_parameters
 from scenario_dsl.support.plots import pyplot
 from scenario_dsl.train import rundir
 
@@ -105,7 +106,6 @@ def _declared(run: Path) -> tuple[dict[str, float], list[str]]:
     """The middle of each adaptive parameter's declared starting range, and the stages' names,
     from the run's scenario.json (empty when it cannot be read)."""
     from scenario_dsl.compiler.artifacts import load_compiled  # only for a run whose randomization adapts
-    from scenario_dsl.sampling.adaptive import adaptive_parameters
 
     try:
         scenario = load_compiled(run / rundir.SCENARIO_JSON)

@@ -36,7 +36,7 @@ from scenario_dsl.runtime.batch_procs import make_vec_env as make_batches
 from scenario_dsl.runtime.env import DROPPED, EnvFactory, make_env
 from scenario_dsl.runtime.images import STATE_KEY
 from scenario_dsl.support.version import versions as scn_versions
-from scenario_dsl.train import rundir
+from scenario_dsl.train import evaluation, rundir
 from scenario_dsl.train.adaptive import STATE_KEY as SCHEDULE_KEY
 from scenario_dsl.train.adaptive import ScheduleCallback, keeper_for
 from scenario_dsl.train.callbacks import (
@@ -133,8 +133,6 @@ def warm_start(model: Any, trained_agent: str | Path, scenario: Scenario, config
     """Copy a trained policy's weights (and its observation normalization) into a new model
     (RL Zoo's `--trained-agent`). The algorithm, the network and the spaces must be the same:
     `ConfigError` or `PolicyMismatch` (SCN604) otherwise. Loads pickles: trusted runs only."""
-    from scenario_dsl.train import evaluation
-
     loaded = evaluation.load_policy(trained_agent, device=config.device)
     evaluation.check_fits(loaded, scenario)
     if type(loaded.model) is not type(model):
