@@ -133,6 +133,12 @@ def warm_start(model: Any, trained_agent: str | Path, scenario: Scenario, config
     """Copy a trained policy's weights (and its observation normalization) into a new model
     (RL Zoo's `--trained-agent`). The algorithm, the network and the spaces must be the same:
     `ConfigError` or `PolicyMismatch` (SCN604) otherwise. Loads pickles: trusted runs only."""
+    if evaluation.exported_info(Path(trained_agent)) is not None:
+        # `scn export` zeroes the critic (acting needs none): an actor-critic method fine-tuned
+        # from it would first unlearn the actor against a critic that knows nothing.
+        raise rundir.RunDirError("an exported policy keeps the actor only (its critic is dropped), so training "
+                                 "cannot go on from it", "give the run directory it was exported from "
+                                 "(its `source` in scn.json)", path=str(trained_agent))
     loaded = evaluation.load_policy(trained_agent, device=config.device)
     evaluation.check_fits(loaded, scenario)
     if type(loaded.model) is not type(model):

@@ -62,3 +62,14 @@ def test_another_algorithm_or_other_spaces_are_refused(trained: Path, tmp_path: 
                            "-i", str(trained), "--out", str(tmp_path), *SHORT)
     assert code == 2 and "SCN604" in err
     assert not list(tmp_path.glob("*/*/run.json"))  # nothing was created
+
+
+def test_an_exported_policy_is_refused_with_the_run_to_use(trained: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    exported = tmp_path / "policy.zip"
+    code, _, err = run_cli(capsys, "export", str(trained), "-o", str(exported))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "train", PENDULUM, "--algo", "ppo", "--timesteps", "64", "-i", str(exported),
+                           "--out", str(tmp_path / "runs"), *SHORT)
+    assert code != 0 and "keeps the actor only" in err and "run directory it was exported from" in err
+    assert "Traceback" not in err and not list(tmp_path.glob("runs/*/*/run.json"))
