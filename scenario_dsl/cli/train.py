@@ -309,6 +309,7 @@ def landscape(args: argparse.Namespace, io: Streams) -> int:
     lint reports it (exit 1)."""
     import numpy as np
 
+    from scenario_dsl.runtime import gradient
     from scenario_dsl.train import landscape as ls
 
     scenario = build_scenario(args.path, {}, io)
@@ -339,9 +340,22 @@ def landscape(args: argparse.Namespace, io: Streams) -> int:
         at[:] = [x]
         return ls.episode_return(args.path, args.name, x, seed=args.seed, policy=policy)
 
+    refusals: list[str] = []
+
+    def derivative(x: float) -> tuple[float, float] | None:
+        """f and f' through AutoDiffXd, while the scenario allows (not with a policy: it is torch's)."""
+        if policy is not None or refusals:
+            return None
+        at[:] = [x]
+        try:
+            return gradient.return_and_slope(args.path, args.name, x, seed=args.seed)
+        except gradient.NotDifferentiable as exc:
+            refusals.append(str(exc))
+            return None
+
     try:
         result = ls.landscape(f, args.name, np.linspace(low, high, args.n).tolist(), sigma=sigma,
-                              samples=args.samples, seed=args.seed)
+                              samples=args.samples, seed=args.seed, derivative=derivative)
     except Exception as exc:  # a failed build or episode at some value: which one, then its diagnostics
         io.err.write(f"{PROG}: landscape: with {args.name} = {at[0]:.6g} (the grid {low:g}..{high:g} and its "
                      f"samples x + {sigma:g} * N(0, 1), which reach beyond it), the scenario fails:\n")
@@ -352,5 +366,8 @@ def landscape(args: argparse.Namespace, io: Streams) -> int:
     table = Path(args.csv) if args.csv else out.with_suffix(".csv")
     ls.write_csv(result, table)
     ls.plot(result, out, f"{scenario.name}: return over {args.name}")
+    why = "a policy acts (torch's network is not in the diagram)" if policy is not None else \
+        refusals[0] if refusals else ""
+    io.err.write(f"{PROG}: landscape: first-order estimate by {result.first_order}{f': {why}' if why else ''}\n")
     io.out.write(f"{out}\n{table}\n")
     return EXIT_OK

@@ -11,11 +11,12 @@ Randomized smoothing replaces f by F(x) = E[f(x + σε)], ε ~ N(0, 1), estimate
 - zero order (REINFORCE, the score function): mean_i (f(x + σε_i) - f(x)) ε_i / σ; f(x) is a
   baseline that lowers the variance and leaves the mean unchanged;
 - first order (the pathwise gradient, what a differentiable simulator gives): mean_i f'(x + σε_i),
-  each f' a central difference of the episode's return at step `h`. Where f is differentiable
-  at the sample this is its derivative, as Drake's AutoDiffXd would give it; at a discontinuity
-  (a contact that happens or not) f' is 0 almost everywhere, so the first-order estimate misses
-  the jump's contribution to F' and is biased, while the zero-order one is not. (The env's
-  diagram has Python systems that do not convert to AutoDiffXd, hence the differences.)
+  each f' from Drake's AutoDiffXd where the scenario allows (`runtime.gradient`: no policy, a
+  diagram that converts, a param that the context's numbers carry), else a central difference
+  of the episode's return at step `h`, which is the same derivative wherever f is differentiable
+  at the sample. At a discontinuity (a contact that happens or not) f' is 0 almost everywhere, so
+  the first-order estimate misses the jump's contribution to F' and is biased, while the
+  zero-order one is not.
 
 Each estimate comes with its standard error (the samples' standard deviation over sqrt(M)).
 The result is a CSV and a PNG; the same seed gives the same numbers.
@@ -54,6 +55,7 @@ class Landscape:
     grad_zero_se: np.ndarray
     grad_first: np.ndarray
     grad_first_se: np.ndarray
+    first_order: str = "central differences"  # how each f' was found: AutoDiffXd, differences, or a mix
 
     def rows(self) -> list[dict[str, float]]:
         # x to 12 significant digits: linspace's 0.6599999999999999 is 0.66
@@ -81,9 +83,11 @@ def episode_return(path: str | Path, param: str, value: float, *, seed: int, pol
 
 
 def landscape(f: Callable[[float], float], param: str, grid: Sequence[float], *, sigma: float, samples: int,
-              seed: int = 0, h: float | None = None) -> Landscape:
-    """The curves of `f` over `grid` (see the module docstring); `h` is the first-order estimate's
-    difference step (default: sigma / 1000)."""
+              seed: int = 0, h: float | None = None,
+              derivative: Callable[[float], tuple[float, float] | None] | None = None) -> Landscape:
+    """The curves of `f` over `grid` (see the module docstring). `derivative(x)`, when given,
+    is (f(x), f'(x)) through AutoDiffXd, or None where it cannot say: the first-order estimate
+    then takes a central difference at step `h` (default: sigma / 1000)."""
     if sigma <= 0 or samples < 2:
         raise ValueError("landscape needs sigma > 0 and at least 2 samples")
     step = sigma * 1e-3 if h is None else h
@@ -94,14 +98,24 @@ def landscape(f: Callable[[float], float], param: str, grid: Sequence[float], *,
             cache[x] = f(x)
         return cache[x]
 
+    differentiated = [0, 0]  # samples with f' from AutoDiffXd, samples in all
+
+    def slope(x: float) -> float:
+        differentiated[1] += 1
+        found = derivative(x) if derivative is not None else None
+        if found is None:
+            return (at(x + step) - at(x - step)) / (2 * step)
+        differentiated[0] += 1
+        cache.setdefault(x, found[0])
+        return found[1]
+
     eps = np.random.default_rng(seed).standard_normal(samples)
     columns: dict[str, list[float]] = {c: [] for c in COLUMNS}
     for x in grid:
+        first = np.array([slope(float(x + sigma * e)) for e in eps])  # first: AutoDiffXd gives f too
         base = at(float(x))
         values = np.array([at(float(x + sigma * e)) for e in eps])
         zero = (values - base) * eps / sigma
-        first = np.array([(at(float(x + sigma * e + step)) - at(float(x + sigma * e - step))) / (2 * step)
-                          for e in eps])
         root = math.sqrt(samples)
         for key, value in (("x", float(x)), ("raw", base), ("smoothed", values.mean()),
                            ("smoothed_se", values.std(ddof=1) / root), ("grad_zero", zero.mean()),
@@ -109,7 +123,10 @@ def landscape(f: Callable[[float], float], param: str, grid: Sequence[float], *,
                            ("grad_first_se", first.std(ddof=1) / root)):
             columns[key].append(float(value))
     arrays = {k: np.asarray(v) for k, v in columns.items()}
-    return Landscape(param, sigma, samples, **arrays)
+    done, total = differentiated
+    method = "AutoDiffXd" if done == total else "central differences" if not done else \
+        f"AutoDiffXd at {done} of {total} samples, central differences at the rest"
+    return Landscape(param, sigma, samples, **arrays, first_order=method)
 
 
 def write_csv(result: Landscape, path: Path) -> None:
@@ -134,7 +151,8 @@ def plot(result: Landscape, path: Path, title: str) -> None:
     top.legend(fontsize="small")
     top.grid(alpha=0.3)
     for values, se, color, label in ((result.grad_zero, result.grad_zero_se, "tab:orange", "zero order"),
-                                     (result.grad_first, result.grad_first_se, "tab:green", "first order")):
+                                     (result.grad_first, result.grad_first_se, "tab:green",
+                                      f"first order ({result.first_order})")):
         bottom.plot(x, values, color=color, label=label)
         bottom.fill_between(x, values - 2 * se, values + 2 * se, color=color, alpha=0.2)
     bottom.axhline(0, color="black", linewidth=0.5)

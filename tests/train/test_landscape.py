@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scn_fixtures import run_cli
 
+from scenario_dsl.runtime.gradient import NotDifferentiable, return_and_slope
 from scenario_dsl.train.landscape import episode_return, landscape
 
 BLOCK = """\
@@ -86,3 +87,48 @@ def test_the_command_writes_a_plot_and_reproducible_numbers(tmp_path: Path,
     code, _, err = run_cli(capsys, "landscape", str(path), "--param", "mass", "--range=0:1")
     assert code == 2 and "not a number `param`" in err
     assert np.isfinite([float(v) for r in rows for v in r]).all()
+
+
+def test_autodiffxd_gives_the_pathwise_derivative(tmp_path: Path) -> None:
+    smooth, step = tmp_path / "smooth.scn", tmp_path / "step.scn"
+    smooth.write_text(BLOCK.format(reward="-(x.q / 1 m)^2"))
+    step.write_text(BLOCK.format(reward="(x.q > 0 m)"))
+    for x in (-0.4, 0.3):
+        value, slope = return_and_slope(smooth, "start", x, seed=0)
+        assert value == pytest.approx(-10 * x * x, abs=1e-9) and slope == pytest.approx(-20 * x, abs=1e-6)
+    assert return_and_slope(step, "start", 0.3, seed=0) == (10.0, 0.0)  # flat where it is taken: the jump unseen
+    result = landscape(lambda x: episode_return(smooth, "start", x, seed=0, policy=None), "start", [0.3],
+                       sigma=SIGMA, samples=8, seed=1,
+                       derivative=lambda x: return_and_slope(smooth, "start", x, seed=0))
+    assert result.first_order == "AutoDiffXd"
+    assert within(result.grad_first[0], result.grad_first_se[0], -20 * 0.3)
+    assert within(result.smoothed[0], result.smoothed_se[0], -10 * (0.3**2 + SIGMA**2))
+
+
+def test_what_autodiffxd_cannot_differentiate_is_refused_with_the_reason(tmp_path: Path) -> None:
+    sized = tmp_path / "sized.scn"  # the param is a shape's size: SceneGraph geometry, not the context's numbers
+    sized.write_text(BLOCK.format(reward="-(x.q / 1 m)^2").replace("param start = 0 m", "param start = 0 m\n"
+                     "param size = 0.1 m").replace("shape = box(0.1, 0.1, 0.1)", "shape = box(size, 0.1, 0.1)"))
+    with pytest.raises(NotDifferentiable, match="changes geometry"):
+        return_and_slope(sized, "size", 0.1, seed=0)
+    gathered = tmp_path / "gathered.scn"  # a body's position is read by a Python system (`gather`)
+    gathered.write_text(BLOCK.format(reward="-(block.x / 1 m)^2"))
+    with pytest.raises(NotDifferentiable, match="does not convert to AutoDiffXd"):
+        return_and_slope(gathered, "start", 0.3, seed=0)
+
+
+def test_the_command_says_how_it_took_the_first_order_estimate(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    smooth, gathered = tmp_path / "smooth.scn", tmp_path / "gathered.scn"
+    smooth.write_text(BLOCK.format(reward="-(x.q / 1 m)^2"))
+    gathered.write_text(BLOCK.format(reward="-(block.x / 1 m)^2"))
+    slopes = {}
+    for path in (smooth, gathered):
+        code, _, err = run_cli(capsys, "landscape", str(path), "--param", "start", "--range=0:0.5", "--n", "2",
+                               "--samples", "3", "-o", str(tmp_path / f"{path.stem}.png"))
+        assert code == 0, err
+        slopes[path.stem] = [float(r.split(",")[6]) for r in
+                             (tmp_path / f"{path.stem}.csv").read_text().splitlines()[1:]]
+        assert ("by AutoDiffXd" in err) == (path is smooth)
+    assert "by central differences: the diagram does not convert to AutoDiffXd" in err
+    assert slopes["smooth"] == pytest.approx(slopes["gathered"], rel=1e-4)  # the same derivative, two ways
