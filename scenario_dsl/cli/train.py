@@ -341,17 +341,24 @@ def landscape(args: argparse.Namespace, io: Streams) -> int:
         return ls.episode_return(args.path, args.name, x, seed=args.seed, policy=policy)
 
     refusals: list[str] = []
+    refused_everywhere: list[bool] = []
 
     def derivative(x: float) -> tuple[float, float] | None:
         """f and f' through AutoDiffXd, while the scenario allows (not with a policy: it is torch's)."""
-        if policy is not None or refusals:
+        if policy is not None or refused_everywhere:
             return None
         at[:] = [x]
         try:
             return gradient.return_and_slope(args.path, args.name, x, seed=args.seed)
         except gradient.NotDifferentiable as exc:
-            refusals.append(str(exc))
-            return None
+            refusals.append(f"{exc} (at {args.name} = {x:.6g})" if not exc.everywhere else str(exc))
+            if exc.everywhere:
+                refused_everywhere.append(True)
+        except Exception as exc:  # pydrake's own (a binding, a conversion): the plain episodes may still run
+            refusals.append(f"AutoDiffXd failed at {args.name} = {x:.6g}: {type(exc).__name__}: "
+                            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+            refused_everywhere.append(True)
+        return None
 
     try:
         result = ls.landscape(f, args.name, np.linspace(low, high, args.n).tolist(), sigma=sigma,
@@ -367,7 +374,13 @@ def landscape(args: argparse.Namespace, io: Streams) -> int:
     ls.write_csv(result, table)
     ls.plot(result, out, f"{scenario.name}: return over {args.name}")
     why = "a policy acts (torch's network is not in the diagram)" if policy is not None else \
-        refusals[0] if refusals else ""
+        _reasons(refusals)
     io.err.write(f"{PROG}: landscape: first-order estimate by {result.first_order}{f': {why}' if why else ''}\n")
     io.out.write(f"{out}\n{table}\n")
     return EXIT_OK
+
+
+def _reasons(refusals: list[str], shown: int = 3) -> str:
+    unique = list(dict.fromkeys(refusals))
+    more = f"; and {len(unique) - shown} more" if len(unique) > shown else ""
+    return "; ".join(unique[:shown]) + more

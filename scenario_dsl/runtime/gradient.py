@@ -15,9 +15,15 @@ back to differences of whole episodes:
 - the diagram has a system without AutoDiffXd (a Python `LeafSystem`: NumPy expressions, images)
   or a plant whose contact solver has none;
 - the param changes what the context does not hold: geometry (a shape's size, contact stiffness,
-  friction, which SceneGraph keeps as properties), or the diagram's structure;
+  friction, which SceneGraph keeps as properties), the diagram's structure, or constants the
+  compiler builds into systems (a reward's or a condition's numbers, action bounds, gravity,
+  controller gains). Checked, not assumed: the diagram compiled at x, run from the reset context
+  at x + h, must give the return the scenario compiled at x + h gives;
 - the env does something per step that the diagram alone does not (observation or action noise,
   an action delay): the AutoDiffXd episode's return must equal the env's, or it is refused.
+
+The first three hold for every value of the param (`NotDifferentiable.everywhere`); a replay that
+fails or differs at one value may be particular to it.
 """
 
 from __future__ import annotations
@@ -32,7 +38,12 @@ from scenario_dsl.runtime.env import EpisodeClock, ScenarioEnv
 
 
 class NotDifferentiable(Exception):
-    """The episode cannot be differentiated in AutoDiffXd; the message says why."""
+    """The episode cannot be differentiated in AutoDiffXd; the message says why. `everywhere`:
+    the reason is the scenario's, not this value's (do not try other values)."""
+
+    def __init__(self, reason: str, *, everywhere: bool = True) -> None:
+        super().__init__(reason)
+        self.everywhere = everywhere
 
 
 def return_and_slope(path: str | Path, param: str, value: float, *, seed: int,
@@ -41,28 +52,44 @@ def return_and_slope(path: str | Path, param: str, value: float, *, seed: int,
     it), and f'(value) through AutoDiffXd. `h` is the step of the start's difference (default
     1e-6 of the value, at least 1e-6). Raises `NotDifferentiable`."""
     step = h if h is not None else 1e-6 * max(1.0, abs(value))
-    env = _reset(path, param, value, seed, params)
+    envs: list[ScenarioEnv] = []
     try:
+        env = _reset(path, param, value, seed, params, envs)
         if env._noisy or env._delayed is not None:  # drawn in Python at each step, not in the diagram
             raise NotDifferentiable("the env draws noise or delays actions at each step, outside the diagram")
         start = env.simulator.get_context().Clone()
-        nudged = _reset(path, param, value + step, seed, params)
-        try:
-            direction = _direction(env, nudged, step)
-        finally:
-            nudged.close()
+        nudged = _reset(path, param, value + step, seed, params, envs)
+        nudged_start = nudged.simulator.get_context().Clone()
+        direction = _direction(env, nudged, start, nudged_start, step)
         steps, total = _episode(env)
-        slope, replayed = _autodiff_episode(env, start, direction, steps)
+        nudged_steps, nudged_total = _episode(nudged)
+        diagram = _autodiff(env)
+        slope, replayed = _replay(env, diagram, start, steps, direction)
+        if not _same(replayed, total):
+            raise NotDifferentiable(f"the AutoDiffXd episode returned {replayed:.12g} and the env's {total:.12g}: "
+                                    "the env does something at each step that the diagram alone does not",
+                                    everywhere=False)
+        _, crossed = _replay(env, env.compiled.diagram, nudged_start, nudged_steps, None)
+        if not _same(crossed, nudged_total, 1e-12):
+            raise NotDifferentiable("the param reaches the diagram beyond its state and numeric parameters "
+                                    "(a reward's or a condition's numbers, action bounds, gravity, gains): from the "
+                                    f"start at {param} + h the diagram at {param} returns {crossed:.12g}, the one at "
+                                    f"{param} + h {nudged_total:.12g}")
     finally:
-        env.close()
-    if not abs(replayed - total) <= 1e-9 * max(1.0, abs(total)):
-        raise NotDifferentiable(f"the AutoDiffXd episode returned {replayed:.12g} and the env's {total:.12g}: the env "
-                                "does something at each step that the diagram alone does not")
+        for made in envs:
+            made.close()
     return total, slope
 
 
-def _reset(path: str | Path, param: str, value: float, seed: int, params: dict[str, Any] | None) -> ScenarioEnv:
+def _same(a: float, b: float, tolerance: float = 1e-9) -> bool:
+    return abs(a - b) <= tolerance * max(1.0, abs(b))
+
+
+def _reset(path: str | Path, param: str, value: float, seed: int, params: dict[str, Any] | None,
+           made: list[ScenarioEnv]) -> ScenarioEnv:
+    """The env at `value`, reset with `seed`; appended to `made` (closed by the caller) first."""
     env = ScenarioEnv(load(path, params={**(params or {}), param: value}), seed=seed)
+    made.append(env)
     env.reset(seed=seed)
     return env
 
@@ -89,10 +116,10 @@ def _context_parts(context: Any) -> list[np.ndarray]:
     return parts
 
 
-def _direction(env: ScenarioEnv, nudged: ScenarioEnv, step: float) -> list[np.ndarray]:
+def _direction(env: ScenarioEnv, nudged: ScenarioEnv, start: Any, nudged_start: Any, step: float) -> list[np.ndarray]:
     """d(context)/d(param), from the reset contexts at x and x + step; `NotDifferentiable` where
     the param changes the structure or the geometry."""
-    here, there = _context_parts(env.simulator.get_context()), _context_parts(nudged.simulator.get_context())
+    here, there = _context_parts(start), _context_parts(nudged_start)
     if [p.shape for p in here] != [p.shape for p in there]:
         raise NotDifferentiable("the param changes the diagram's structure (its state or parameters)")
     if _geometry(env) != _geometry(nudged):
@@ -128,43 +155,49 @@ def _property(properties: Any, group: str, name: str) -> str:
     return repr(value)
 
 
-def _autodiff_episode(env: ScenarioEnv, start: Any, direction: list[np.ndarray], steps: int) -> tuple[float, float]:
-    """The episode replayed in AutoDiffXd from the reset context `start`, seeded along
-    `direction`: (d return / d param, the return's value)."""
+def _autodiff(env: ScenarioEnv) -> Any:
+    try:
+        return env.compiled.diagram.ToAutoDiffXd()
+    except RuntimeError as exc:
+        raise NotDifferentiable(f"the diagram does not convert to AutoDiffXd ({_first_line(exc)})") from None
+
+
+def _replay(env: ScenarioEnv, diagram: Any, start: Any, steps: int, direction: list[np.ndarray] | None,
+            ) -> tuple[float, float]:
+    """`steps` env steps of `diagram` (env's, or its AutoDiffXd copy when `direction` is given)
+    from the reset context `start`, acted by the neutral action: (d return / d param along
+    `direction`, or 0 without one; the return)."""
     from pydrake import autodiffutils
-    from pydrake.systems.analysis import Simulator_
+    from pydrake.systems.analysis import Simulator, Simulator_
 
     # pydrake's stubs type these narrower than they take and give (arrays of AutoDiffXd).
     AutoDiffXd: Any = autodiffutils.AutoDiffXd
     InitializeAutoDiff: Any = autodiffutils.InitializeAutoDiff
-
     compiled = env.compiled
-    try:
-        diagram = compiled.diagram.ToAutoDiffXd()
-    except RuntimeError as exc:
-        raise NotDifferentiable(f"the diagram does not convert to AutoDiffXd ({_first_line(exc)})") from None
-    context = diagram.CreateDefaultContext()
+    neutral = np.ravel(compiled.to_agent(compiled.neutral_action())).astype(float)
+    context: Any = diagram.CreateDefaultContext()
     context.SetTimeStateAndParametersFrom(start)  # abstract values too; the numbers are seeded below
-    values = _context_parts(start)
+    total: Any = 0.0
+    if direction is not None:
+        values = _context_parts(start)
 
-    def seeded(i: int) -> np.ndarray:
-        return InitializeAutoDiff(values[i].reshape(-1, 1), direction[i].reshape(-1, 1)).ravel()
+        def seeded(i: int) -> np.ndarray:
+            return InitializeAutoDiff(values[i].reshape(-1, 1), direction[i].reshape(-1, 1)).ravel()
 
-    groups = start.num_discrete_state_groups()
-    if len(values[0]):
-        context.get_mutable_continuous_state_vector().SetFromVector(seeded(0))
-    for i in range(groups):
-        context.SetDiscreteState(i, seeded(1 + i))
-    for i in range(start.num_numeric_parameter_groups()):
-        context.get_mutable_numeric_parameter(i).SetFromVector(seeded(1 + groups + i))
-    neutral = np.ravel(compiled.to_agent(compiled.neutral_action()))
-    diagram.GetInputPort(compiled.action_port).FixValue(
-        context, np.array([AutoDiffXd(float(a), np.zeros(1)) for a in neutral]))
+        groups = start.num_discrete_state_groups()
+        if len(values[0]):
+            context.get_mutable_continuous_state_vector().SetFromVector(seeded(0))
+        for i in range(groups):
+            context.SetDiscreteState(i, seeded(1 + i))
+        for i in range(start.num_numeric_parameter_groups()):
+            context.get_mutable_numeric_parameter(i).SetFromVector(seeded(1 + groups + i))
+        neutral = np.array([AutoDiffXd(float(a), np.zeros(1)) for a in neutral])
+        total = AutoDiffXd(0.0, np.zeros(1))
+    diagram.GetInputPort(compiled.action_port).FixValue(context, neutral)
     reward_port: Any = diagram.GetOutputPort(compiled.reward_port)
     at_start = compiled.scenario.episode.reward_at == "step_start"
     clock = EpisodeClock(compiled.scenario)
-    simulator = Simulator_[AutoDiffXd](diagram, context)
-    total = AutoDiffXd(0.0, np.zeros(1))
+    simulator: Any = Simulator_[AutoDiffXd](diagram, context) if direction is not None else Simulator(diagram, context)
     try:
         simulator.Initialize()
         for k in range(1, steps + 1):
@@ -174,7 +207,10 @@ def _autodiff_episode(env: ScenarioEnv, start: Any, direction: list[np.ndarray],
             if not at_start:
                 total = total + reward_port.Eval(context)[0]
     except RuntimeError as exc:
-        raise NotDifferentiable(f"Drake cannot simulate this diagram in AutoDiffXd ({_first_line(exc)})") from None
+        raise NotDifferentiable(f"Drake cannot replay this episode{' in AutoDiffXd' if direction is not None else ''} "
+                                f"({_first_line(exc)})", everywhere=False) from None
+    if direction is None:
+        return 0.0, float(total)
     derivatives = total.derivatives()
     return (float(derivatives[0]) if len(derivatives) else 0.0), float(total.value())
 

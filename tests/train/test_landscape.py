@@ -132,3 +132,37 @@ def test_the_command_says_how_it_took_the_first_order_estimate(tmp_path: Path,
         assert ("by AutoDiffXd" in err) == (path is smooth)
     assert "by central differences: the diagram does not convert to AutoDiffXd" in err
     assert slopes["smooth"] == pytest.approx(slopes["gathered"], rel=1e-4)  # the same derivative, two ways
+
+
+@pytest.mark.parametrize(("where", "old", "new"), [
+    ("the reward", "reward {{ {reward} as pay }}", "reward {{ -((x.q / 1 m) - p)^2 as pay }}"),
+    ("the action bounds", "in [-1, 1] N", "in [p - 1, p + 1] N"),
+    ("gravity", "gravity = [0, 0, 0]", "gravity = [p * 1 m/s^2, 0, 0]"),
+])
+def test_a_param_compiled_into_a_system_is_refused_not_differentiated_to_0(tmp_path: Path, where: str, old: str,
+                                                                          new: str) -> None:
+    """The compiler builds these into systems, not the context: a replay at x would not see x
+    move, and the slope would read 0 where the return has one."""
+    text = BLOCK.replace(old, new).replace("param start = 0 m", "param start = 0 m\nparam p = 0.5")
+    path = tmp_path / "p.scn"
+    path.write_text(text.format(reward="-(x.q / 1 m)^2"))
+    with pytest.raises(NotDifferentiable, match="beyond its state and numeric parameters") as refused:
+        return_and_slope(path, "p", 0.5, seed=0)
+    assert refused.value.everywhere, where
+
+
+def test_reward_at_step_start_and_an_early_end_are_replayed(tmp_path: Path) -> None:
+    path = tmp_path / "start.scn"
+    path.write_text(BLOCK.format(reward="-(x.q / 1 m)^2").replace(
+        "time_limit = 1 s }", 'time_limit = 1 s; reward_at = step_start; terminate when x.q > 0.2 m "far" }'))
+    value, slope = return_and_slope(path, "start", 0.3, seed=0)  # ends after its first step
+    assert value == pytest.approx(-0.09, abs=1e-9) and slope == pytest.approx(-0.6, abs=1e-6)
+    value, slope = return_and_slope(path, "start", 0.1, seed=0)  # all 10 steps
+    assert value == pytest.approx(-0.1, abs=1e-9) and slope == pytest.approx(-2.0, abs=1e-6)
+
+
+def test_per_step_noise_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "noisy.scn"
+    path.write_text(BLOCK.format(reward="-(x.q / 1 m)^2") + "randomize per step { obs.noise ~ normal(0, 0.01) }\n")
+    with pytest.raises(NotDifferentiable, match="noise"):
+        return_and_slope(path, "start", 0.3, seed=0)
