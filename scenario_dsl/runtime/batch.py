@@ -241,6 +241,7 @@ class WorldBatch:
             for running in np.flatnonzero(~(terminated | truncated)):
                 truncated[running] = True
                 infos[running]["truncation_reason"] = "rebuild"
+                infos[running].pop("schedule", None)  # cut short, not failed: ADR and curricula do not score it
         ended = np.flatnonzero(terminated | truncated)
         finals = {int(i): observations[i].copy() for i in ended}
         if rebuild:

@@ -190,6 +190,7 @@ class RayVecEnv(VecEnv):
         self.losses = [0] * n_workers  # per worker: how many actors it has lost
         self.places: list[dict[str, Any]] = [{} for _ in range(n_workers)]
         self.actors: list[Any] = []
+        self.schedule: dict[str, Any] | None = None  # the learner's last `set_schedule`, for replacements
         try:
             for k in range(n_workers):
                 self.actors.append(self._spawn(k, None if seed is None else seed + k * worlds))
@@ -245,6 +246,8 @@ class RayVecEnv(VecEnv):
             seed = int(np.random.SeedSequence([self.base_seed, k, self.losses[k]]).generate_state(1)[0] % 2**31)
         self.actors[k] = self._spawn(k, seed)
         try:
+            if self.schedule is not None:  # the ADR ranges and stage the others draw from, before its first reset
+                self._get(self.actors[k].call.remote("env_method", ("set_schedule", self.schedule), {}))
             fresh = self._get(self.actors[k].reset.remote([None] * self.worlds))
         except LOST_ERRORS as again:  # the new one died too: replace it in turn (bounded by MAX_LOSSES)
             return self._replace(k, again)
@@ -346,6 +349,8 @@ class RayVecEnv(VecEnv):
 
     def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None,
                    **method_kwargs: Any) -> list[Any]:
+        if method_name == "set_schedule" and indices is None and method_args:
+            self.schedule = method_args[0]
         return self._call("env_method", indices, method_name, *method_args, **method_kwargs)
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:

@@ -74,6 +74,7 @@ class Schedule:
     boundary_probability: float = 0.0
     pin: tuple[str, str] | None = None  # this episode's (parameter, "low" | "high")
     stages: list[m.Stage] = field(default_factory=list)
+    episode: dict[str, Any] = field(default_factory=dict)  # the running episode's `tag()`, fixed at its reset
 
     @classmethod
     def of(cls, scenario: m.Scenario) -> Schedule | None:
@@ -99,11 +100,14 @@ class Schedule:
         """Pin one parameter at a boundary for the coming episode, with the boundary probability.
         Draws from `rng` only when something is adaptive, so other scenarios' draws are unchanged."""
         self.pin = None
-        if not self.ranges or self.boundary_probability <= 0:
-            return
-        u, which, side = rng.random(), rng.integers(len(self.ranges)), rng.integers(2)
-        if u < self.boundary_probability:
-            self.pin = (list(self.ranges)[int(which)], SIDES[int(side)])
+        if self.ranges and self.boundary_probability > 0:
+            u, which, side = rng.random(), rng.integers(len(self.ranges)), rng.integers(2)
+            if u < self.boundary_probability:
+                self.pin = (list(self.ranges)[int(which)], SIDES[int(side)])
+        # What the episode is drawn under, kept until the next reset: a snapshot that arrives
+        # while it runs (vector envs reset before the learner has scored the last step) must not
+        # relabel it, or the learner would score it against a boundary or stage it never saw.
+        self.episode = self._now()
 
     def draw(self, key: str, rng: np.random.Generator, shape: tuple[int, int]) -> Array:
         """`shape` draws of adaptive parameter `key`: its pinned boundary, else uniform on its range."""
@@ -113,8 +117,17 @@ class Schedule:
         return low + (high - low) * rng.random(shape)
 
     def tag(self) -> dict[str, Any]:
-        """What the learner needs of the episode when it ends (`info["schedule"]`)."""
-        return {"boundary": None if self.pin is None else f"{self.pin[0]}:{self.pin[1]}", "stage": self.stage}
+        """What the learner needs of the episode when it ends (`info["schedule"]`): the boundary it
+        pinned and that boundary's value, and the stage, as they were at its reset."""
+        return dict(self.episode) if self.episode else self._now()
+
+    def _now(self) -> dict[str, Any]:
+        tag: dict[str, Any] = {"boundary": None, "stage": self.stage}
+        if self.pin is not None:
+            key, side = self.pin
+            tag["boundary"] = f"{key}:{side}"
+            tag["value"] = self.ranges[key][SIDES.index(side)]
+        return tag
 
 
 def _holds(criterion: m.Criterion, value: float) -> bool:
@@ -150,7 +163,7 @@ class ScheduleKeeper:
         self.episodes += 1
         changed = False
         boundary = tag.get("boundary")
-        if boundary is not None and boundary in self.buffers:
+        if boundary is not None and boundary in self.buffers and self._current(boundary, tag):
             measure = episode_return if self.settings.measure == "return" else float(bool(success))
             buffer = self.buffers[boundary]
             buffer.append(measure)
@@ -162,6 +175,14 @@ class ScheduleKeeper:
             changed = self._maybe_advance() or changed
         return changed
 
+    def _current(self, boundary: str, tag: Mapping[str, Any]) -> bool:
+        """Whether the episode pinned the boundary where it is now: one drawn before the boundary
+        moved measured another value, and is not scored (OpenAI's buffers start empty after a move)."""
+        if "value" not in tag:
+            return True
+        key, _, side = boundary.rpartition(":")
+        return float(tag["value"]) == self.ranges[key][SIDES.index(side)]
+
     def _decide(self, boundary: str, mean: float) -> bool:
         key, _, side = boundary.rpartition(":")
         p, current = self.parameters[key], self.ranges[key]
@@ -170,13 +191,17 @@ class ScheduleKeeper:
         outward = -1.0 if side == "low" else 1.0
         self.updates += 1
         if mean >= high_t:  # widen, not past the hard bound
+            limit = p.bounds[i]
             moved = current[i] + outward * p.step
-            moved = max(moved, p.bounds[0]) if side == "low" else min(moved, p.bounds[1])
+            moved = max(moved, limit) if side == "low" else min(moved, limit)
         elif mean <= low_t:  # narrow, not inside the starting range
+            limit = p.start[i]
             moved = current[i] - outward * p.step
-            moved = min(moved, p.start[0]) if side == "low" else max(moved, p.start[1])
+            moved = min(moved, limit) if side == "low" else max(moved, limit)
         else:
             return False
+        if abs(moved - limit) <= 1e-9 * p.step:  # 0.5 + 0.1 + 0.1 + 0.1 is 0.7999999999999999: at 0.8
+            moved = limit
         if moved == current[i]:
             return False
         current[i] = moved

@@ -59,9 +59,12 @@ class ScheduleCallback(BaseCallback):
         self._record()
         self.logger.dump(self.num_timesteps)  # a row at the start: the ranges and stage training starts from
 
-    def broadcast(self) -> None:
+    def broadcast(self, env: Any | None = None) -> None:
+        """Send the keeper's snapshot to every worker of `env` (default: the training env) and to
+        the evaluation env. `train` calls it before `learn` too, whose first reset would otherwise
+        draw a resumed run's first episodes from the starting ranges."""
         snapshot = self.keeper.snapshot()
-        self.training_env.env_method("set_schedule", snapshot)
+        (env if env is not None else self.training_env).env_method("set_schedule", snapshot)
         if self.eval_env is not None and hasattr(self.eval_env, "set_schedule"):
             self.eval_env.set_schedule(snapshot)
 

@@ -386,7 +386,9 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
     # schedule moves first: the evaluation and the checkpoint see the step's decisions.
     callbacks = [episodes, evaluate, checkpoint, display]
     if keeper is not None:
-        callbacks.insert(0, ScheduleCallback(keeper, eval_env, display.message))
+        schedule = ScheduleCallback(keeper, eval_env, display.message)
+        schedule.broadcast(model.get_env())  # before learn's first reset: --resume draws from the restored state
+        callbacks.insert(0, schedule)
     remaining = max(config.n_timesteps - model.num_timesteps, 0)
     try:
         if remaining > 0:

@@ -332,3 +332,54 @@ def test_scn_sample_draws_a_later_stage_and_the_widest_ranges(tmp_path: Path,
     assert np.ptp(first["block.mass"]) == 0 and widest["block.mass"].min() < 0.6 and widest["block.mass"].max() > 1.9
     code, _, err = run_cli(capsys, "sample", str(path), "--stage", "farther")
     assert code == 2 and "stages: near, middle, far" in err
+
+
+def test_steps_that_do_not_add_up_exactly_still_reach_the_bound_in_the_predicted_updates() -> None:
+    """0.5 + 0.1 + 0.1 + 0.1 is 0.7999999999999999 in floating point: the end snaps to 0.8, not
+    a fourth decision; likewise back to the nominal."""
+    scenario = loads(scenario_text("""\
+randomize {
+    block.mass *~ adaptive(0.5, 0.5, 0, 0.8, 0.1)
+    let offset ~ adaptive(0, 0, 0, 1, 0.1) m
+    x.q ~ offset
+}
+adaptive { thresholds = [0.2, 0.8]; buffer = 1; boundary_probability = 1 }
+"""))
+    keeper = ScheduleKeeper(scenario)
+    parameters = {p.key: p for p in adaptive_parameters(scenario)}
+    assert predicted_updates(parameters["block.mass"]) == {"low": 5, "high": 3}
+    assert predicted_updates(parameters["offset"]) == {"low": 0, "high": 10}
+    for key, p in parameters.items():
+        for side, bound in (("low", p.bounds[0]), ("high", p.bounds[1])):
+            moves = 0
+            while keeper.record({"boundary": f"{key}:{side}", "stage": 0}, True, 0.0, 20):
+                moves += 1
+            assert moves == predicted_updates(p)[side] and keeper.ranges[key][side == "high"] == bound
+            while keeper.record({"boundary": f"{key}:{side}", "stage": 0}, False, 0.0, 20):
+                moves -= 1
+            assert moves == 0 and keeper.ranges[key][side == "high"] == p.start[side == "high"]
+
+
+def test_an_episode_keeps_the_boundary_and_stage_it_was_drawn_under() -> None:
+    """Vector envs start the next episode before the learner has scored the last step, so a new
+    snapshot can arrive mid-episode: the episode's tag is the one of its reset, and the learner
+    does not score an episode pinned where a boundary was before it moved."""
+    scenario = loads(scenario_text(BOTH))
+    keeper, schedule = ScheduleKeeper(scenario), Schedule.of(scenario)
+    assert schedule is not None
+    rng = np.random.default_rng(0)
+    while True:
+        schedule.choose_pin(rng)
+        if schedule.pin == ("block.mass", "high"):
+            break
+    drawn_under = schedule.tag()
+    assert drawn_under == {"boundary": "block.mass:high", "stage": 0, "value": 1.0}
+    keeper.ranges["block.mass"] = [1.0, 1.25]  # the boundary moved while the episode ran
+    keeper.stage = 1
+    schedule.update(keeper.snapshot())
+    assert schedule.tag() == drawn_under  # still the reset's
+    buffered = list(keeper.buffers["block.mass:high"])
+    keeper.record(schedule.tag(), True, 0.0, 20)
+    assert keeper.buffers["block.mass:high"] == buffered and keeper.window == []  # neither scored
+    schedule.choose_pin(rng)  # the next episode is drawn under the new state
+    assert schedule.tag()["stage"] == 1

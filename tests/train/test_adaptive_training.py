@@ -108,10 +108,11 @@ def test_curriculum_stages_reach_the_workers() -> None:
         _, _, dones, infos = venv.step(np.zeros((1, 1)))
         if score(keeper, infos, dones):
             venv.env_method("set_schedule", keeper.snapshot())
-        if dones[0]:
-            speeds.append((infos[0]["schedule"]["stage"], venv.envs[0].unwrapped.compiled.plant.GetVelocities(
-                venv.envs[0].unwrapped.compiled.plant.GetMyContextFromRoot(
-                    venv.envs[0].unwrapped.simulator.get_context()))[0]))
+        if dones[0]:  # the episode just started (auto-reset): the stage it was drawn in, its speed
+            env = venv.envs[0].unwrapped
+            plant = env.compiled.plant
+            speeds.append((env.schedule.tag()["stage"],
+                           plant.GetVelocities(plant.GetMyContextFromRoot(env.simulator.get_context()))[0]))
     assert keeper.stage_changes == [[6, 1]] or keeper.stage_changes == [(6, 1)]
     assert {stage for stage, _ in speeds} == {0, 1}
     assert all(abs(v) < 1e-9 for stage, v in speeds if stage == 0)  # drawn with kick 0
@@ -147,3 +148,25 @@ def test_scn_train_logs_the_ranges_and_resume_restores_them(tmp_path: Path,
     resumed_rows = progress_ranges(run)[len(rows):]
     assert resumed_rows and all(float(r["adaptive/block.mass_high"]) >= saved["ranges"]["block.mass"][1]
                                 for r in resumed_rows)
+
+
+def test_restored_ranges_reach_the_workers_before_their_first_reset() -> None:
+    """`scn train --resume` sends the keeper's restored state before SB3's first reset
+    (`ScheduleCallback.broadcast(model.get_env())`): the first episodes are drawn from it."""
+    from scenario_dsl.train.adaptive import ScheduleCallback
+
+    scenario = loads(slide(10))
+    keeper = ScheduleKeeper(scenario)
+    keeper.restore({"ranges": {"block.mass": [0.5, 2.0], "x.q": [-0.1, 0.1]}, "episodes": 40})
+    venv = VecMonitor(DummyVecEnv([lambda i=i: ScenarioEnv(scenario, seed=i) for i in range(4)]))
+    try:
+        ScheduleCallback(keeper, None, print).broadcast(venv)
+        venv.reset()
+        masses = [float(info["randomization"]["block.mass"]) for info in venv.venv.reset_infos]
+        tags = [env.unwrapped.schedule.tag() for env in venv.envs]
+    finally:
+        venv.close()
+    assert all(0.5 <= mass <= 2.0 for mass in masses) and any(mass != 1.0 for mass in masses)
+    for tag in tags:  # each pinned boundary at its restored value, not the nominal
+        key, _, side = tag["boundary"].rpartition(":")
+        assert tag["value"] == keeper.ranges[key][side == "high"]

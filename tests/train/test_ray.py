@@ -248,3 +248,28 @@ def test_adr_keeps_one_state_for_the_ray_workers(cluster: str, tmp_path: Path) -
                       for r in _rows(run / "progress.csv") if r.get("adaptive/block.mass_high")]
     assert logs["ray"] == logs["processes"]
     assert float(logs["ray"][-1][1]) == 0.5 and float(logs["ray"][-1][2]) == 2.0  # widened to the bounds
+
+
+def test_a_replaced_worker_draws_from_the_learners_schedule() -> None:
+    """A worker lost mid-run is replaced by a new actor, which gets the learner's last ADR
+    snapshot before its first reset (not the starting ranges until the next change)."""
+    import numpy as np
+    import ray
+
+    from scenario_dsl import loads
+    from scenario_dsl.runtime.ray_env import RayVecEnv, connect, disconnect
+
+    connect(None, num_cpus=2)
+    try:
+        venv = RayVecEnv(loads(ALWAYS_SUCCEEDS), 2, seed=1, cpus_per_worker=0.5)
+        try:
+            venv.reset()
+            venv.env_method("set_schedule", {"ranges": {"block.mass": [0.75, 1.5]}, "stage": 0})
+            ray.kill(venv.actors[0])
+            venv.step(np.zeros((2, 1)))
+            assert len(venv.lost) == 1  # worker 0 was replaced
+            assert [s.ranges["block.mass"] for s in venv.get_attr("schedule")] == [(0.75, 1.5)] * 2
+        finally:
+            venv.close()
+    finally:
+        disconnect()
