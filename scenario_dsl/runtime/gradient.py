@@ -64,12 +64,14 @@ def return_and_slope(path: str | Path, param: str, value: float, *, seed: int,
         steps, total = _episode(env)
         nudged_steps, nudged_total = _episode(nudged)
         diagram = _autodiff(env)
-        slope, replayed = _replay(env, diagram, start, steps, direction)
+        slope, replayed = _replay(env, diagram, start, _context_parts(start), steps, direction)
         if not _same(replayed, total):
             raise NotDifferentiable(f"the AutoDiffXd episode returned {replayed:.12g} and the env's {total:.12g}: "
                                     "the env does something at each step that the diagram alone does not",
                                     everywhere=False)
-        _, crossed = _replay(env, env.compiled.diagram, nudged_start, nudged_steps, None)
+        # The numbers of the start at x + h in the diagram at x (its own abstract values: SceneGraph's
+        # geometry ids belong to its own SceneGraph).
+        _, crossed = _replay(env, env.compiled.diagram, start, _context_parts(nudged_start), nudged_steps, None)
         if not _same(crossed, nudged_total, 1e-12):
             raise NotDifferentiable("the param reaches the diagram beyond its state and numeric parameters "
                                     "(a reward's or a condition's numbers, action bounds, gravity, gains): from the "
@@ -162,11 +164,12 @@ def _autodiff(env: ScenarioEnv) -> Any:
         raise NotDifferentiable(f"the diagram does not convert to AutoDiffXd ({_first_line(exc)})") from None
 
 
-def _replay(env: ScenarioEnv, diagram: Any, start: Any, steps: int, direction: list[np.ndarray] | None,
-            ) -> tuple[float, float]:
+def _replay(env: ScenarioEnv, diagram: Any, start: Any, values: list[np.ndarray], steps: int,
+            direction: list[np.ndarray] | None) -> tuple[float, float]:
     """`steps` env steps of `diagram` (env's, or its AutoDiffXd copy when `direction` is given)
-    from the reset context `start`, acted by the neutral action: (d return / d param along
-    `direction`, or 0 without one; the return)."""
+    from env's reset context `start` with its numbers replaced by `values` (`_context_parts`),
+    acted by the neutral action: (d return / d param along `direction`, or 0 without one; the
+    return)."""
     from pydrake import autodiffutils
     from pydrake.systems.analysis import Simulator, Simulator_
 
@@ -176,21 +179,22 @@ def _replay(env: ScenarioEnv, diagram: Any, start: Any, steps: int, direction: l
     compiled = env.compiled
     neutral = np.ravel(compiled.to_agent(compiled.neutral_action())).astype(float)
     context: Any = diagram.CreateDefaultContext()
-    context.SetTimeStateAndParametersFrom(start)  # abstract values too; the numbers are seeded below
+    context.SetTimeStateAndParametersFrom(start)  # abstract values too; the numbers are set below
     total: Any = 0.0
+
+    def number(i: int) -> np.ndarray:
+        if direction is None:
+            return values[i]
+        return InitializeAutoDiff(values[i].reshape(-1, 1), direction[i].reshape(-1, 1)).ravel()
+
+    groups = start.num_discrete_state_groups()
+    if len(values[0]):
+        context.get_mutable_continuous_state_vector().SetFromVector(number(0))
+    for i in range(groups):
+        context.SetDiscreteState(i, number(1 + i))
+    for i in range(start.num_numeric_parameter_groups()):
+        context.get_mutable_numeric_parameter(i).SetFromVector(number(1 + groups + i))
     if direction is not None:
-        values = _context_parts(start)
-
-        def seeded(i: int) -> np.ndarray:
-            return InitializeAutoDiff(values[i].reshape(-1, 1), direction[i].reshape(-1, 1)).ravel()
-
-        groups = start.num_discrete_state_groups()
-        if len(values[0]):
-            context.get_mutable_continuous_state_vector().SetFromVector(seeded(0))
-        for i in range(groups):
-            context.SetDiscreteState(i, seeded(1 + i))
-        for i in range(start.num_numeric_parameter_groups()):
-            context.get_mutable_numeric_parameter(i).SetFromVector(seeded(1 + groups + i))
         neutral = np.array([AutoDiffXd(float(a), np.zeros(1)) for a in neutral])
         total = AutoDiffXd(0.0, np.zeros(1))
     diagram.GetInputPort(compiled.action_port).FixValue(context, neutral)

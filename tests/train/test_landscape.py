@@ -166,3 +166,11 @@ def test_per_step_noise_is_refused(tmp_path: Path) -> None:
     path.write_text(BLOCK.format(reward="-(x.q / 1 m)^2") + "randomize per step { obs.noise ~ normal(0, 0.01) }\n")
     with pytest.raises(NotDifferentiable, match="noise"):
         return_and_slope(path, "start", 0.3, seed=0)
+
+
+def test_a_contact_scenario_is_differentiated_through_its_contact() -> None:
+    """The ball drop (bodies in contact: SceneGraph state in the context, which the replay of the
+    start at x + h must not take from the other diagram): AutoDiffXd, and the staircase's flat 0."""
+    drop = Path(__file__).resolve().parents[2] / "scenarios" / "landscape_drop.scn"
+    assert return_and_slope(drop, "height", 0.5, seed=0) == (15.0, 0.0)
+    assert return_and_slope(drop, "height", 0.112573, seed=0) == (18.0, 0.0)
