@@ -142,7 +142,7 @@ def test_box_flipup_structure() -> None:
     assert (draw.target, draw.operation) == ("box_joint.x", "offset")
     assert draw.value == m.Distribution(family="uniform", params={"low": -0.1, "high": 0.1},
                                         where=draw.value.where)  # type: ignore[union-attr]
-    assert [r.name for r in s.reward] == ["upright", "spin", "effort", "finger_speed"]
+    assert [r.name for r in s.reward] == ["upright", "on_side", "spin", "effort", "finger_speed"]
     assert (s.episode.step, s.episode.time_limit) == (pytest.approx(0.1), 10.0)
     assert s.train is not None
     assert (s.train.algo, s.train.n_timesteps, s.train.n_envs, s.train.net_arch) == ("ppo", 3_000_000, 8, [64, 64])

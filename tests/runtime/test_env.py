@@ -314,7 +314,7 @@ def test_a_reset_restores_every_systems_default_context() -> None:
     start = text.index("randomize {")
     text = text[:start] + text[text.index("}", start) + 1:]  # the task without its box-x draw
     text = (SCENARIOS / "box_flipup.scn").read_text().replace('include "box_flipup_task.scn"', text)
-    env = make_env(scenario_dsl.loads(text, str(SCENARIOS / "box_flipup.scn")), seed=0)
+    env = make_env(scenario_dsl.loads(text, str(SCENARIOS / "box_flipup.scn"), base_dir=SCENARIOS), seed=0)
     env.reset(seed=0)
     plant = env.compiled.plant
     plant.GetBodyByName("box").SetMass(env._plant_context, 3.0)
