@@ -1,5 +1,6 @@
 """The flip-up experiment (issue 14, item 4): policies trained (a) at the lecture's physics
-without randomization, (b) at the fast physics without it, (c) at the fast physics with it;
+without randomization, (b) at the fast physics without it, (c) at the fast physics with it,
+(d) as (c), then fine-tuned at the lecture's physics (box_flipup_finetune.scn, from (c)'s run);
 each evaluated on (i) box_flipup.scn, (ii) box_flipup_dr.scn's distribution and (iii) the
 held-out physics of box_flipup_heldout.scn; flip rates with 95% Wilson intervals, per training
 seed and pooled over seeds.
@@ -13,7 +14,7 @@ checkpoint). `--jobs K` runs K steps at once (one core each).
 
 Training uses each file's `train` block (box_flipup_fast.scn's, the recipe: SAC); (a) trains
 box_flipup.scn with the same recipe, for `--lecture-timesteps` (default 60,000, about what an
-hour of the lecture's physics allows on one core).
+hour of the lecture's physics allows on one core). (d) starts when its seed's (c) has finished.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ SCN = [sys.executable, "-m", "scenario_dsl"]
 RECIPE = ["--algo", "sac", "--set", "net_arch=[256,256]", "--set", "learning_rate=1e-3", "--set", "train_freq=4"]
 ROWS = {"a": ("box_flipup.scn", "the lecture's physics, no randomization"),
         "b": ("box_flipup_fast.scn", "fast physics, no randomization"),
-        "c": ("box_flipup_adr.scn", "fast physics, adaptive randomization")}
+        "c": ("box_flipup_adr.scn", "fast physics, adaptive randomization"),
+        "d": ("box_flipup_finetune.scn", "fast physics, adaptive randomization, fine-tuned at the lecture's")}
 # Timesteps per row beyond the scenario's own train block: the lecture's physics as far as the
 # budget goes (`--lecture-timesteps`), ADR to 400,000 (its ranges were still widening there).
 ADR_TIMESTEPS = 400_000
@@ -65,6 +67,11 @@ def train_step(out: Path, row: str, seed: int, lecture_timesteps: int) -> list[s
         return [*SCN, "train", "--resume", str(run), "--no-progress"]
     extra = [*RECIPE, "--timesteps", str(lecture_timesteps)] if row == "a" else \
         ["--timesteps", str(ADR_TIMESTEPS)] if row == "c" else []
+    if row == "d":  # from (c)'s final model, once (c) has finished
+        adr = run_dir(out, "c", seed)
+        if adr is None or json.loads((adr / "run.json").read_text()).get("status") != "finished":
+            return None
+        extra = ["--trained-agent", str(adr)]
     return [*SCN, "train", str(SCENARIOS / ROWS[row][0]), "--seed", str(seed), *extra,
             "--out", str(out / f"{row}-seed{seed}"), "--no-progress"]
 
@@ -79,7 +86,7 @@ def eval_step(out: Path, row: str, seed: int, evaluation: str, episodes: int) ->
     run = run_dir(out, row, seed)
     assert run is not None
     # ADR's "best" model was the best on the ranges of its day: the final one is evaluated
-    model = run / "final" / "model.zip" if row == "c" else run
+    model = run / "final" / "model.zip" if row in ("c", "d") else run
     return [*SCN, "eval", str(model), "--scenario", str(SCENARIOS / SETS[evaluation][0]), "--episodes",
             str(episodes), "--deterministic", "--json"]
 
@@ -134,9 +141,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not options.table_only:
         with ThreadPoolExecutor(options.jobs) as pool:
-            trains = [(c, None) for c in (train_step(out, r, s, options.lecture_timesteps)
-                                          for r in options.rows for s in options.seeds) if c]
-            list(pool.map(lambda job: execute(*job), trains))
+            for wave in ([r for r in options.rows if r != "d"], [r for r in options.rows if r == "d"]):
+                trains = [(c, None) for c in (train_step(out, r, s, options.lecture_timesteps)
+                                              for r in wave for s in options.seeds) if c]
+                list(pool.map(lambda job: execute(*job), trains))
             evals = [(c, eval_path(out, r, s, e)) for r in options.rows for s in options.seeds for e in options.sets
                      if run_dir(out, r, s) is not None and (c := eval_step(out, r, s, e, options.episodes))]
             list(pool.map(lambda job: execute(*job), evals))
