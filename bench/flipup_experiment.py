@@ -67,7 +67,7 @@ def train_step(out: Path, row: str, seed: int, lecture_timesteps: int) -> list[s
         return [*SCN, "train", "--resume", str(run), "--no-progress"]
     extra = [*RECIPE, "--timesteps", str(lecture_timesteps)] if row == "a" else \
         ["--timesteps", str(ADR_TIMESTEPS)] if row == "c" else []
-    if row == "d":  # from (c)'s final model, once (c) has finished
+    if row == "d":  # from (c)'s run (`-i` takes its best model), once (c) has finished
         adr = run_dir(out, "c", seed)
         if adr is None or json.loads((adr / "run.json").read_text()).get("status") != "finished":
             return None
