@@ -1,20 +1,23 @@
 """The flip-up experiment (issue 14, item 4): policies trained (a) at the lecture's physics
 without randomization, (b) at the fast physics without it, (c) at the fast physics with it,
-(d) as (c), then fine-tuned at the lecture's physics (box_flipup_finetune.scn, from (c)'s run);
-each evaluated on (i) box_flipup.scn, (ii) box_flipup_dr.scn's distribution and (iii) the
-held-out physics of box_flipup_heldout.scn; flip rates with 95% Wilson intervals, per training
-seed and pooled over seeds.
+(d) as (c), then fine-tuned at the lecture's physics (box_flipup_finetune.scn, from (c)'s run),
+(e) as (b), fine-tuned alike (from (b)'s run: what the fine-tune alone buys); each evaluated on
+(i) box_flipup.scn, (ii) box_flipup_dr.scn's distribution and (iii) the held-out physics of
+box_flipup_heldout.scn; flip rates with 95% Wilson intervals, per training seed and pooled over
+seeds.
 
 Every step is a `scn` command, printed before it runs; a step whose output exists is skipped, so
 the experiment resumes where it stopped (an unfinished training run resumes from its
 checkpoint). `--jobs K` runs K steps at once (one core each).
 
-    .venv/bin/python -m bench.flipup_experiment [--out runs/flipup] [--rows a b c] [--seeds 0 1 2]
-        [--episodes 200] [--sets i ii iii] [--jobs 2] [--table-only]
+    .venv/bin/python -m bench.flipup_experiment [--out runs/flipup] [--rows a b c d e] [--seeds 0 1 2]
+        [--eval-rows d e] [--episodes 200] [--sets i ii iii] [--jobs 2] [--table-only]
 
-Training uses each file's `train` block (box_flipup_fast.scn's, the recipe: SAC); (a) trains
-box_flipup.scn with the same recipe, for `--lecture-timesteps` (default 60,000, about what an
-hour of the lecture's physics allows on one core). (d) starts when its seed's (c) has finished.
+Training uses each file's `train` block (box_flipup_fast.scn's, the recipe: SAC, 200,000 steps,
+which box_flipup_adr.scn includes); (a) trains box_flipup.scn with the same recipe, for
+`--lecture-timesteps` (default 60,000, about what an hour of the lecture's physics allows on one
+core). (d) and (e) start when their seed's (c) and (b) have finished. `--eval-rows` evaluates
+only some of the rows trained (default: all).
 """
 
 from __future__ import annotations
@@ -31,16 +34,20 @@ from bench.common import ROOT, SCENARIOS
 
 SCN = [sys.executable, "-m", "scenario_dsl"]
 RECIPE = ["--algo", "sac", "--set", "net_arch=[256,256]", "--set", "learning_rate=1e-3", "--set", "train_freq=4"]
-ROWS = {"a": ("box_flipup.scn", "the lecture's physics, no randomization"),
-        "b": ("box_flipup_fast.scn", "fast physics, no randomization"),
-        "c": ("box_flipup_adr.scn", "fast physics, adaptive randomization"),
-        "d": ("box_flipup_finetune.scn", "fast physics, adaptive randomization, fine-tuned at the lecture's")}
-# Timesteps per row beyond the scenario's own train block: the lecture's physics as far as the
-# budget goes (`--lecture-timesteps`), ADR to 400,000 (its ranges were still widening there).
-ADR_TIMESTEPS = 400_000
-SETS = {"i": ("box_flipup.scn", "the lecture's physics"),
-        "ii": ("box_flipup_dr.scn", "box_flipup_dr.scn's distribution"),
-        "iii": ("box_flipup_heldout.scn", "held-out physics")}
+ROWS = {
+    "a": ("box_flipup.scn", "the lecture's physics, no randomization"),
+    "b": ("box_flipup_fast.scn", "fast physics, no randomization"),
+    "c": ("box_flipup_adr.scn", "fast physics, adaptive randomization"),
+    "d": ("box_flipup_finetune.scn", "fast physics, adaptive randomization, fine-tuned at the lecture's"),
+    "e": ("box_flipup_finetune.scn", "fast physics, no randomization, fine-tuned at the lecture's"),
+}
+# The fine-tuned rows and the row each starts from (`-i RUN` takes that run's best model).
+FINE_TUNED_FROM = {"d": "c", "e": "b"}
+SETS = {
+    "i": ("box_flipup.scn", "the lecture's physics"),
+    "ii": ("box_flipup_dr.scn", "box_flipup_dr.scn's distribution"),
+    "iii": ("box_flipup_heldout.scn", "held-out physics"),
+}
 
 
 def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -65,15 +72,23 @@ def train_step(out: Path, row: str, seed: int, lecture_timesteps: int) -> list[s
         if json.loads((run / "run.json").read_text()).get("status") == "finished":
             return None
         return [*SCN, "train", "--resume", str(run), "--no-progress"]
-    extra = [*RECIPE, "--timesteps", str(lecture_timesteps)] if row == "a" else \
-        ["--timesteps", str(ADR_TIMESTEPS)] if row == "c" else []
-    if row == "d":  # from (c)'s run (`-i` takes its best model), once (c) has finished
-        adr = run_dir(out, "c", seed)
-        if adr is None or json.loads((adr / "run.json").read_text()).get("status") != "finished":
+    extra = [*RECIPE, "--timesteps", str(lecture_timesteps)] if row == "a" else []
+    if row in FINE_TUNED_FROM:  # once the run it starts from has finished
+        start = run_dir(out, FINE_TUNED_FROM[row], seed)
+        if start is None or json.loads((start / "run.json").read_text()).get("status") != "finished":
             return None
-        extra = ["--trained-agent", str(adr)]
-    return [*SCN, "train", str(SCENARIOS / ROWS[row][0]), "--seed", str(seed), *extra,
-            "--out", str(out / f"{row}-seed{seed}"), "--no-progress"]
+        extra = ["--trained-agent", str(start)]
+    return [
+        *SCN,
+        "train",
+        str(SCENARIOS / ROWS[row][0]),
+        "--seed",
+        str(seed),
+        *extra,
+        "--out",
+        str(out / f"{row}-seed{seed}"),
+        "--no-progress",
+    ]
 
 
 def eval_path(out: Path, row: str, seed: int, evaluation: str) -> Path:
@@ -86,9 +101,18 @@ def eval_step(out: Path, row: str, seed: int, evaluation: str, episodes: int) ->
     run = run_dir(out, row, seed)
     assert run is not None
     # ADR's "best" model was the best on the ranges of its day: the final one is evaluated
-    model = run / "final" / "model.zip" if row in ("c", "d") else run
-    return [*SCN, "eval", str(model), "--scenario", str(SCENARIOS / SETS[evaluation][0]), "--episodes",
-            str(episodes), "--deterministic", "--json"]
+    model = run / "final" / "model.zip" if row in ("c", "d", "e") else run
+    return [
+        *SCN,
+        "eval",
+        str(model),
+        "--scenario",
+        str(SCENARIOS / SETS[evaluation][0]),
+        "--episodes",
+        str(episodes),
+        "--deterministic",
+        "--json",
+    ]
 
 
 def execute(command: list[str], output: Path | None) -> None:
@@ -104,8 +128,7 @@ def execute(command: list[str], output: Path | None) -> None:
 def table(out: Path, rows: list[str], seeds: list[int], sets: list[str]) -> str:
     """Markdown: a row per training setting, a column per evaluation set; pooled flip rate with
     its interval, then each seed's."""
-    lines = ["| trained on | " + " | ".join(f"({e}) {SETS[e][1]}" for e in sets) + " |",
-             "|---|" + "---|" * len(sets)]
+    lines = ["| trained on | " + " | ".join(f"({e}) {SETS[e][1]}" for e in sets) + " |", "|---|" + "---|" * len(sets)]
     for row in rows:
         cells = []
         for evaluation in sets:
@@ -130,6 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "flipup")
     parser.add_argument("--rows", nargs="*", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--eval-rows", nargs="*", choices=list(ROWS))
     parser.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--episodes", type=int, default=200)
@@ -141,14 +165,26 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not options.table_only:
         with ThreadPoolExecutor(options.jobs) as pool:
-            for wave in ([r for r in options.rows if r != "d"], [r for r in options.rows if r == "d"]):
-                trains = [(c, None) for c in (train_step(out, r, s, options.lecture_timesteps)
-                                              for r in wave for s in options.seeds) if c]
+            for wave in (
+                [r for r in options.rows if r not in FINE_TUNED_FROM],
+                [r for r in options.rows if r in FINE_TUNED_FROM],
+            ):
+                trains = [
+                    (c, None)
+                    for c in (train_step(out, r, s, options.lecture_timesteps) for r in wave for s in options.seeds)
+                    if c
+                ]
                 list(pool.map(lambda job: execute(*job), trains))
-            evals = [(c, eval_path(out, r, s, e)) for r in options.rows for s in options.seeds for e in options.sets
-                     if run_dir(out, r, s) is not None and (c := eval_step(out, r, s, e, options.episodes))]
+            evaluated = options.rows if options.eval_rows is None else options.eval_rows
+            evals = [
+                (c, eval_path(out, r, s, e))
+                for r in evaluated
+                for s in options.seeds
+                for e in options.sets
+                if run_dir(out, r, s) is not None and (c := eval_step(out, r, s, e, options.episodes))
+            ]
             list(pool.map(lambda job: execute(*job), evals))
-    print(table(out, options.rows, options.seeds, options.sets))
+    print(table(out, options.rows if options.eval_rows is None else options.eval_rows, options.seeds, options.sets))
 
 
 if __name__ == "__main__":

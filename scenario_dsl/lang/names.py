@@ -250,7 +250,7 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
             diagnostics.add("SCN206", f"`{head}` is a frame, not a value", span,
                             f"read one of its signals: {', '.join(f'{head}.{a}' for a in FRAME_ATTRS)}")
             return None
-        diagnostics.add("SCN201", f"undefined name `{head}`", span, did_you_mean(head, decls.all_names()))
+        diagnostics.add("SCN201", f"undefined name `{head}`", span, undefined_hint(head, decls))
         return None
 
     attr = ref.parts[-1]
@@ -328,7 +328,7 @@ def resolve_signal(decls: Declarations, ref: ast.Ref, diagnostics: Diagnostics) 
     if head in decls.order or head in RESERVED:
         diagnostics.add("SCN204", f"`{owner}` has no attribute `{attr.name}`", attr.span, None)
         return None
-    diagnostics.add("SCN201", f"undefined name `{head}`", ref.parts[0].span, did_you_mean(head, decls.all_names()))
+    diagnostics.add("SCN201", f"undefined name `{head}`", ref.parts[0].span, undefined_hint(head, decls))
     return None
 
 
@@ -338,3 +338,10 @@ def _attrs_of(decls: Declarations, name: str, kind: str) -> list[str]:
     if kind == "bodies":
         return ["position", "rpy", "velocity"]
     return ["q", "v"]
+
+
+def undefined_hint(name: str, decls: Declarations) -> str:
+    """A near name, else where the declaration goes: a file read by `include` may use what its
+    includer declares (`param side_bonus = 5` beside `include "box_flipup_task.scn"`)."""
+    return did_you_mean(name, decls.all_names()) or (
+        f"declare it (`param {name} = ...`, a `let`, a body, a joint...) in this file or in a file that includes it")

@@ -236,6 +236,9 @@ class Checker:
         # is built without pydantic's validation (a float, as `Const(value=...)` would hold);
         # anything else (an unknown unit, an overflow) takes the checked way below.
         value = node.value
+        if value == math.inf:  # a literal past the largest float (`1e999`): float() gives inf, never an error
+            raise self.error("SCN401", f"`{node.text}` is larger than the largest number (about 1.8e308)",
+                             node.span, "write a finite number")
         if node.unit is None:
             return Typed(Const.model_construct(value=value))
         try:

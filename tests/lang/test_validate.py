@@ -332,6 +332,32 @@ def test_override_that_is_not_a_value() -> None:
     assert [d.code for d in signal.diagnostics] == ["SCN307"]
 
 
+def test_a_literal_past_the_largest_float_is_scn401_wherever_it_is_written() -> None:
+    """`float("1e999")` is inf without an error: a parameter, an override and a setting written so
+    are refused at the literal, not only where a check reads the value (a mass, a distribution)."""
+    param = analyze(PUSH_BOX.replace("param goal = ", "param far = 1e999\nparam goal = ", 1))
+    (d,) = errors(param)
+    assert (d.code, d.line, d.column) == ("SCN401", 9, 13)
+    assert d.message == "`1e999` is larger than the largest number (about 1.8e308)"
+    override = analyze(PUSH_BOX, params={"goal": "[1e400, 0] m"})
+    assert [(d.code, d.file, d.column) for d in errors(override)] == [("SCN401", "--param goal", 15)]
+    setting = analyze(BASE + "train { algo = sac; n_timesteps = 1e999 }\n")
+    assert [d.code for d in errors(setting)] == ["SCN401"]
+    assert scenario_dsl.loads(PUSH_BOX.replace("param goal = ", "param tiny = 1e-999\nparam goal = ", 1))
+
+
+def test_an_undefined_name_in_an_included_file_says_where_to_declare_it(tmp_path: Path) -> None:
+    task = BASE.replace("scenario t\n", "").replace("-hinge.q^2 as cost", "bonus * hinge.q as r")
+    (tmp_path / "task.scn").write_text(task, encoding="utf-8")
+    main = tmp_path / "main.scn"
+    main.write_text('scenario main "m"\ninclude "task.scn"\n', encoding="utf-8")
+    (d,) = errors(analyze_file(main))
+    assert (d.code, Path(d.file or "").name) == ("SCN201", "task.scn")
+    assert d.hint is not None and "param bonus = ..." in d.hint and "a file that includes it" in d.hint
+    main.write_text('scenario main "m"\nparam bonus = 2\ninclude "task.scn"\n', encoding="utf-8")
+    assert not errors(analyze_file(main))
+
+
 def test_wrong_length_override_is_reported_once_at_the_parameter() -> None:
     analysis = analyze(PUSH_BOX, params={"goal": "[1, 2, 3] m"})
     assert found(analysis) == [("SCN303", 9, 1)]
