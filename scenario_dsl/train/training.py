@@ -264,7 +264,9 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
     rundir.remove_partial(run)
     found = rundir.checkpoints(run)
     if not found:
-        log(f"{run}: no complete checkpoint; starting the run again from 0 timesteps")
+        trained_agent = meta.get("trained_agent")  # a fine-tune starts again from the weights it started from
+        log(f"{run}: no complete checkpoint; starting the run again from 0 timesteps"
+            + (f", from the weights of {trained_agent}" if trained_agent else ""))
         for name in (rundir.PROGRESS_CSV, rundir.EPISODES_CSV, rundir.EVALUATIONS_CSV):
             (run / name).unlink(missing_ok=True)
         try:
@@ -272,6 +274,13 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
         except BaseException:
             stop_local_ray(config)
             raise
+        if trained_agent:
+            try:
+                warm_start(model, trained_agent, scenario, config)
+            except BaseException:
+                model.get_env().close()
+                stop_local_ray(config)
+                raise
         resumed, before, checkpoint_state = False, 0.0, None
     else:
         ckpt = found[-1]

@@ -4,6 +4,7 @@ policy's weights, e.g. to fine-tune a policy learned at fast physics at slower, 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,29 @@ def test_scn_train_with_a_trained_agent_records_it(trained: Path, tmp_path: Path
     assert code == 0, err
     meta = json.loads((Path(out.strip().splitlines()[-1]) / "run.json").read_text())
     assert meta["trained_agent"] == str(trained)
+
+
+def test_a_fine_tune_killed_before_its_first_checkpoint_resumes_from_the_trained_weights(
+        trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--resume` of a run with no complete checkpoint starts it again: from the `-i` weights it
+    started from, not from a fresh network. A learning rate of 1e-30 keeps the weights where they
+    start, so the resumed run's final weights show where that was."""
+    code, out, err = run_cli(capsys, "train", PENDULUM, "--algo", "ppo", "--timesteps", "64", "-i", str(trained),
+                             "--out", str(tmp_path), *SHORT, "--seed", "5", "--set", "learning_rate=1e-30")
+    assert code == 0, err
+    run = Path(out.strip().splitlines()[-1])
+    shutil.rmtree(run / "checkpoints", ignore_errors=True)  # as if killed before its first checkpoint
+    shutil.rmtree(run / "final")
+    meta = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**meta, "status": "running"}))
+    code, _, err = run_cli(capsys, "train", "--resume", str(run), "--no-progress")
+    assert code == 0, err
+    assert f"from the weights of {trained}" in err
+    from stable_baselines3 import PPO
+
+    source = PPO.load(trained / "final" / "model.zip").policy.state_dict()
+    resumed = PPO.load(run / "final" / "model.zip").policy.state_dict()
+    assert all(torch.allclose(resumed[k], source[k], atol=1e-6) for k in source)
 
 
 def test_another_algorithm_or_other_spaces_are_refused(trained: Path, tmp_path: Path,
