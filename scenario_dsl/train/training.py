@@ -204,14 +204,9 @@ def versions() -> dict[str, str]:
     return found
 
 
-def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: str, command: Sequence[str],
-          log: Log, progress: bool | None = None, run_dir: Path | None = None,
-          trained_agent: str | Path | None = None) -> Path:
-    """Check the settings by building the model, create the run directory (`run_dir`, else a new
-    one under `out`), and train. Returns the run directory. Raises `ConfigError` before creating
-    anything when the algorithm rejects the settings. `trained_agent` (a run directory or model
-    of the same algorithm and network, for a scenario with the same spaces) gives the new model
-    its weights and observation statistics to start from: sim-to-sim fine-tuning."""
+def _new_model(scenario: Scenario, config: TrainConfig, trained_agent: str | Path | None) -> Any:
+    """A model for a run's first timestep: new weights, or the trained agent's; on failure its
+    environments are closed and a Ray cluster it started is stopped."""
     try:
         model = build_model(scenario, config)
     except BaseException:
@@ -224,6 +219,18 @@ def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: s
             model.get_env().close()
             stop_local_ray(config)
             raise
+    return model
+
+
+def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: str, command: Sequence[str],
+          log: Log, progress: bool | None = None, run_dir: Path | None = None,
+          trained_agent: str | Path | None = None) -> Path:
+    """Check the settings by building the model, create the run directory (`run_dir`, else a new
+    one under `out`), and train. Returns the run directory. Raises `ConfigError` before creating
+    anything when the algorithm rejects the settings. `trained_agent` (a run directory or model
+    of the same algorithm and network, for a scenario with the same spaces) gives the new model
+    its weights and observation statistics to start from: sim-to-sim fine-tuning."""
+    model = _new_model(scenario, config, trained_agent)
     try:
         run = rundir.new_run_dir(out, scenario.name, config.seed) if run_dir is None else rundir.make_run_dir(run_dir)
         rundir.write_json(run / rundir.SCENARIO_JSON, compiled_document(scenario))
@@ -269,18 +276,7 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
             + (f", from the weights of {trained_agent}" if trained_agent else ""))
         for name in (rundir.PROGRESS_CSV, rundir.EPISODES_CSV, rundir.EVALUATIONS_CSV):
             (run / name).unlink(missing_ok=True)
-        try:
-            model = build_model(scenario, config)
-        except BaseException:
-            stop_local_ray(config)
-            raise
-        if trained_agent:
-            try:
-                warm_start(model, trained_agent, scenario, config)
-            except BaseException:
-                model.get_env().close()
-                stop_local_ray(config)
-                raise
+        model = _new_model(scenario, config, trained_agent or None)
         resumed, before, checkpoint_state = False, 0.0, None
     else:
         ckpt = found[-1]
