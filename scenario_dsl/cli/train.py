@@ -191,8 +191,10 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
     from scenario_dsl.train import evaluation
     from scenario_dsl.train.export import exported_info
 
-    if args.param and not args.scenario:
-        raise evaluation.PolicyMismatch("--param applies to the scenario of --scenario", "add --scenario FILE")
+    if args.param and not args.scenario:  # a usage error, as argparse reports one
+        io.err.write(f"{PROG} eval: error: --param overrides a param of the --scenario FILE; add --scenario "
+                     "(e.g. the scenario the policy was trained on)\n")
+        return EXIT_USAGE
     import torch
 
     torch.set_num_threads(1)  # as `scn train` by default: a policy's forward pass is faster on one thread here
@@ -211,6 +213,7 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
     summary_ = evaluation.summarize(results)
     if args.format == "json":
         io.out.write(json.dumps({"model": str(loaded.model_path), "scenario": args.scenario or "the run's",
+                                 "params": dict(args.param),
                                  "deterministic": args.deterministic, "seed": args.seed, **summary_.to_json()},
                                 indent=2) + "\n")
     else:
@@ -249,7 +252,7 @@ def export(args: argparse.Namespace, io: Streams) -> int:
     if not out.parent.is_dir():
         raise evaluation.rundir.RunDirError("no such folder for the exported policy", path=str(out.parent))
     size = export_policy(loaded.model, loaded.vec_normalize, config=meta["config"], scenario=loaded.scenario.name,
-                         source=str(loaded.model_path), out=out)
+                         source=str(loaded.model_path), out=out, action_bounds=loaded.action_bounds)
     io.out.write(f"{args.output}\n")
     io.err.write(f"wrote {args.output} ({size / 1024:.0f} KiB) from {loaded.model_path}\n")
     return EXIT_OK

@@ -218,6 +218,12 @@ class Checker:
             return Const(value=value, size=size)
         return Apply(fn=fn, args=args, size=size)
 
+    def _condition(self, operand: Typed, node: ast.Expr, what: str) -> None:
+        """`and`, `or` and `not` take conditions: `x > 1 or 3 m` would hold at every step."""
+        if not operand.boolean:
+            raise self.error("SCN306", f"{what} takes conditions, and this is a number", node.span,
+                             "compare it (`x > 0`); a drawn `bernoulli` is a number too: `flip > 0.5`")
+
     def _same_size(self, a: Typed, b: Typed, span: Span, what: str) -> int | None:
         if a.size is not None and b.size is not None and a.size != b.size:
             raise self.error("SCN303", f"{what} of a {a.size}-vector and a {b.size}-vector", span,
@@ -271,6 +277,7 @@ class Checker:
     def _unary(self, node: ast.Unary, scope: Scope) -> Typed:
         inner = self.lower(node.operand, scope)
         if node.op == "not":
+            self._condition(inner, node.operand, "`not`")
             return Typed(self._apply("not", [inner.ir], inner.size, node.span), inner.size, None, True)
         fn = "neg" if node.op == "-" else "pos"
         return Typed(self._apply(fn, [inner.ir], inner.size, node.span), inner.size, inner.dim)
@@ -279,6 +286,8 @@ class Checker:
         left, right = self.lower(node.left, scope), self.lower(node.right, scope)
         fn = _BINARY_FN[node.op]
         if fn in ("and", "or"):
+            self._condition(left, node.left, f"`{node.op}`")
+            self._condition(right, node.right, f"`{node.op}`")
             size = self._same_size(left, right, node.span, f"`{node.op}`")
             return Typed(self._apply(fn, [left.ir, right.ir], size, node.span), size, None, True)
         if fn == "pow":

@@ -147,6 +147,9 @@ class LoadedPolicy:
     scenario: Any  # model.Scenario; None for an exported policy (`train.export`)
     run: Path
     model_path: Path
+    # the trained scenario's action bounds in its units ([lower], [upper]); None where unknown (an
+    # export older than this field): a normalized action of [-1, 1] means these forces or positions
+    action_bounds: tuple[list[float], list[float]] | None = None
 
 
 def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
@@ -178,7 +181,7 @@ def load_policy(path: str | Path, device: str = "auto") -> LoadedPolicy:
         with open(stats, "rb") as f:
             vec_normalize = pickle.load(f)
         vec_normalize.training = False
-    return LoadedPolicy(model, vec_normalize, scenario, run, model_path)
+    return LoadedPolicy(model, vec_normalize, scenario, run, model_path, (scenario.action.lower, scenario.action.upper))
 
 
 def load_exported_policy(path: str | Path, scenario: Any, device: str = "auto") -> LoadedPolicy:
@@ -196,7 +199,11 @@ def load_exported_policy(path: str | Path, scenario: Any, device: str = "auto") 
                              path=scenario.path) from None
     finally:
         env.close()
-    return LoadedPolicy(model, normalizer_of(info), None, p.parent, p)
+    bounds = info.get("action_bounds")
+    loaded = LoadedPolicy(model, normalizer_of(info), None, p.parent, p,
+                          (bounds["lower"], bounds["upper"]) if isinstance(bounds, dict) else None)
+    _check_action_bounds(loaded, scenario)
+    return loaded
 
 
 class PolicyMismatch(ScnError, ValueError):
@@ -222,6 +229,26 @@ def check_fits(loaded: LoadedPolicy, scenario: Any) -> None:
                              f"this scenario has observations {_space(theirs[0])} and actions {_space(theirs[1])}",
                              "evaluate in a variant of the training scenario with the same observations and action",
                              path=scenario.path)
+    _check_action_bounds(loaded, scenario)
+
+
+def _check_action_bounds(loaded: LoadedPolicy, scenario: Any) -> None:
+    """The agent sees a normalized action (-1 to 1): the same policy on an action of other bounds
+    (`in [-10, 10] N` for `in [-5, 5] N`) would push twice as hard. SCN604 unless they are the same."""
+    if loaded.action_bounds is None:
+        return
+    lower, upper = loaded.action_bounds
+    action = scenario.action
+    if len(lower) == len(action.lower) and np.allclose(lower, action.lower) and np.allclose(upper, action.upper):
+        return
+    raise PolicyMismatch(f"the policy was trained on actions in [{_values(lower)}, {_values(upper)}]; this "
+                         f"scenario's action `{action.name}` is in [{_values(action.lower)}, {_values(action.upper)}]"
+                         " (in SI units): its actions of -1 to 1 would mean other forces or positions",
+                         "evaluate in a variant with the action the policy was trained on", path=scenario.path)
+
+
+def _values(values: list[float]) -> str:
+    return f"{values[0]:g}" if len(set(values)) == 1 else "[" + ", ".join(f"{v:g}" for v in values) + "]"
 
 
 def _space(space: Any) -> str:

@@ -51,7 +51,7 @@ class ObservationNormalizer:
 
 
 def export_policy(model: Any, vec_normalize: Any | None, *, config: dict[str, Any], scenario: str, source: str,
-                  out: Path) -> int:
+                  out: Path, action_bounds: tuple[list[float], list[float]] | None = None) -> int:
     """Write `model` trimmed to acting, with `scn.json`, to `out`; returns its size in bytes.
     A policy that observes images is refused (`RunDirError`): its run's model.zip is the policy."""
     import torch  # the model is torch's: loaded already
@@ -83,6 +83,8 @@ def export_policy(model: Any, vec_normalize: Any | None, *, config: dict[str, An
     spaces = {"observation_shape": list(model.observation_space.shape),
               "action_low": np.asarray(model.action_space.low).tolist(),
               "action_high": np.asarray(model.action_space.high).tolist()}
+    if action_bounds is not None:  # what the normalized actions mean: `scn eval --scenario` compares them
+        spaces["action_bounds"] = {"lower": list(action_bounds[0]), "upper": list(action_bounds[1])}
     members[SCN_MEMBER] = json.dumps({"format": FORMAT, "algo": config["algo"], "config": config, **spaces,
                                       "scenario": scenario, "source": source, "normalize_observations": normalizer},
                                      indent=2).encode()

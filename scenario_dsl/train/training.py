@@ -238,7 +238,9 @@ def start(scenario: Scenario, config: TrainConfig, out: str | Path, *, source: s
             "format": rundir.RUN_FORMAT, "scenario": scenario.name, "source": source, "command": list(command),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seed": config.seed, "hash": scenario_hash(scenario),
             "config": config.to_json(), "versions": versions(), "tensorboard": tensorboard_available(),
-            "status": "running", **({"trained_agent": str(trained_agent)} if trained_agent is not None else {})})
+            "status": "running",
+            # absolute: a resume from another folder finds it (a run killed before its first checkpoint)
+            **({"trained_agent": str(Path(trained_agent).absolute())} if trained_agent is not None else {})})
         log(f"run directory: {run}")
         _learn(run, scenario, config, model, log, progress=progress, resumed=False)
     finally:
@@ -411,6 +413,12 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
                     f"normalize); {last}") from None
         else:
             log(f"the run already has {model.num_timesteps} of {config.n_timesteps} timesteps")
+    except KeyboardInterrupt:  # Ctrl-C: say so in run.json, and how to go on
+        rundir.write_json(run / rundir.RUN_JSON, {**rundir.read_run(run), "status": "interrupted"})
+        done = rundir.checkpoints(run)
+        log(f"interrupted at {model.num_timesteps} timesteps; `scn train --resume {run}` goes on from "
+            + (f"its checkpoint at {done[-1].timesteps} timesteps" if done else "the start (no checkpoint yet)"))
+        raise
     finally:
         # On an error (divergence, Ctrl-C) stable-baselines3 calls no `_on_training_end`: close the
         # callbacks' logs and the progress bar here.

@@ -358,6 +358,20 @@ def test_an_undefined_name_in_an_included_file_says_where_to_declare_it(tmp_path
     assert not errors(analyze_file(main))
 
 
+def test_and_or_not_take_conditions() -> None:
+    """`x > 1 or 3 m` would hold at every step (3 m is true): each operand of `and`, `or` and
+    `not` must be a condition; conditions in lets and parentheses stay conditions."""
+    for condition, column in (("hinge.q > 1 or 3", 53), ("not hinge.q", 42), ("hinge.q and hinge.v > 0", 38)):
+        episode = f"episode {{ step = 10 ms; success when {condition} }}"
+        analysis = analyze(BASE.replace("episode { step = 10 ms }", episode))
+        (d,) = errors(analysis)
+        assert (d.code, d.line, d.column) == ("SCN306", 7, column), condition
+        assert "takes conditions" in d.message and d.hint is not None and "x > 0" in d.hint
+    fine = BASE.replace("episode { step = 10 ms }", "let near = hinge.q < 1\n"
+                        "episode { step = 10 ms; success when near and not (hinge.v > 0) or false }")
+    assert not errors(analyze(fine))
+
+
 def test_wrong_length_override_is_reported_once_at_the_parameter() -> None:
     analysis = analyze(PUSH_BOX, params={"goal": "[1, 2, 3] m"})
     assert found(analysis) == [("SCN303", 9, 1)]

@@ -60,6 +60,34 @@ def test_eval_in_a_scenario_of_other_spaces_is_scn604(worlds_run: Path, capsys: 
     assert "error[SCN604]" in err and "Box(3,)" in err and "Box(4,)" in err and "Traceback" not in err
 
 
+def test_eval_with_another_action_range_is_scn604_for_a_run_and_an_export(
+        worlds_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The agent's actions are normalized (-1 to 1): on `in [-4, 4] N*m` instead of `[-2, 2]` the
+    same policy would push twice as hard, though the spaces the agent sees are the same."""
+    stronger = tmp_path / "stronger.scn"
+    stronger.write_text(PENDULUM.read_text().replace("in [-2, 2] N*m", "in [-4, 4] N*m"))
+    (tmp_path / "scn.toml").write_text("")
+    exported = tmp_path / "policy.zip"
+    assert main(["export", str(worlds_run), "-o", str(exported)]) == 0
+    capsys.readouterr()
+    for policy in (worlds_run, exported):
+        assert main(["eval", str(policy), "--episodes", "1", "--scenario", str(stronger)]) == 2
+        err = capsys.readouterr().err
+        assert "error[SCN604]" in err and "trained on actions in [-2, 2]" in err, err
+        assert "`torque` is in [-4, 4]" in err and "Traceback" not in err
+
+
+def test_eval_json_records_the_param_overrides(worlds_run: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    with_param = tmp_path / "with_param.scn"
+    with_param.write_text(PENDULUM.read_text().replace("gravity = [0, 0, -10]", "gravity = [0, 0, -g]")
+                          .replace("plant {", "param g = 10\nplant {", 1))
+    (tmp_path / "scn.toml").write_text("")
+    assert main(["eval", str(worlds_run), "--episodes", "1", "--json", "--scenario", str(with_param),
+                 "--param", "g=12"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"] == {"g": "12"}
+
+
 def test_param_without_a_scenario_is_a_usage_error(worlds_run: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["eval", str(worlds_run), "--episodes", "1", "--param", "x=1"]) == 2
     assert "--scenario" in capsys.readouterr().err

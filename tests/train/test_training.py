@@ -85,6 +85,31 @@ def killed_and_resumed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ob
     return {"run": run, "killed_at": killed_at, "before": before, "resumed": resumed}
 
 
+def test_ctrl_c_marks_the_run_interrupted_and_says_how_to_go_on(tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C, or `timeout -s INT`) to `scn train`: exit 130, no traceback, run.json's
+    status "interrupted", and the `--resume` command on standard error."""
+    command = [*SCN, "train", str(PENDULUM), "--algo", "ppo", "--timesteps", "100000", "--seed", "3",
+               "--set", "n_steps=256", "--set", "save_freq=256", "--set", "eval_freq=0", "--n-envs", "1",
+               "--out", str(tmp_path), *QUIET]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            runs = [p for p in tmp_path.glob("*/*") if (p / rundir.RUN_JSON).is_file()]
+            if runs and rundir.checkpoints(runs[0]):
+                proc.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.05)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    run = _only_run(tmp_path)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted at" in err and f"scn train --resume {run}" in err
+    assert json.loads((run / rundir.RUN_JSON).read_text())["status"] == "interrupted"
+
+
 def test_a_killed_run_resumes_to_the_requested_timesteps(killed_and_resumed: dict) -> None:
     run: Path = killed_and_resumed["run"]
     resumed = killed_and_resumed["resumed"]
