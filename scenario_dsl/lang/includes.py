@@ -64,7 +64,8 @@ def resolve_includes(root: ast.File, base_dir: Path) -> tuple[Included, list[Dia
         if refused is not None and refused.code == "SCN005":
             diagnostics.append(Diagnostic(
                 "SCN005", f"`{statement.path}` is outside the project folder {project.root}", statement.span,
-                "keep included files inside the project (the folder with pyproject.toml, scn.toml or .git)"))
+                "keep included files inside the project (the nearest folder, from the file's own up, with "
+                "pyproject.toml, scn.toml or .git; an empty scn.toml in a folder makes it one)"))
             continue
         if target in chain:
             cycle = " -> ".join(p.name for p in (*chain, target))
