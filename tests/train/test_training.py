@@ -91,7 +91,10 @@ def test_ctrl_c_marks_the_run_interrupted_and_says_how_to_go_on(tmp_path: Path) 
     command = [*SCN, "train", str(PENDULUM), "--algo", "ppo", "--timesteps", "100000", "--seed", "3",
                "--set", "n_steps=256", "--set", "save_freq=256", "--set", "eval_freq=0", "--n-envs", "1",
                "--out", str(tmp_path), *QUIET]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT back to its default in the child: a shell that starts jobs in the background (CI's)
+    # ignores it, and Python raises KeyboardInterrupt only where SIGINT was not ignored at start.
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 90
     try:
         while time.monotonic() < deadline and proc.poll() is None:
