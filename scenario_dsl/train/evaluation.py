@@ -199,11 +199,25 @@ def load_exported_policy(path: str | Path, scenario: Any, device: str = "auto") 
                              path=scenario.path) from None
     finally:
         env.close()
-    bounds = info.get("action_bounds")
-    loaded = LoadedPolicy(model, normalizer_of(info), None, p.parent, p,
-                          (bounds["lower"], bounds["upper"]) if isinstance(bounds, dict) else None)
+    loaded = LoadedPolicy(model, normalizer_of(info), None, p.parent, p, _exported_bounds(info, p))
     _check_action_bounds(loaded, scenario)
     return loaded
+
+
+def _exported_bounds(info: dict[str, Any], path: Path) -> tuple[list[float], list[float]] | None:
+    """`action_bounds` of an export's scn.json (None when absent: an older export). The zip may come
+    from anyone: anything but two lists of numbers of one length is SCN604, not a traceback."""
+    bounds = info.get("action_bounds")
+    if bounds is None:
+        return None
+    lower = bounds.get("lower") if isinstance(bounds, dict) else None
+    upper = bounds.get("upper") if isinstance(bounds, dict) else None
+    numbers = (int, float)
+    if not (isinstance(lower, list) and isinstance(upper, list) and len(lower) == len(upper) and lower
+            and all(isinstance(v, numbers) and not isinstance(v, bool) for v in (*lower, *upper))):
+        raise PolicyMismatch("its scn.json's `action_bounds` is not two lists of numbers of one length",
+                             "export the policy again with `scn export`", path=str(path))
+    return [float(v) for v in lower], [float(v) for v in upper]
 
 
 class PolicyMismatch(ScnError, ValueError):

@@ -77,6 +77,29 @@ def test_eval_with_another_action_range_is_scn604_for_a_run_and_an_export(
         assert "`torque` is in [-4, 4]" in err and "Traceback" not in err
 
 
+def test_an_export_with_malformed_action_bounds_is_scn604(worlds_run: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    """An exported zip may come from anyone: a scn.json whose `action_bounds` is not two lists of
+    numbers is a diagnostic, not a traceback."""
+    import zipfile
+
+    exported = tmp_path / "policy.zip"
+    assert main(["export", str(worlds_run), "-o", str(exported)]) == 0
+    with zipfile.ZipFile(exported) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    for bounds in ({"lower": 5}, [1, 2], {"lower": ["a"], "upper": ["b"]}, {"lower": [1], "upper": [1, 2]}):
+        info = json.loads(members["scn.json"])
+        info["action_bounds"] = bounds
+        hostile = tmp_path / "hostile.zip"
+        with zipfile.ZipFile(hostile, "w") as archive:
+            for name, data in {**members, "scn.json": json.dumps(info).encode()}.items():
+                archive.writestr(name, data)
+        capsys.readouterr()
+        assert main(["eval", str(hostile), "--episodes", "1", "--scenario", str(PENDULUM)]) == 2
+        err = capsys.readouterr().err
+        assert "error[SCN604]" in err and "action_bounds" in err and "Traceback" not in err, bounds
+
+
 def test_eval_json_records_the_param_overrides(worlds_run: Path, tmp_path: Path,
                                                capsys: pytest.CaptureFixture) -> None:
     with_param = tmp_path / "with_param.scn"
