@@ -72,10 +72,10 @@ def train_step(out: Path, row: str, seed: int, lecture_timesteps: int) -> list[s
         if json.loads((run / "run.json").read_text()).get("status") == "finished":
             return None
         return [*SCN, "train", "--resume", str(run), "--no-progress"]
-    # (a): the fast file's SAC settings at the lecture's physics; 1 env (box_flipup.scn's block
-    # has PPO's 8) and an evaluation every 10,000 steps (each costs 500 steps of this physics)
-    lecture = [*RECIPE, "--n-envs", "1", "--set", "eval_freq=10000", "--timesteps", str(lecture_timesteps)]
-    extra = lecture if row == "a" else []
+    extra: list[str] = []
+    if row == "a":  # the fast file's SAC settings; 1 env (box_flipup.scn's block has PPO's 8) and
+        # an evaluation every 10,000 steps (each costs 500 steps of the lecture's physics)
+        extra = [*RECIPE, "--n-envs", "1", "--set", "eval_freq=10000", "--timesteps", str(lecture_timesteps)]
     if row in FINE_TUNED_FROM:  # once the run it starts from has finished
         start = run_dir(out, FINE_TUNED_FROM[row], seed)
         if start is None or json.loads((start / "run.json").read_text()).get("status") != "finished":

@@ -210,12 +210,10 @@ def _exported_bounds(info: dict[str, Any], path: Path) -> tuple[list[float], lis
     bounds = info.get("action_bounds")
     if bounds is None:
         return None
-    lower = bounds.get("lower") if isinstance(bounds, dict) else None
-    upper = bounds.get("upper") if isinstance(bounds, dict) else None
-    numbers = (int, float)
+    lower, upper = (bounds.get("lower"), bounds.get("upper")) if isinstance(bounds, dict) else (None, None)
     if not (isinstance(lower, list) and isinstance(upper, list) and len(lower) == len(upper) and lower
-            and all(isinstance(v, numbers) and not isinstance(v, bool) for v in (*lower, *upper))):
-        raise PolicyMismatch("its scn.json's `action_bounds` is not two lists of numbers of one length",
+            and all(type(v) in (int, float) and math.isfinite(v) for v in (*lower, *upper))):
+        raise PolicyMismatch("its scn.json's `action_bounds` is not two lists of finite numbers of one length",
                              "export the policy again with `scn export`", path=str(path))
     return [float(v) for v in lower], [float(v) for v in upper]
 

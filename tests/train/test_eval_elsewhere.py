@@ -87,7 +87,8 @@ def test_an_export_with_malformed_action_bounds_is_scn604(worlds_run: Path, tmp_
     assert main(["export", str(worlds_run), "-o", str(exported)]) == 0
     with zipfile.ZipFile(exported) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    for bounds in ({"lower": 5}, [1, 2], {"lower": ["a"], "upper": ["b"]}, {"lower": [1], "upper": [1, 2]}):
+    for bounds in ({"lower": 5}, [1, 2], {"lower": ["a"], "upper": ["b"]}, {"lower": [1], "upper": [1, 2]},
+                   {"lower": [float("nan")], "upper": [1e999]}, {"lower": [True], "upper": [1]}):
         info = json.loads(members["scn.json"])
         info["action_bounds"] = bounds
         hostile = tmp_path / "hostile.zip"
