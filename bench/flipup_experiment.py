@@ -1,7 +1,8 @@
 """The flip-up experiment (issue 14, item 4): policies trained (a) at the lecture's physics
 without randomization, (b) at the fast physics without it, (c) at the fast physics with it,
 (d) as (c), then fine-tuned at the lecture's physics (box_flipup_finetune.scn, from (c)'s run),
-(e) as (b), fine-tuned alike (from (b)'s run: what the fine-tune alone buys); each evaluated on
+(e) as (b), fine-tuned alike (from (b)'s run: what the fine-tune alone buys), (f) as (d), the
+fine-tune over randomized physics (box_flipup_finetune_dr.scn); each evaluated on
 (i) box_flipup.scn, (ii) box_flipup_dr.scn's distribution and (iii) the held-out physics of
 box_flipup_heldout.scn; flip rates with 95% Wilson intervals, per training seed and pooled over
 seeds.
@@ -10,7 +11,7 @@ Every step is a `scn` command, printed before it runs; a step whose output exist
 the experiment resumes where it stopped (an unfinished training run resumes from its
 checkpoint). `--jobs K` runs K steps at once (one core each).
 
-    .venv/bin/python -m bench.flipup_experiment [--out runs/flipup] [--rows a b c d e] [--seeds 0 1 2]
+    .venv/bin/python -m bench.flipup_experiment [--out runs/flipup] [--rows a b c d e f] [--seeds 0 1 2]
         [--eval-rows d e] [--episodes 200] [--sets i ii iii] [--jobs 2] [--table-only]
 
 Training uses each file's `train` block (box_flipup_fast.scn's, the recipe: SAC, 200,000 steps,
@@ -40,9 +41,10 @@ ROWS = {
     "c": ("box_flipup_adr.scn", "fast physics, adaptive randomization"),
     "d": ("box_flipup_finetune.scn", "fast physics, adaptive randomization, fine-tuned at the lecture's"),
     "e": ("box_flipup_finetune.scn", "fast physics, no randomization, fine-tuned at the lecture's"),
+    "f": ("box_flipup_finetune_dr.scn", "as (d), the fine-tune over randomized physics"),
 }
 # The fine-tuned rows and the row each starts from (`-i RUN` takes that run's best model).
-FINE_TUNED_FROM = {"d": "c", "e": "b"}
+FINE_TUNED_FROM = {"d": "c", "e": "b", "f": "c"}
 SETS = {
     "i": ("box_flipup.scn", "the lecture's physics"),
     "ii": ("box_flipup_dr.scn", "box_flipup_dr.scn's distribution"),
@@ -104,7 +106,7 @@ def eval_step(out: Path, row: str, seed: int, evaluation: str, episodes: int) ->
     run = run_dir(out, row, seed)
     assert run is not None
     # ADR's "best" model was the best on the ranges of its day: the final one is evaluated
-    model = run / "final" / "model.zip" if row in ("c", "d", "e") else run
+    model = run / "final" / "model.zip" if row in ("c", "d", "e", "f") else run
     return [
         *SCN,
         "eval",
