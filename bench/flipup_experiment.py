@@ -5,7 +5,8 @@ without randomization, (b) at the fast physics without it, (c) at the fast physi
 fine-tune over randomized physics (box_flipup_finetune_dr.scn); each evaluated on
 (i) box_flipup.scn, (ii) box_flipup_dr.scn's distribution and (iii) the held-out physics of
 box_flipup_heldout.scn; flip rates with 95% Wilson intervals, per training seed and pooled over
-seeds.
+seeds, and the first two rows shown compared episode by episode (McNemar's test) where their
+evaluations have `scn eval --json`'s per-episode records.
 
 Every step is a `scn` command, printed before it runs; a step whose output exists is skipped, so
 the experiment resumes where it stopped (an unfinished training run resumes from its
@@ -60,6 +61,17 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar(first: list[bool], second: list[bool]) -> tuple[int, int, float]:
+    """A paired comparison of two policies over the same episodes (the same seeds draw the same
+    physics): the episodes only the first flipped, those only the second did, and the exact
+    two-sided p-value of McNemar's test (a binomial test on those discordant episodes)."""
+    only_first = sum(a and not b for a, b in zip(first, second, strict=True))
+    only_second = sum(b and not a for a, b in zip(first, second, strict=True))
+    n = only_first + only_second
+    tail = sum(math.comb(n, k) for k in range(min(only_first, only_second) + 1)) / 2**n
+    return only_first, only_second, min(1.0, 2 * tail)
 
 
 def run_dir(out: Path, row: str, seed: int) -> Path | None:
@@ -154,6 +166,25 @@ def table(out: Path, rows: list[str], seeds: list[int], sets: list[str]) -> str:
     return "\n".join(lines)
 
 
+def paired(out: Path, rows: list[str], seeds: list[int], sets: list[str]) -> str:
+    """Lines comparing the first two rows episode by episode, per seed and set, where both
+    evaluations carry `scn eval --json`'s per-episode records."""
+    first, second = rows[:2]
+    lines = []
+    for seed in seeds:
+        for evaluation in sets:
+            paths = [eval_path(out, row, seed, evaluation) for row in (first, second)]
+            if not all(p.is_file() for p in paths):
+                continue
+            records = [json.loads(p.read_text()).get("per_episode") for p in paths]
+            if not all(records) or [r["seed"] for r in records[0]] != [r["seed"] for r in records[1]]:
+                continue
+            a, b, p = mcnemar(*([bool(r["success"]) for r in rs] for rs in records))
+            lines.append(f"seed {seed}, ({evaluation}), {len(records[0])} paired episodes: only ({first}) flipped "
+                         f"{a}, only ({second}) {b}; McNemar's exact p = {p:.3g}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "flipup")
@@ -189,7 +220,10 @@ def main() -> None:
                 if run_dir(out, r, s) is not None and (c := eval_step(out, r, s, e, options.episodes))
             ]
             list(pool.map(lambda job: execute(*job), evals))
-    print(table(out, options.rows if options.eval_rows is None else options.eval_rows, options.seeds, options.sets))
+    shown = options.rows if options.eval_rows is None else options.eval_rows
+    print(table(out, shown, options.seeds, options.sets))
+    if len(shown) >= 2:
+        print(paired(out, shown, options.seeds, options.sets))
 
 
 if __name__ == "__main__":

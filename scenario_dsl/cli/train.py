@@ -214,7 +214,8 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
     if args.format == "json":
         io.out.write(json.dumps({"model": str(loaded.model_path), "scenario": args.scenario or "the run's",
                                  "params": dict(args.param),
-                                 "deterministic": args.deterministic, "seed": args.seed, **summary_.to_json()},
+                                 "deterministic": args.deterministic, "seed": args.seed, **summary_.to_json(),
+                                 "per_episode": [r.to_json() for r in results]},
                                 indent=2) + "\n")
     else:
         io.out.write(evaluation.format_summary(summary_, model=str(loaded.model_path),

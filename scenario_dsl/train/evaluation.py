@@ -35,17 +35,24 @@ Policy = Callable[[np.ndarray], np.ndarray]
 
 @dataclass
 class EpisodeResult:
-    """One episode: its return, length, the sum of each reward term, how it ended."""
+    """One episode: its return, length, the sum of each reward term, how it ended, and the seed
+    its reset took (the same seed draws the same per-episode randomization for every policy)."""
 
     ret: float
     length: int
     terms: dict[str, float]
     ending: str
     success: bool | None = None
+    seed: int | None = None
 
     @property
     def failed(self) -> bool:
         return self.ending.startswith(FAILURE_PREFIXES)
+
+    def to_json(self) -> dict[str, Any]:
+        """`scn eval --json`'s record of one episode."""
+        return {"seed": self.seed, "return": self.ret, "length": self.length, "success": self.success,
+                "ending": self.ending}
 
 
 @dataclass
@@ -122,7 +129,7 @@ def run_episodes(policy: Policy, env: Any, episodes: int, seed: int, *,
         else:
             ending = info.get("truncation_reason", "truncated")
         success = bool(info.get("is_success", False)) if has_success else None
-        results.append(EpisodeResult(total, length, terms, ending, success))
+        results.append(EpisodeResult(total, length, terms, ending, success, seed + i))
     return results
 
 

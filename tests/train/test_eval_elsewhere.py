@@ -112,6 +112,29 @@ def test_eval_json_records_the_param_overrides(worlds_run: Path, tmp_path: Path,
     assert json.loads(capsys.readouterr().out)["params"] == {"g": "12"}
 
 
+def test_eval_json_has_each_episode_with_its_seed(worlds_run: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """Episode i is reset with `--seed` + i: the records let two policies evaluated on the same seeds be
+    compared episode by episode (the per-episode draws are the same)."""
+    with_success = tmp_path / "with_success.scn"  # drawn starts: some episodes end near the top, some not
+    success = "reward_at = step_start\n    success when cos(pendulum.q) > 0 { end_episode = false }"
+    with_success.write_text(PENDULUM.read_text().replace("reward_at = step_start", success))
+    (tmp_path / "scn.toml").write_text("")
+    runs = []
+    for _ in range(2):
+        assert main(["eval", str(worlds_run), "--episodes", "6", "--seed", "5", "--deterministic", "--json",
+                     "--scenario", str(with_success)]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    first, again = runs
+    records = first["per_episode"]
+    assert [r["seed"] for r in records] == [5, 6, 7, 8, 9, 10]
+    assert sum(r["return"] for r in records) / 6 == pytest.approx(first["mean_return"])
+    assert all(isinstance(r["success"], bool) and r["length"] == 200 for r in records)
+    assert sum(r["success"] for r in records) / 6 == pytest.approx(first["success_rate"])
+    assert len({round(r["return"], 6) for r in records}) == 6  # each seed its own draw
+    assert again["per_episode"] == records  # the same seeds, the same episodes
+
+
 def test_param_without_a_scenario_is_a_usage_error(worlds_run: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["eval", str(worlds_run), "--episodes", "1", "--param", "x=1"]) == 2
     assert "--scenario" in capsys.readouterr().err
