@@ -6,7 +6,7 @@ fine-tune over randomized physics (box_flipup_finetune_dr.scn); each evaluated o
 (i) box_flipup.scn, (ii) box_flipup_dr.scn's distribution and (iii) the held-out physics of
 box_flipup_heldout.scn; flip rates with 95% Wilson intervals, per training seed and pooled over
 seeds, and the first two rows shown compared episode by episode (McNemar's test) where their
-evaluations have `scn eval --json`'s per-episode records.
+evaluations have `scn eval --json`'s per-episode records, and the held-out flips per perturbation.
 
 Every step is a `scn` command, printed before it runs; a step whose output exists is skipped, so
 the experiment resumes where it stopped (an unfinished training run resumes from its
@@ -31,6 +31,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from bench.common import ROOT, SCENARIOS
 
@@ -185,6 +186,41 @@ def paired(out: Path, rows: list[str], seeds: list[int], sets: list[str]) -> str
     return "\n".join(lines)
 
 
+HELD_OUT_CASES = ("heavy box, 2.5 kg", "light box, 0.3 kg", "friction 0.25", "stiff, 1e9 Pa", "soft, 1e7 Pa")
+
+
+def held_out_cases(out: Path, rows: list[str], seeds: list[int]) -> str:
+    """Flips on the held-out set (iii) per perturbation (box_flipup_heldout.scn's drawn `case`),
+    from the per-episode records; where a record has no draws (written before `scn eval` kept
+    them), the held-out env is reset with the episode's seed and its draw read back."""
+    env: Any = None
+    lines = []
+    for row in rows:
+        for seed in seeds:
+            path = eval_path(out, row, seed, "iii")
+            records = json.loads(path.read_text()).get("per_episode") if path.is_file() else None
+            if not records:
+                continue
+            counts = [[0, 0] for _ in HELD_OUT_CASES]
+            for record in records:
+                draws = record.get("draws") or {}
+                if "case" not in draws:
+                    if env is None:
+                        from scenario_dsl.env import make_env
+                        from scenario_dsl.lang.loader import load
+
+                        env = make_env(load(SCENARIOS / SETS["iii"][0]))
+                    draws = env.reset(seed=record["seed"])[1]["randomization"]
+                count = counts[int(draws["case"])]
+                count[0] += 1
+                count[1] += bool(record["success"])
+            text = ", ".join(f"{name} {flips}/{n}" for name, (n, flips) in zip(HELD_OUT_CASES, counts, strict=True))
+            lines.append(f"({row}) seed {seed}, (iii) per perturbation: {text}")
+    if env is not None:
+        env.close()
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "flipup")
@@ -224,6 +260,8 @@ def main() -> None:
     print(table(out, shown, options.seeds, options.sets))
     if len(shown) >= 2:
         print(paired(out, shown, options.seeds, options.sets))
+    if "iii" in options.sets:
+        print(held_out_cases(out, shown, options.seeds))
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ Policy = Callable[[np.ndarray], np.ndarray]
 
 @dataclass
 class EpisodeResult:
-    """One episode: its return, length, the sum of each reward term, how it ended, and the seed
-    its reset took (the same seed draws the same per-episode randomization for every policy)."""
+    """One episode: its return, length, the sum of each reward term, how it ended, the seed its
+    reset took (the same seed draws the same per-episode randomization for every policy) and what
+    that reset drew."""
 
     ret: float
     length: int
@@ -44,6 +45,7 @@ class EpisodeResult:
     ending: str
     success: bool | None = None
     seed: int | None = None
+    draws: dict[str, float | list[float]] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -52,7 +54,7 @@ class EpisodeResult:
     def to_json(self) -> dict[str, Any]:
         """`scn eval --json`'s record of one episode."""
         return {"seed": self.seed, "return": self.ret, "length": self.length, "success": self.success,
-                "ending": self.ending}
+                "ending": self.ending, "draws": self.draws}
 
 
 @dataclass
@@ -112,7 +114,7 @@ def run_episodes(policy: Policy, env: Any, episodes: int, seed: int, *,
     results = []
     has_success = env.compiled.has_success
     for i in range(episodes):
-        observation, _ = env.reset(seed=seed + i)
+        observation, reset_info = env.reset(seed=seed + i)
         total, length, terms = 0.0, 0, dict.fromkeys(env.compiled.reward_terms, 0.0)
         while True:
             observation, reward, terminated, truncated, info = env.step(policy(observation))
@@ -129,7 +131,8 @@ def run_episodes(policy: Policy, env: Any, episodes: int, seed: int, *,
         else:
             ending = info.get("truncation_reason", "truncated")
         success = bool(info.get("is_success", False)) if has_success else None
-        results.append(EpisodeResult(total, length, terms, ending, success, seed + i))
+        draws = dict(reset_info.get("randomization", {}))
+        results.append(EpisodeResult(total, length, terms, ending, success, seed + i, draws))
     return results
 
 

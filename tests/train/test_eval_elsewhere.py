@@ -6,6 +6,7 @@ Real short PPO runs on the bundled pendulum, trained in this process."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,8 @@ def test_eval_json_has_each_episode_with_its_seed(worlds_run: Path, tmp_path: Pa
     assert all(isinstance(r["success"], bool) and r["length"] == 200 for r in records)
     assert sum(r["success"] for r in records) / 6 == pytest.approx(first["success_rate"])
     assert len({round(r["return"], 6) for r in records}) == 6  # each seed its own draw
+    starts = [r["draws"]["pendulum.q"] for r in records]  # what each reset drew, in radians
+    assert all(-math.pi <= q <= math.pi for q in starts) and len(set(starts)) == 6
     assert again["per_episode"] == records  # the same seeds, the same episodes
 
 
