@@ -170,6 +170,8 @@ def sweep(args: argparse.Namespace, io: Streams) -> int:
     arg("--episodes", type=at_least(1), default=10, metavar="N", help="episodes to run (default: 10)"),
     arg("--deterministic", action="store_true", help="act with the policy's mean action (default: sample)"),
     arg("--seed", type=at_least(0), default=0, metavar="S", help="episode i is reset with seed S + i (default: 0)"),
+    arg("--n-envs", type=at_least(1), default=1, metavar="K", help="run the episodes in K processes at once, one "
+        "core each: the same episodes and results as one process (default: 1)"),
     arg("--record", metavar="OUT.html", help="also write one episode as a self-contained Meshcat HTML animation"),
     arg("--video", metavar="OUT.gif", help="also write one episode as a GIF (or MP4 with imageio-ffmpeg) "
         "from the camera"),
@@ -209,7 +211,8 @@ def eval_(args: argparse.Namespace, io: Streams) -> int:
         loaded = evaluation.load_policy(args.path, device=args.device)  # SCN602/SCN009 reach `main`
         if scenario is not None:
             evaluation.check_fits(loaded, scenario)  # SCN604 reaches `main`
-    results = evaluation.evaluate(loaded, args.episodes, args.seed, args.deterministic, scenario)
+    results = evaluation.evaluate(loaded, args.episodes, args.seed, args.deterministic, scenario,
+                                  args.n_envs)
     summary_ = evaluation.summarize(results)
     if args.format == "json":
         io.out.write(json.dumps({"model": str(loaded.model_path), "scenario": args.scenario or "the run's",

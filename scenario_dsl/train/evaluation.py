@@ -111,29 +111,41 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
 def run_episodes(policy: Policy, env: Any, episodes: int, seed: int, *,
                  on_step: Callable[[], None] | None = None) -> list[EpisodeResult]:
     """Run `episodes` episodes of `env` (a `ScenarioEnv`), episode `i` reset with `seed + i`."""
+    import torch
+
     results = []
     has_success = env.compiled.has_success
     for i in range(episodes):
-        observation, reset_info = env.reset(seed=seed + i)
-        total, length, terms = 0.0, 0, dict.fromkeys(env.compiled.reward_terms, 0.0)
-        while True:
-            observation, reward, terminated, truncated, info = env.step(policy(observation))
-            total += float(reward)
-            length += 1
-            for name, value in info.get("reward_terms", {}).items():
-                terms[name] += value
-            if on_step is not None:
-                on_step()
-            if terminated or truncated:
-                break
-        if terminated:
-            ending = info.get("termination_reason", "terminated")
-        else:
-            ending = info.get("truncation_reason", "truncated")
-        success = bool(info.get("is_success", False)) if has_success else None
-        draws = dict(reset_info.get("randomization", {}))
-        results.append(EpisodeResult(total, length, terms, ending, success, seed + i, draws))
+        # Stochastic actions draw from torch's generator: seeded per episode (and put back after,
+        # for the training that calls this) so an episode depends on its seed alone, in any process.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + i)
+            results.append(_episode(policy, env, seed + i, has_success, on_step))
     return results
+
+
+def _episode(policy: Policy, env: Any, seed: int, has_success: bool,
+             on_step: Callable[[], None] | None) -> EpisodeResult:
+    """One episode reset with `seed`."""
+    observation, reset_info = env.reset(seed=seed)
+    total, length, terms = 0.0, 0, dict.fromkeys(env.compiled.reward_terms, 0.0)
+    while True:
+        observation, reward, terminated, truncated, info = env.step(policy(observation))
+        total += float(reward)
+        length += 1
+        for name, value in info.get("reward_terms", {}).items():
+            terms[name] += value
+        if on_step is not None:
+            on_step()
+        if terminated or truncated:
+            break
+    if terminated:
+        ending = info.get("termination_reason", "terminated")
+    else:
+        ending = info.get("truncation_reason", "truncated")
+    success = bool(info.get("is_success", False)) if has_success else None
+    draws = dict(reset_info.get("randomization", {}))
+    return EpisodeResult(total, length, terms, ending, success, seed, draws)
 
 
 def make_policy(model: Any, vec_normalize: Any | None, deterministic: bool) -> Policy:
@@ -282,14 +294,56 @@ def _space(space: Any) -> str:
 
 
 def evaluate(loaded: LoadedPolicy, episodes: int, seed: int, deterministic: bool,
-             scenario: Any = None) -> list[EpisodeResult]:
+             scenario: Any = None, n_envs: int = 1) -> list[EpisodeResult]:
     """Run the loaded policy on a fresh env of its scenario (or of `scenario`, which
-    `check_fits` has accepted)."""
+    `check_fits` has accepted). With `n_envs` > 1 the episodes are shared among that many worker
+    processes (`_evaluate_in_processes`): the same episodes, in the same order."""
+    if n_envs > 1 and episodes > 1:
+        return _evaluate_in_processes(loaded, episodes, seed, deterministic, scenario, min(n_envs, episodes))
     env = make_env(scenario if scenario is not None else loaded.scenario)
     try:
         return run_episodes(make_policy(loaded.model, loaded.vec_normalize, deterministic), env, episodes, seed)
     finally:
         env.close()
+
+
+# What a worker of `_evaluate_in_processes` holds: its own copy of the policy and its own env.
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(path: str, exported: bool, scenario: Any, device: str, deterministic: bool) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one core per worker: the workers are the parallelism
+    loaded = load_exported_policy(path, scenario, device) if exported else load_policy(path, device)
+    _WORKER["policy"] = make_policy(loaded.model, loaded.vec_normalize, deterministic)
+    _WORKER["env"] = make_env(scenario if scenario is not None else loaded.scenario)
+
+
+def _episodes_in_worker(first_seed: int, episodes: int) -> list[EpisodeResult]:
+    return run_episodes(_WORKER["policy"], _WORKER["env"], episodes, first_seed)
+
+
+def _evaluate_in_processes(loaded: LoadedPolicy, episodes: int, seed: int, deterministic: bool,
+                           scenario: Any, n_envs: int) -> list[EpisodeResult]:
+    """`evaluate` in `n_envs` worker processes. Each loads the policy from its file (the parent's
+    load has checked it) and builds its env once, then runs blocks of consecutive episodes. An
+    episode depends only on its reset seed (`seed + i`), not on the episodes an env ran before,
+    so the results, put back in episode order, are those of one process. Blocks of about a
+    quarter of a worker's share even out episodes that end early."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    block = max(1, math.ceil(episodes / (4 * n_envs)))
+    starts = list(range(0, episodes, block))
+    context = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    exported = loaded.scenario is None  # `load_exported_policy`'s: no run directory behind it
+    device = str(getattr(loaded.model, "device", "cpu"))
+    with ProcessPoolExecutor(n_envs, mp_context=context, initializer=_start_worker,
+                             initargs=(str(loaded.model_path), exported, scenario, device, deterministic)) as pool:
+        blocks = pool.map(_episodes_in_worker, [seed + s for s in starts],
+                          [min(block, episodes - s) for s in starts])
+        return [result for results in blocks for result in results]
 
 
 def record_html(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool,

@@ -138,6 +138,27 @@ def test_eval_json_has_each_episode_with_its_seed(worlds_run: Path, tmp_path: Pa
     assert again["per_episode"] == records  # the same seeds, the same episodes
 
 
+def test_eval_in_processes_gives_the_episodes_of_one_process(worlds_run: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    """`--n-envs K` shares the episodes among K worker processes: each episode depends on its seed
+    alone, so the records (draws included), in order, and the summary are those of one process;
+    for a run directory (stochastic actions too) and for an exported policy."""
+    exported = tmp_path / "policy.zip"
+    assert main(["export", str(worlds_run), "-o", str(exported)]) == 0
+    capsys.readouterr()
+    for policy, extra in ((worlds_run, ["--deterministic"]), (worlds_run, []),
+                          (exported, ["--deterministic", "--scenario", str(PENDULUM)])):
+        outputs = []
+        for n_envs in ("1", "3"):
+            assert main(["eval", str(policy), "--episodes", "7", "--seed", "11", "--json", "--n-envs", n_envs,
+                         *extra]) == 0
+            outputs.append(json.loads(capsys.readouterr().out))
+        one, three = outputs
+        assert [r["seed"] for r in three["per_episode"]] == list(range(11, 18))
+        assert len({r["draws"]["pendulum.q"] for r in three["per_episode"]}) == 7
+        assert three == one, (policy, extra)
+
+
 def test_param_without_a_scenario_is_a_usage_error(worlds_run: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["eval", str(worlds_run), "--episodes", "1", "--param", "x=1"]) == 2
     assert "--scenario" in capsys.readouterr().err
