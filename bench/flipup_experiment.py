@@ -5,15 +5,16 @@ without randomization, (b) at the fast physics without it, (c) at the fast physi
 fine-tune over randomized physics (box_flipup_finetune_dr.scn); each evaluated on
 (i) box_flipup.scn, (ii) box_flipup_dr.scn's distribution and (iii) the held-out physics of
 box_flipup_heldout.scn; flip rates with 95% Wilson intervals, per training seed and pooled over
-seeds, and the first two rows shown compared episode by episode (McNemar's test) where their
-evaluations have `scn eval --json`'s per-episode records, and the held-out flips per perturbation.
+seeds, and two rows compared episode by episode (McNemar's test: the first two shown, or each
+`--pairs` X:Y) where their evaluations have `scn eval --json`'s per-episode records, and the
+held-out flips per perturbation.
 
 Every step is a `scn` command, printed before it runs; a step whose output exists is skipped, so
 the experiment resumes where it stopped (an unfinished training run resumes from its
 checkpoint). `--jobs K` runs K steps at once (one core each).
 
     .venv/bin/python -m bench.flipup_experiment [--out runs/flipup] [--rows a b c d e f] [--seeds 0 1 2]
-        [--eval-rows d e] [--episodes 200] [--sets i ii iii] [--jobs 2] [--table-only]
+        [--eval-rows d e] [--episodes 200] [--sets i ii iii] [--jobs 2] [--table-only] [--pairs d:f e:f]
 
 Training uses each file's `train` block (box_flipup_fast.scn's, the recipe: SAC, 200,000 steps,
 which box_flipup_adr.scn includes); (a) trains box_flipup.scn with the same recipe, for
@@ -167,10 +168,13 @@ def table(out: Path, rows: list[str], seeds: list[int], sets: list[str]) -> str:
     return "\n".join(lines)
 
 
-def paired(out: Path, rows: list[str], seeds: list[int], sets: list[str]) -> str:
-    """Lines comparing the first two rows episode by episode, per seed and set, where both
+def paired(out: Path, pairs: list[tuple[str, str]], seeds: list[int], sets: list[str]) -> str:
+    """Lines comparing two rows episode by episode, for each pair, seed and set where both
     evaluations carry `scn eval --json`'s per-episode records."""
-    first, second = rows[:2]
+    return "\n".join(line for first, second in pairs if (line := _paired(out, first, second, seeds, sets)))
+
+
+def _paired(out: Path, first: str, second: str, seeds: list[int], sets: list[str]) -> str:
     lines = []
     for seed in seeds:
         for evaluation in sets:
@@ -232,6 +236,8 @@ def main() -> None:
     parser.add_argument("--lecture-timesteps", type=int, default=60_000)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--pairs", nargs="*", metavar="ROW:ROW",
+                        help="rows to compare episode by episode, e.g. d:f e:f (default: the first two shown)")
     options = parser.parse_args()
     out: Path = options.out
     out.mkdir(parents=True, exist_ok=True)
@@ -258,8 +264,9 @@ def main() -> None:
             list(pool.map(lambda job: execute(*job), evals))
     shown = options.rows if options.eval_rows is None else options.eval_rows
     print(table(out, shown, options.seeds, options.sets))
-    if len(shown) >= 2:
-        print(paired(out, shown, options.seeds, options.sets))
+    pairs = [tuple(p.split(":", 1)) for p in options.pairs] if options.pairs else [tuple(shown[:2])]
+    if all(len(p) == 2 for p in pairs):
+        print(paired(out, pairs, options.seeds, options.sets))  # type: ignore[arg-type]
     if "iii" in options.sets:
         print(held_out_cases(out, shown, options.seeds))
 
