@@ -225,6 +225,13 @@ def held_out_cases(out: Path, rows: list[str], seeds: list[int]) -> str:
     return "\n".join(lines)
 
 
+def _pair(text: str) -> tuple[str, str]:
+    first, _, second = text.partition(":")
+    if first not in ROWS or second not in ROWS:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected ROW:ROW with rows from {', '.join(ROWS)}")
+    return first, second
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "flipup")
@@ -236,7 +243,7 @@ def main() -> None:
     parser.add_argument("--lecture-timesteps", type=int, default=60_000)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--table-only", action="store_true")
-    parser.add_argument("--pairs", nargs="*", metavar="ROW:ROW",
+    parser.add_argument("--pairs", nargs="*", metavar="ROW:ROW", type=_pair,
                         help="rows to compare episode by episode, e.g. d:f e:f (default: the first two shown)")
     options = parser.parse_args()
     out: Path = options.out
@@ -264,9 +271,8 @@ def main() -> None:
             list(pool.map(lambda job: execute(*job), evals))
     shown = options.rows if options.eval_rows is None else options.eval_rows
     print(table(out, shown, options.seeds, options.sets))
-    pairs = [tuple(p.split(":", 1)) for p in options.pairs] if options.pairs else [tuple(shown[:2])]
-    if all(len(p) == 2 for p in pairs):
-        print(paired(out, pairs, options.seeds, options.sets))  # type: ignore[arg-type]
+    pairs = options.pairs or ([(shown[0], shown[1])] if len(shown) >= 2 else [])
+    print(paired(out, pairs, options.seeds, options.sets))
     if "iii" in options.sets:
         print(held_out_cases(out, shown, options.seeds))
 

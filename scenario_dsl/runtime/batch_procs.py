@@ -23,6 +23,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices,
 from scenario_dsl.lang import model as m
 from scenario_dsl.runtime.batch_env import ScenarioBatchEnv
 from scenario_dsl.runtime.env import ScenarioLike, _scenario
+from scenario_dsl.runtime.vec_env import default_start_method
 
 Params = Mapping[str, float | list[float]]
 
@@ -95,8 +96,7 @@ class BatchProcesses(VecEnv):
         if n_envs < 1 or worlds < 1:
             raise ValueError(f"n_envs and worlds must be at least 1, not {n_envs} and {worlds}")
         spec = _scenario(scenario, params or {})
-        context: Any = mp.get_context(start_method or ("forkserver" if "forkserver" in mp.get_all_start_methods()
-                                                  else "spawn"))
+        context: Any = mp.get_context(start_method or default_start_method())
         self.worlds = worlds
         self.remotes, self.processes = [], []
         for k in range(n_envs):

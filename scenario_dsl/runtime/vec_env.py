@@ -33,6 +33,12 @@ from stable_baselines3.common.vec_env.base_vec_env import CloudpickleWrapper, Ve
 EnvFn = Callable[[], gym.Env]
 
 
+def default_start_method() -> str:
+    """How scn starts worker processes: "forkserver" where available, else "spawn" (as
+    `SubprocVecEnv`); never "fork" under pydrake's and torch's threads."""
+    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+
+
 def _layout(n_envs: int, obs_space: gym.spaces.Box, action_space: gym.spaces.Box,
             ) -> list[tuple[str, tuple[int, ...], np.dtype, int]]:
     """(name, shape, dtype, byte offset) of each array in the shared block, 8-byte aligned."""
@@ -161,7 +167,7 @@ class ScenarioVecEnv(VecEnv):
         if not 1 <= n_workers <= n_envs:
             raise ValueError(f"n_workers must be in [1, {n_envs}] (the number of environments), not {n_workers}")
         if start_method is None:
-            start_method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+            start_method = default_start_method()
         ctx: Any = mp.get_context(start_method)  # typeshed: BaseContext lacks Process
         self.waiting = False
         self.closed = False

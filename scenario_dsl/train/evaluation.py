@@ -22,6 +22,7 @@ import numpy as np
 from scenario_dsl.compiler.artifacts import load_compiled
 from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.runtime.env import make_env
+from scenario_dsl.runtime.vec_env import default_start_method
 from scenario_dsl.train import rundir
 from scenario_dsl.train.export import exported_info, load_exported, normalizer_of
 from scenario_dsl.train.hyperparams import algorithm_class
@@ -336,7 +337,7 @@ def _evaluate_in_processes(loaded: LoadedPolicy, episodes: int, seed: int, deter
 
     block = max(1, math.ceil(episodes / (4 * n_envs)))
     starts = list(range(0, episodes, block))
-    context = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    context = mp.get_context(default_start_method())
     exported = loaded.scenario is None  # `load_exported_policy`'s: no run directory behind it
     device = str(getattr(loaded.model, "device", "cpu"))
     with ProcessPoolExecutor(n_envs, mp_context=context, initializer=_start_worker,
