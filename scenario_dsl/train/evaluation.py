@@ -12,6 +12,7 @@ Loading a model is loading a pickle: `load_policy` accepts only run directories 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,7 +301,9 @@ def evaluate(loaded: LoadedPolicy, episodes: int, seed: int, deterministic: bool
     `check_fits` has accepted). With `n_envs` > 1 the episodes are shared among that many worker
     processes (`_evaluate_in_processes`): the same episodes, in the same order."""
     if n_envs > 1 and episodes > 1:
-        return _evaluate_in_processes(loaded, episodes, seed, deterministic, scenario, min(n_envs, episodes))
+        # no more workers than episodes or cores: more would only cost memory (the results are the same)
+        workers = min(n_envs, episodes, os.cpu_count() or 1)
+        return _evaluate_in_processes(loaded, episodes, seed, deterministic, scenario, workers)
     env = make_env(scenario if scenario is not None else loaded.scenario)
     try:
         return run_episodes(make_policy(loaded.model, loaded.vec_normalize, deterministic), env, episodes, seed)
