@@ -27,7 +27,7 @@ import math
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
-from time import perf_counter
+from time import thread_time
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -416,7 +416,10 @@ DIVERGED = "simulator failure: the state is no longer finite (the simulation div
 
 class StepBudget:
     """What one env step's `AdvanceTo` may spend: at most `steps` simulator steps and `seconds` of
-    wall-clock time. A Drake monitor, called after every simulator step: past the budget it returns
+    CPU time of the thread that simulates (`time.thread_time`, not wall-clock time: a process
+    suspended by a laptop's sleep or `kill -STOP`, or waiting for a core on a loaded machine,
+    uses none: measured in wall-clock time, a pause of a minute ended a training run with SCN508).
+    A Drake monitor, called after every simulator step: past the budget it returns
     `EventStatus.Failed`, `AdvanceTo` stops with a `RuntimeError`, and `exceeded` says why (the env
     raises SCN508). Installed where the number of simulator steps per env step is not small and
     known in advance (each call costs about 3 us): a diagram with continuous state, whose
@@ -424,7 +427,7 @@ class StepBudget:
     plant steps per env step. Elsewhere an env step is at most that many plant steps."""
 
     WATCHED_ABOVE = 1_000  # plant steps per env step
-    SECONDS = 60.0  # wall-clock time of one env step
+    SECONDS = 60.0  # CPU time of one env step
 
     def __init__(self, system: Any, steps: int, seconds: float) -> None:
         self.system, self.steps, self.seconds = system, steps, seconds
@@ -449,7 +452,7 @@ class StepBudget:
         """Open the budget of the next `AdvanceTo`."""
         self.count = 0
         self.exceeded = None
-        self.deadline = perf_counter() + self.seconds
+        self.deadline = thread_time() + self.seconds
 
     def idle(self) -> None:
         """No budget until the next `start` (for `Initialize`, which takes no steps)."""
@@ -461,8 +464,8 @@ class StepBudget:
         self.count += 1
         if self.count > self.steps:
             self.exceeded = f"more than {self.steps:,} simulator steps"
-        elif perf_counter() > self.deadline:
-            self.exceeded = f"more than {self.seconds:g} s of wall-clock time"
+        elif thread_time() > self.deadline:
+            self.exceeded = f"more than {self.seconds:g} s of CPU time"
         else:
             return self._ok
         return EventStatus.Failed(self.system, self.exceeded)

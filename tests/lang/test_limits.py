@@ -15,6 +15,7 @@ import json
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -247,13 +248,37 @@ def test_the_step_budget_stops_a_step_that_runs_too_long(monkeypatch: pytest.Mon
     with pytest.raises(CompileError) as raised:
         env.step(env.action_space.sample())
     assert raised.value.code == "SCN508" and raised.value.where is not None and raised.value.where.line == 2
-    assert "more than 1e-06 s of wall-clock time" in raised.value.message
+    assert "more than 1e-06 s of CPU time" in raised.value.message
     _, reward, _, truncated, info = env.step(env.action_space.sample())  # the episode is over
     assert truncated and reward == 0.0 and "budget" in info["truncation_reason"]
     budget.seconds, budget.steps = 60.0, 100
     env.reset(seed=0)
     with pytest.raises(CompileError, match="more than 100 simulator steps"):
         env.step(env.action_space.sample())
+
+
+def test_the_step_budget_counts_cpu_time_not_a_pause() -> None:
+    """A process that is suspended (a laptop's sleep, `kill -STOP`) or waits for a core spends
+    no CPU time: its step is not over budget (measured in wall-clock time, a pause of a minute
+    ended a training run with SCN508); a step that computes past the budget is."""
+    from pydrake.systems.framework import EventStatus
+
+    from scenario_dsl.runtime.env import make_env
+
+    env = make_env(scenario_dsl.loads(scenario(plant="plant { time_step = 0.01 ms }"), "limits.scn"))
+    budget = env._budget
+    assert budget is not None
+    env.reset(seed=0)
+    budget.seconds = 0.05
+    budget.start()
+    time.sleep(0.2)  # four times the budget, waiting
+    assert budget(env.simulator.get_context()).severity() == EventStatus.Severity.kSucceeded
+    assert budget.exceeded is None
+    spin_until = time.thread_time() + 0.1
+    while time.thread_time() < spin_until:  # twice the budget, computing
+        pass
+    assert budget(env.simulator.get_context()).severity() == EventStatus.Severity.kFailed
+    assert budget.exceeded == "more than 0.05 s of CPU time"
 
 
 def test_the_step_budget_watches_only_where_it_is_needed() -> None:
