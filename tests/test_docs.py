@@ -48,7 +48,7 @@ DIAGNOSTIC_FLAGS = {"example", "fixed", "compiler"}
 # codes reported only by the compiler or on internal errors, and codes no stage reports yet.
 # Codes found after lint (by a build, a draw, a run) or without a scenario file: no ```scn example.
 NO_SCN_EXAMPLE = {"SCN001", "SCN002", "SCN003", "SCN007", "SCN008", "SCN009", "SCN106", "SCN408", "SCN411", "SCN505",
-                  "SCN506", "SCN508", "SCN601", "SCN602", "SCN603", "SCN604", "SCN605", "SCN901",
+                  "SCN506", "SCN508", "SCN601", "SCN602", "SCN603", "SCN604", "SCN605", "SCN606", "SCN901",
                   "SCN010",  # 65 nested files: tested in tests/lang/test_untrusted_paths.py
                   "SCN011",  # a pyproject.toml or scn.toml: tested in tests/lang/test_formatter_width.py
                   # Invisible characters: an example would hide them in this page too; the page

@@ -95,6 +95,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "SCN603": (Severity.ERROR, "training diverged"),
     "SCN604": (Severity.ERROR, "the policy does not fit the scenario"),
     "SCN605": (Severity.ERROR, "the Ray cluster cannot be reached or cannot place a worker"),
+    "SCN606": (Severity.ERROR, "a worker process ended without an answer"),
     "SCN901": (Severity.ERROR, "internal error"),
 }
 

@@ -109,7 +109,7 @@ class BatchProcesses(VecEnv):
             self.processes.append(process)
         self.remotes[0].send(("spaces", None))
         observation_space, action_space = self._answer(self.remotes[0])
-        self._closed = False
+        self.closed = False
         super().__init__(n_envs * worlds, observation_space, action_space)
 
     @staticmethod
@@ -161,7 +161,7 @@ class BatchProcesses(VecEnv):
                 np.concatenate([a[2] for a in answers]), infos)
 
     def close(self) -> None:
-        if self._closed:
+        if self.closed:
             return
         for remote in self.remotes:
             try:
@@ -171,7 +171,7 @@ class BatchProcesses(VecEnv):
                 pass
         for process in self.processes:
             process.join(timeout=10)
-        self._closed = True
+        self.closed = True
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         for remote in self.remotes:

@@ -24,6 +24,7 @@ from scenario_dsl.compiler.artifacts import load_compiled
 from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.runtime.env import make_env
 from scenario_dsl.runtime.vec_env import default_start_method
+from scenario_dsl.runtime.workers import WorkerDied
 from scenario_dsl.train import rundir
 from scenario_dsl.train.export import exported_info, load_exported, normalizer_of
 from scenario_dsl.train.hyperparams import algorithm_class
@@ -337,17 +338,25 @@ def _evaluate_in_processes(loaded: LoadedPolicy, episodes: int, seed: int, deter
     quarter of a worker's share even out episodes that end early."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     block = max(1, math.ceil(episodes / (4 * n_envs)))
     starts = list(range(0, episodes, block))
     context = mp.get_context(default_start_method())
     exported = loaded.scenario is None  # `load_exported_policy`'s: no run directory behind it
     device = str(getattr(loaded.model, "device", "cpu"))
-    with ProcessPoolExecutor(n_envs, mp_context=context, initializer=_start_worker,
-                             initargs=(str(loaded.model_path), exported, scenario, device, deterministic)) as pool:
-        blocks = pool.map(_episodes_in_worker, [seed + s for s in starts],
-                          [min(block, episodes - s) for s in starts])
-        return [result for results in blocks for result in results]
+    try:
+        with ProcessPoolExecutor(n_envs, mp_context=context, initializer=_start_worker,
+                                 initargs=(str(loaded.model_path), exported, scenario, device, deterministic)) as pool:
+            blocks = pool.map(_episodes_in_worker, [seed + s for s in starts],
+                              [min(block, episodes - s) for s in starts])
+            return [result for results in blocks for result in results]
+    except BrokenProcessPool:  # the pool does not say which worker ended, or how
+        raise WorkerDied(f"a worker process of the evaluation ({n_envs} of them) ended abruptly: killed by a "
+                         "signal, or its simulator aborted the process",
+                         "the kernel's out-of-memory killer ends processes so (`dmesg` names it): evaluate with "
+                         "fewer --n-envs, which gives the same episodes and results", path=str(loaded.model_path)
+                         ) from None
 
 
 def record_html(loaded: LoadedPolicy, out: Path, seed: int, deterministic: bool,

@@ -35,6 +35,7 @@ from scenario_dsl.lang.model import Scenario
 from scenario_dsl.runtime.batch_procs import make_vec_env as make_batches
 from scenario_dsl.runtime.env import DROPPED, EnvFactory, make_env
 from scenario_dsl.runtime.images import STATE_KEY
+from scenario_dsl.runtime.workers import PIPE_ERRORS, WorkerDied, dead_workers, exit_status, hint_for, stop_workers
 from scenario_dsl.support.version import versions as scn_versions
 from scenario_dsl.train import evaluation, rundir
 from scenario_dsl.train.adaptive import STATE_KEY as SCHEDULE_KEY
@@ -329,6 +330,19 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
     return run
 
 
+def _worker_died(run: Path, dead: list[tuple[int, int | None]], config: TrainConfig, timesteps: int) -> WorkerDied:
+    """SCN606 for env worker processes that ended mid-run; run.json says "failed" and why."""
+    k, exitcode = dead[0]
+    done = rundir.checkpoints(run)
+    last = f"its checkpoint at {done[-1].timesteps} timesteps" if done else "the start (no checkpoint yet)"
+    message = (f"env worker process {k + 1} of {config.n_envs} {exit_status(exitcode)} at {timesteps} "
+               "timesteps; the run stopped")
+    rundir.write_json(run / rundir.RUN_JSON, {**rundir.read_run(run), "status": "failed", "error": f"SCN606 {message}"})
+    fewer = "train with fewer --n-envs" + (" or --worlds" if config.worlds > 1 else "")
+    return WorkerDied(message, hint_for([code for _, code in dead], fewer,
+                                        f"`scn train --resume {run}` goes on from {last}"), path=str(run))
+
+
 def _record_workers(run: Path, workers: Any, log: Log) -> None:
     """workers.json: where each Ray env worker runs and the workers lost so far, rewritten at each
     loss; the workers of earlier processes of this run (before a resume) are kept in `before`."""
@@ -413,6 +427,12 @@ def _learn(run: Path, scenario: Scenario, config: TrainConfig, model: Any, log: 
                     f"normalize); {last}") from None
         else:
             log(f"the run already has {model.num_timesteps} of {config.n_timesteps} timesteps")
+    except PIPE_ERRORS:
+        dead = dead_workers(model.get_env())
+        if not dead:
+            raise  # not a worker that ended: a bug, reported as one
+        stop_workers(model.get_env())
+        raise _worker_died(run, dead, config, int(model.num_timesteps)) from None
     except KeyboardInterrupt:  # Ctrl-C: say so in run.json, and how to go on
         rundir.write_json(run / rundir.RUN_JSON, {**rundir.read_run(run), "status": "interrupted"})
         done = rundir.checkpoints(run)

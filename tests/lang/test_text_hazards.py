@@ -280,6 +280,18 @@ def test_an_analysis_is_freed_without_the_cyclic_collector(kind: str, tmp_path: 
             gc.enable()
 
 
+def test_lint_in_process_gives_the_collector_back(tmp_path: Path) -> None:
+    """`scn lint` pauses the cyclic collector while it analyses, and a caller in the same process
+    (`cli.main`, as an editor or these tests call it) finds it on again afterwards: it was off for
+    the rest of the process."""
+    path = tmp_path / "pendulum.scn"
+    path.write_text((ROOT / "scenarios" / "pendulum.scn").read_text(encoding="utf-8"), encoding="utf-8")
+    assert gc.isenabled()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert cli.main(["lint", str(path)]) == 0
+    assert gc.isenabled()
+
+
 def test_many_misspelt_names_stop_getting_hints(tmp_path: Path) -> None:
     """Each did-you-mean compares a name with every declared one: past a budget per file
     (support/suggest.py), the hints are left out and the errors stay."""
