@@ -22,7 +22,7 @@ from pathlib import Path
 from scenario_dsl.lang import ast
 from scenario_dsl.lang.build import build
 from scenario_dsl.lang.diagnostics import Diagnostic
-from scenario_dsl.lang.project import project_of, project_root
+from scenario_dsl.lang.project import ALLOW_A_FOLDER, project_of, project_root
 from scenario_dsl.lang.reader import read_source
 
 __all__ = ["MAX_INCLUDE_DEPTH", "Included", "project_root", "resolve_includes"]
@@ -65,7 +65,7 @@ def resolve_includes(root: ast.File, base_dir: Path) -> tuple[Included, list[Dia
             diagnostics.append(Diagnostic(
                 "SCN005", f"`{statement.path}` is outside the project folder {project.root}", statement.span,
                 "keep included files inside the project (the nearest folder, from the file's own up, with "
-                "pyproject.toml, scn.toml or .git; an empty scn.toml in a folder makes it one)"))
+                f"pyproject.toml, scn.toml or .git; an empty scn.toml in a folder makes it one), or {ALLOW_A_FOLDER}"))
             continue
         if target in chain:
             cycle = " -> ".join(p.name for p in (*chain, target))

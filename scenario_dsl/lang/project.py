@@ -36,6 +36,8 @@ from scenario_dsl.lang.source import Span
 
 PROJECT_MARKERS = ("pyproject.toml", "scn.toml", ".git")
 ALLOW_ENV = "SCN_ALLOW_PATH"
+# What a refusal of a file outside the project offers besides moving it (the user's choice, never the file's).
+ALLOW_A_FOLDER = "allow its folder with `--allow-path DIR` or `allow_paths` in scn.toml"
 
 
 def project_root(start: Path) -> Path:
@@ -103,7 +105,7 @@ class Project:
         if not inside(resolved, (*self.folders, *extra)):
             link = "" if resolved == Path(os.path.abspath(path)) else f" (it resolves to {resolved})"
             hint = ("keep the files a scenario reads inside the project (the folder with pyproject.toml, scn.toml "
-                    "or .git), or allow their folder with `--allow-path DIR` or `allow_paths` in scn.toml")
+                    f"or .git), or {ALLOW_A_FOLDER}")
             if self.config_note:
                 hint += f"; {self.config_note}"
             return Refusal("SCN005", f"`{shown}` is outside the project folder {self.root}{link}", hint)
