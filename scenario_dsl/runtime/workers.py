@@ -27,10 +27,12 @@ class WorkerDied(ScnError, RuntimeError):
     code = "SCN606"
 
 
-def exit_status(exitcode: int | None) -> str:
+# Why a worker ends with SIGKILL, most often: said in SCN606's hints.
+OOM_KILLER = "SIGKILL is how the kernel's out-of-memory killer ends a process (`dmesg` names it)"
+
+
+def exit_status(exitcode: int) -> str:
     """How a process ended, in words: multiprocessing's `exitcode` is -N for signal N."""
-    if exitcode is None:
-        return "is still running"
     if exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
@@ -40,15 +42,7 @@ def exit_status(exitcode: int | None) -> str:
     return f"exited with status {exitcode}"
 
 
-def hint_for(exitcodes: list[int | None], fewer: str, then: str) -> str:
-    """What to do: SIGKILL is how the out-of-memory killer ends a process."""
-    if -signal.SIGKILL in exitcodes:
-        return (f"SIGKILL is how the kernel's out-of-memory killer ends a process (`dmesg` names it): "
-                f"{fewer}; {then}")
-    return f"something outside scn ended it, or its simulator aborted the process; {then}"
-
-
-def dead_workers(venv: Any, wait_seconds: float = 5.0) -> list[tuple[int, int | None]]:
+def dead_workers(venv: Any, wait_seconds: float = 5.0) -> list[tuple[int, int]]:
     """(index, exit code) of each worker process of the vector env `venv` (under its wrappers)
     that has ended; empty for an env without worker processes, or when none ends within
     `wait_seconds`. The wait: a pipe can report the end before the process's exit code is known
@@ -56,7 +50,7 @@ def dead_workers(venv: Any, wait_seconds: float = 5.0) -> list[tuple[int, int | 
     processes = getattr(getattr(venv, "unwrapped", venv), "processes", None) or []
     if processes:
         wait([process.sentinel for process in processes], timeout=wait_seconds)
-    return [(k, process.exitcode) for k, process in enumerate(processes) if process.exitcode is not None]
+    return [(k, code) for k, process in enumerate(processes) if (code := process.exitcode) is not None]
 
 
 def stop_workers(venv: Any) -> None:

@@ -24,7 +24,7 @@ from scenario_dsl.compiler.artifacts import load_compiled
 from scenario_dsl.lang.diagnostics import ScnError
 from scenario_dsl.runtime.env import make_env
 from scenario_dsl.runtime.vec_env import default_start_method
-from scenario_dsl.runtime.workers import WorkerDied
+from scenario_dsl.runtime.workers import OOM_KILLER, WorkerDied
 from scenario_dsl.train import rundir
 from scenario_dsl.train.export import exported_info, load_exported, normalizer_of
 from scenario_dsl.train.hyperparams import algorithm_class
@@ -354,8 +354,8 @@ def _evaluate_in_processes(loaded: LoadedPolicy, episodes: int, seed: int, deter
     except BrokenProcessPool:  # the pool does not say which worker ended, or how
         raise WorkerDied(f"a worker process of the evaluation ({n_envs} of them) ended abruptly: killed by a "
                          "signal, or its simulator aborted the process",
-                         "the kernel's out-of-memory killer ends processes so (`dmesg` names it): evaluate with "
-                         "fewer --n-envs, which gives the same episodes and results", path=str(loaded.model_path)
+                         f"{OOM_KILLER}: evaluate with fewer --n-envs, which gives the same episodes and "
+                         "results", path=str(loaded.model_path)
                          ) from None
 
 

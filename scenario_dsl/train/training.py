@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -35,7 +36,7 @@ from scenario_dsl.lang.model import Scenario
 from scenario_dsl.runtime.batch_procs import make_vec_env as make_batches
 from scenario_dsl.runtime.env import DROPPED, EnvFactory, make_env
 from scenario_dsl.runtime.images import STATE_KEY
-from scenario_dsl.runtime.workers import PIPE_ERRORS, WorkerDied, dead_workers, exit_status, hint_for, stop_workers
+from scenario_dsl.runtime.workers import OOM_KILLER, PIPE_ERRORS, WorkerDied, dead_workers, exit_status, stop_workers
 from scenario_dsl.support.version import versions as scn_versions
 from scenario_dsl.train import evaluation, rundir
 from scenario_dsl.train.adaptive import STATE_KEY as SCHEDULE_KEY
@@ -330,7 +331,7 @@ def resume(run_path: str | Path, *, n_timesteps: int | None = None, device: str 
     return run
 
 
-def _worker_died(run: Path, dead: list[tuple[int, int | None]], config: TrainConfig, timesteps: int) -> WorkerDied:
+def _worker_died(run: Path, dead: list[tuple[int, int]], config: TrainConfig, timesteps: int) -> WorkerDied:
     """SCN606 for env worker processes that ended mid-run; run.json says "failed" and why."""
     k, exitcode = dead[0]
     done = rundir.checkpoints(run)
@@ -338,9 +339,12 @@ def _worker_died(run: Path, dead: list[tuple[int, int | None]], config: TrainCon
     message = (f"env worker process {k + 1} of {config.n_envs} {exit_status(exitcode)} at {timesteps} "
                "timesteps; the run stopped")
     rundir.write_json(run / rundir.RUN_JSON, {**rundir.read_run(run), "status": "failed", "error": f"SCN606 {message}"})
-    fewer = "train with fewer --n-envs" + (" or --worlds" if config.worlds > 1 else "")
-    return WorkerDied(message, hint_for([code for _, code in dead], fewer,
-                                        f"`scn train --resume {run}` goes on from {last}"), path=str(run))
+    then = f"`scn train --resume {run}` goes on from {last}"
+    if any(code == -signal.SIGKILL for _, code in dead):
+        hint = f"{OOM_KILLER}: train with fewer --n-envs" + (" or --worlds" if config.worlds > 1 else "") + f"; {then}"
+    else:
+        hint = f"something outside scn ended it, or its simulator aborted the process; {then}"
+    return WorkerDied(message, hint, path=str(run))
 
 
 def _record_workers(run: Path, workers: Any, log: Log) -> None:
